@@ -1,0 +1,206 @@
+"""The ``mock-norce`` command.
+
+Each subcommand is a small function of parsed arguments. Errors a user can cause are
+MockNorceErrors: they end as one line on stderr and exit status 2 (1 where a command reports
+a negative answer, such as an invalid payload), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Sequence
+
+from . import __version__
+from .errors import MockNorceError
+from .settings import Settings, documented_variables
+
+EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(MockNorceError):
+    code = "usage"
+
+
+def _factory(settings: Settings):
+    from .events import factory_from_settings
+
+    factory = factory_from_settings(settings)
+    for problem in factory.catalog.problems:
+        print(f"mock-norce: warning: skipped custom schema: {problem}", file=sys.stderr)
+    return factory
+
+
+def cmd_events(args, settings: Settings) -> int:
+    factory = _factory(settings)
+    types = list(factory.catalog)
+    if args.json:
+        print(json.dumps([et.summary() | {"unconfirmed": list(et.unconfirmed)} for et in types], indent=2))
+        return EXIT_OK
+    width = max(len(et.name) for et in types)
+    print(f"{'TYPE':<{width}}  {'CATEGORY':<9}  {'KIND':<12}  NOTE")
+    for et in types:
+        note = "custom" if not et.builtin else ""
+        if et.unconfirmed:
+            note = (note + " " if note else "") + "some facts unconfirmed by Norce's docs"
+        print(f"{et.name:<{width}}  {et.category:<9}  {et.kind:<12}  {note}".rstrip())
+    return EXIT_OK
+
+
+def parse_sets(et, pairs: Sequence[str]) -> dict:
+    """--set Field=value pairs as a dict of typed values."""
+    from .events import coerce
+
+    overrides = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"bad --set {pair!r}: expected Field=value, e.g. --set OrderNo=SO-123")
+        overrides[name.strip()] = coerce(et, name.strip(), raw)
+    return overrides
+
+
+def cmd_generate(args, settings: Settings) -> int:
+    import random
+
+    from .events import new_seed
+
+    factory = _factory(settings)
+    et = factory.catalog.get(args.type)
+    if args.count < 1:
+        raise UsageError("--count must be at least 1")
+    if args.market:
+        factory.tenant.market(args.market)  # fail before printing anything
+    overrides = parse_sets(et, args.set)
+    seed = args.seed if args.seed is not None else settings.seed
+    rng = random.Random(seed if seed is not None else new_seed())
+    out = sys.stdout
+    for _ in range(args.count):
+        payload = factory.generate(et.name, rng=rng, market=args.market, overrides=overrides,
+                                   omit=args.omit, allow_invalid=args.invalid)
+        if args.pretty:
+            out.write(json.dumps(payload.body, ensure_ascii=False, indent=2) + "\n")
+        else:
+            out.write(payload.to_json() + "\n")
+        if not payload.valid:
+            problems = "; ".join(f"{p}: {r}" for p, r in payload.errors)
+            print(f"mock-norce: note: deliberately invalid payload ({problems})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _read_payloads(source: str) -> list[tuple[str, object]]:
+    if source == "-":
+        text, name = sys.stdin.read(), "<stdin>"
+    else:
+        try:
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"cannot read {source}: not UTF-8 text") from None
+        name = source
+    stripped = text.strip()
+    if not stripped:
+        raise UsageError(f"{name} is empty: expected a JSON object (or one per line)")
+    try:
+        return [(name, json.loads(stripped))]
+    except json.JSONDecodeError as whole_error:
+        items = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                items.append((f"{name}:{number}", json.loads(line)))
+            except json.JSONDecodeError:
+                if number == 1 or len(items) == 0:
+                    raise UsageError(f"{name} is not valid JSON: {whole_error}") from None
+                raise UsageError(f"{name}:{number} is not valid JSON") from None
+        return items
+
+
+def cmd_validate(args, settings: Settings) -> int:
+    factory = _factory(settings)
+    et = factory.catalog.get(args.type)
+    status = EXIT_OK
+    for where, payload in _read_payloads(args.file):
+        errors = et.errors(payload)
+        if not errors:
+            print(f"{where}: valid {et.name}")
+            continue
+        status = EXIT_NEGATIVE
+        print(f"{where}: invalid {et.name} ({len(errors)} error{'s' if len(errors) > 1 else ''})")
+        for path, reason in errors:
+            print(f"  {path}: {reason}")
+    return status
+
+
+def _env_help() -> str:
+    rows = documented_variables()
+    width = max(len(r[0]) for r in rows)
+    lines = ["environment variables:"]
+    lines += [f"  {name:<{width}}  {help_} (default: {default or 'unset'})" for name, default, help_ in rows]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mock-norce",
+        description="A test double for Norce Commerce Event: realistic Norce webhook payloads.",
+        epilog=_env_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mock-norce {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("events", help="list the event types with category and kind")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.set_defaults(func=cmd_events)
+
+    p = sub.add_parser("generate", help="print realistic payloads of an event type as JSON",
+                       description="Print payloads of TYPE, one compact JSON object per line. "
+                                   "The same --seed gives byte-identical output.")
+    p.add_argument("type", metavar="TYPE", help="event type, e.g. OrderConfirmedEvent")
+    p.add_argument("--seed", type=int, help="seed for reproducible output (default: MOCK_NORCE_SEED or random)")
+    p.add_argument("--count", type=int, default=1, help="how many payloads (default 1)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="set a field (repeatable); the value is typed by the schema")
+    p.add_argument("--omit", action="append", default=[], metavar="FIELD",
+                   help="leave an optional field out (repeatable)")
+    p.add_argument("--market", metavar="CODE", help="market of the tenant: SE, NO, FI or DK (default: weighted mix)")
+    p.add_argument("--invalid", action="store_true",
+                   help="allow overrides that break the schema (negative testing); a note on stderr lists the errors")
+    p.add_argument("--pretty", action="store_true", help="indent the JSON")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("validate", help="check a payload against its event type's schema",
+                       description="Validate a JSON object (or one per line) against TYPE and print every "
+                                   "error with its JSON path. Exit 1 when any payload is invalid.")
+    p.add_argument("type", metavar="TYPE")
+    p.add_argument("file", metavar="FILE", nargs="?", default="-", help="file to read, or - for stdin (default)")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return args.func(args, settings)
+    except MockNorceError as exc:
+        print(f"mock-norce: error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error worth a traceback.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Shared fixtures: settings pointing at the repository's fixtures, and the event factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mock_norce.events import EventFactory, factory_from_settings
+from mock_norce.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def require_all() -> bool:
+    """In CI (MOCK_NORCE_REQUIRE_ALL=1) a missing tool is a failure, not a skip."""
+    return os.environ.get("MOCK_NORCE_REQUIRE_ALL") == "1"
+
+
+def skip_or_fail(reason: str):
+    if require_all():
+        pytest.fail(f"required in CI but unavailable: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(fixtures_dir=ROOT / "fixtures")
+
+
+@pytest.fixture(scope="session")
+def factory(settings) -> EventFactory:
+    return factory_from_settings(settings)

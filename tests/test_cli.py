@@ -1,0 +1,120 @@
+"""The command line, run as a real process: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import DATA, ROOT
+
+
+def run(*args, stdin=None, env=None):
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "mock_norce", *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, env=full_env, timeout=60)
+
+
+def assert_one_line_error(result, fragment):
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mock-norce: error: "), result.stderr
+    assert fragment in lines[0]
+
+
+def test_events_lists_all_types_with_category_and_kind():
+    out = run("events")
+    assert out.returncode == 0
+    rows = out.stdout.strip().splitlines()[1:]
+    assert len(rows) == 19
+    assert any(r.split()[:3] == ["OrderConfirmedEvent", "Order", "Event"] for r in rows)
+    assert any(r.split()[:3] == ["SkuChangedNotification", "Product", "Notification"] for r in rows)
+    listed = json.loads(run("events", "--json").stdout)
+    assert {e["category"] for e in listed} == {"Customer", "Order", "System", "Product", "Supplier"}
+
+
+def test_custom_types_appear_and_broken_files_are_warned_about():
+    out = run("events", env={"MOCK_NORCE_SCHEMAS_DIR": str(DATA / "custom_schemas")})
+    assert out.returncode == 0
+    assert "LoyaltyPointsChangedEvent" in out.stdout and "custom" in out.stdout
+    assert out.stderr.count("warning: skipped custom schema") == 3
+    gen = run("generate", "LoyaltyPointsChangedEvent", "--seed", "1",
+              env={"MOCK_NORCE_SCHEMAS_DIR": str(DATA / "custom_schemas")})
+    assert gen.returncode == 0 and "MemberId" in json.loads(gen.stdout)
+
+
+def test_generate_is_reproducible_and_one_object_per_line():
+    a = run("generate", "OrderConfirmedEvent", "--seed", "42", "--count", "5")
+    b = run("generate", "OrderConfirmedEvent", "--seed", "42", "--count", "5")
+    assert a.returncode == 0 and a.stdout == b.stdout
+    lines = a.stdout.splitlines()
+    assert len(lines) == 5 and all(json.loads(line)["ClientId"] == 1042 for line in lines)
+    env_seed = run("generate", "OrderConfirmedEvent", "--count", "5", env={"MOCK_NORCE_SEED": "42"})
+    assert env_seed.stdout == a.stdout
+
+
+def test_generate_with_sets_and_market():
+    out = run("generate", "OrderConfirmedEvent", "--set", "OrderNo=123", "--set", "OrderId=77",
+              "--market", "dk", "--seed", "3")
+    body = json.loads(out.stdout)
+    assert body["OrderNo"] == "123" and body["OrderId"] == 77 and body["ApplicationId"] == 1104
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["generate", "NoSuchEvent"], "unknown event type 'NoSuchEvent'"),
+    (["generate", "OrderConfirmedEvent", "--set", "OrderNo"], "bad --set 'OrderNo'"),
+    (["generate", "OrderConfirmedEvent", "--set", "Nope=1"], "has no field 'Nope'"),
+    (["generate", "OrderConfirmedEvent", "--set", "OrderId=abc"], "$.OrderId: 'abc' is not of type 'integer'"),
+    (["generate", "OrderConfirmedEvent", "--market", "XX"], "unknown market 'XX'"),
+    (["generate", "OrderConfirmedEvent", "--count", "0"], "--count must be at least 1"),
+    (["validate", "OrderConfirmedEvent", "/no/such/file.json"], "cannot read /no/such/file.json"),
+])
+def test_bad_input_gives_one_clear_line(args, fragment):
+    assert_one_line_error(run(*args), fragment)
+
+
+def test_bad_setting_is_one_line():
+    assert_one_line_error(run("generate", "OrderConfirmedEvent", env={"MOCK_NORCE_SEED": "abc"}),
+                          "MOCK_NORCE_SEED='abc' is not a valid int")
+
+
+def test_invalid_on_request_prints_payload_and_notes_it():
+    out = run("generate", "JobCompletedEvent", "--set", "StatusId=9", "--invalid", "--seed", "1")
+    assert out.returncode == 0
+    assert json.loads(out.stdout)["StatusId"] == 9
+    assert "deliberately invalid" in out.stderr and "$.StatusId" in out.stderr
+
+
+def test_validate_reports_every_error_with_its_path():
+    good = run("generate", "OrderReceivedEvent", "--seed", "5").stdout
+    ok = run("validate", "OrderReceivedEvent", "-", stdin=good)
+    assert ok.returncode == 0 and "valid OrderReceivedEvent" in ok.stdout
+    bad = json.dumps({"ClientId": "1042", "ApplicationId": 2**31, "Source": "WEB", "Extra": 1})
+    out = run("validate", "OrderReceivedEvent", stdin=bad)
+    assert out.returncode == 1
+    assert "$.ClientId: '1042' is not of type 'integer'" in out.stdout
+    assert "$.ApplicationId: 2147483648 is out of the int32 range" in out.stdout
+    assert "'ClientOrderRef' is required but missing" in out.stdout
+    assert "unknown field(s) Extra" in out.stdout
+
+
+def test_validate_json_lines_and_garbage(tmp_path):
+    lines = run("generate", "SkuChangedNotification", "--count", "3", "--seed", "1").stdout
+    path = tmp_path / "events.jsonl"
+    path.write_text(lines + '{"ClientId": 1}\n')
+    out = run("validate", "SkuChangedNotification", str(path))
+    assert out.returncode == 1
+    assert out.stdout.count(": valid") == 3 and f"{path}:4: invalid" in out.stdout
+    path.write_text("not json at all")
+    assert_one_line_error(run("validate", "SkuChangedNotification", str(path)), "is not valid JSON")
+
+
+def test_help_lists_commands_and_environment():
+    out = run("--help")
+    assert out.returncode == 0
+    for word in ("events", "generate", "validate", "MOCK_NORCE_SCHEMAS_DIR", "MOCK_NORCE_SEED"):
+        assert word in out.stdout

@@ -1,0 +1,20 @@
+"""The pure core imports neither Flask nor APScheduler (design: thin edges)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE = ["mock_norce.catalog", "mock_norce.events", "mock_norce.fields", "mock_norce.fakedata",
+        "mock_norce.tenant", "mock_norce.settings", "mock_norce.errors"]
+
+
+def test_core_imports_no_web_or_scheduler():
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in CORE)
+        + "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'apscheduler')]\n"
+        + "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
