@@ -136,6 +136,44 @@ def cmd_validate(args, settings: Settings) -> int:
     return status
 
 
+def cmd_fire(args, settings: Settings) -> int:
+    from .outbox import Outbox
+    from .subscriptions import mask_url
+
+    outbox = Outbox.from_settings(settings, database=":memory:", factory=_factory(settings))
+    et = outbox.factory.catalog.get(args.type)
+    overrides = parse_sets(et, args.set)
+    seed = args.seed if args.seed is not None else settings.seed
+
+    def show(record):
+        o = record.outcome
+        what = f"HTTP {o.status}" if o.status is not None else o.error_class
+        extra = f"  ({o.error})" if o.error and o.status is None else ""
+        hops = f"  via {len(o.hops) - 1} redirect(s)" if len(o.hops) > 1 else ""
+        nxt = ""
+        if record.due is not None:
+            nxt = f"; next attempt in {record.due - record.started:.4g} s"
+        print(f"attempt {record.number:>2}  {o.method} {mask_url(o.url)}  {what}  {o.latency_ms:.1f} ms"
+              f"{hops}{extra}  -> {record.status}{nxt}", flush=True)
+    outbox.dispatcher.listeners.append(show)
+    outbox.start()
+    try:
+        payload, did = outbox.fire(et.name, overrides=overrides, omit=args.omit, seed=seed,
+                                   market=args.market, url=args.url)
+        print(payload.to_json(), flush=True)
+        if did is None:
+            print(f"{et.name} is OFF in the subscriptions: nothing recorded or sent (as in Norce)")
+            return EXIT_OK
+        while True:
+            delivery = outbox.wait(did, 1.0)
+            if delivery["status"] in ("delivered", "dead"):
+                break
+        print(f"{delivery['status']} after {delivery['attempts']} attempt(s)")
+        return EXIT_OK if delivery["status"] == "delivered" else EXIT_NEGATIVE
+    finally:
+        outbox.stop(grace=1.0)
+
+
 def _env_help() -> str:
     rows = documented_variables()
     width = max(len(r[0]) for r in rows)
@@ -175,6 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretty", action="store_true", help="indent the JSON")
     p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("fire", help="generate an event and deliver it with Norce's full retry policy",
+                       description="Generate TYPE, validate it, POST it as Norce would (5 s deadline, redirects, "
+                                   "retries after 5s, 10s, 15s ... 6h, dead after 17 attempts) and print each "
+                                   "attempt. Delays follow MOCK_NORCE_TIME_SCALE. Exit 0 when delivered, 1 when "
+                                   "dead. The log is kept in memory only.")
+    p.add_argument("type", metavar="TYPE")
+    p.add_argument("--url", help="subscriber URL (default: the type's subscription or MOCK_NORCE_SUBSCRIBER_URL)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    p.add_argument("--omit", action="append", default=[], metavar="FIELD")
+    p.add_argument("--market", metavar="CODE")
+    p.set_defaults(func=cmd_fire)
+
     p = sub.add_parser("validate", help="check a payload against its event type's schema",
                        description="Validate a JSON object (or one per line) against TYPE and print every "
                                    "error with its JSON path. Exit 1 when any payload is invalid.")
@@ -185,7 +236,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 
+def _sigterm_as_exit(signum, frame):
+    # SIGTERM (docker stop, kill) unwinds like Ctrl-C, so `finally` blocks stop cleanly.
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+
+    if threading_is_main():
+        signal.signal(signal.SIGTERM, _sigterm_as_exit)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -195,11 +255,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mock-norce: error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
+        print("mock-norce: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error worth a traceback.
         sys.stderr.close()
         return EXIT_OK
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

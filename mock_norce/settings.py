@@ -40,6 +40,77 @@ class Settings:
         default=None,
         metadata={"env": "MOCK_NORCE_SEED", "help": "default seed for generation (unset: random)"},
     )
+    subscriber_url: str | None = field(
+        default=None,
+        metadata={"env": "MOCK_NORCE_SUBSCRIBER_URL", "help": "default subscriber URL for every event type"},
+    )
+    config_file: Path | None = field(
+        default=None,
+        metadata={"env": "MOCK_NORCE_CONFIG", "help": "YAML/JSON file: subscriptions (and schedules)"},
+    )
+    time_scale: float = field(
+        default=1.0,
+        metadata={"env": "MOCK_NORCE_TIME_SCALE", "help": "multiplies retry delays and scenario waits (0.001: 22 h in 80 s)"},
+    )
+    data_dir: Path = field(
+        default=Path("data"),
+        metadata={"env": "MOCK_NORCE_DATA_DIR", "help": "where the database lives"},
+    )
+    database: str | None = field(
+        default=None,
+        metadata={"env": "MOCK_NORCE_DATABASE", "help": "SQLite file (default: DATA_DIR/mock-norce.db; :memory: allowed)"},
+    )
+    timeout: float = field(
+        default=5.0,
+        metadata={"env": "MOCK_NORCE_TIMEOUT", "help": "seconds for one attempt in total, redirects included (Norce: 5)"},
+    )
+    max_redirects: int = field(
+        default=10,
+        metadata={"env": "MOCK_NORCE_MAX_REDIRECTS", "help": "redirect hops followed within one attempt"},
+    )
+    redirect_keep_post: bool = field(
+        default=False,
+        metadata={"env": "MOCK_NORCE_REDIRECT_KEEP_POST",
+                  "help": "re-POST on 301/302/303 too (default: GET, as .NET's HttpClient does)"},
+    )
+    concurrency: int = field(
+        default=1,
+        metadata={"env": "MOCK_NORCE_CONCURRENCY", "help": "attempts in flight per subscriber origin, one thread each (1: in order)"},
+    )
+    retention_max: int = field(
+        default=100_000,
+        metadata={"env": "MOCK_NORCE_RETENTION_MAX", "help": "finished deliveries kept in the log (0: all)"},
+    )
+    retention_age: float | None = field(
+        default=None,
+        metadata={"env": "MOCK_NORCE_RETENTION_AGE", "help": "drop finished deliveries older than this (e.g. 7d)",
+                  "kind": "duration"},
+    )
+    response_body_cap: int = field(
+        default=64 * 1024,
+        metadata={"env": "MOCK_NORCE_RESPONSE_BODY_CAP", "help": "bytes of each subscriber response kept in the log"},
+    )
+    allow_link_local: bool = field(
+        default=False,
+        metadata={"env": "MOCK_NORCE_ALLOW_LINK_LOCAL", "help": "allow subscriber URLs on 169.254.0.0/16 (cloud metadata)"},
+    )
+
+    def __post_init__(self):
+        checks = [
+            (self.time_scale >= 0, "MOCK_NORCE_TIME_SCALE must be >= 0"),
+            (self.timeout > 0, "MOCK_NORCE_TIMEOUT must be > 0"),
+            (self.max_redirects >= 0, "MOCK_NORCE_MAX_REDIRECTS must be >= 0"),
+            (self.concurrency >= 1, "MOCK_NORCE_CONCURRENCY must be >= 1"),
+            (self.retention_max >= 0, "MOCK_NORCE_RETENTION_MAX must be >= 0"),
+            (self.response_body_cap >= 0, "MOCK_NORCE_RESPONSE_BODY_CAP must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SettingsError(message)
+
+    @property
+    def database_path(self) -> str:
+        return self.database or str(self.data_dir / "mock-norce.db")
 
     @property
     def tenant_path(self) -> Path:
@@ -54,7 +125,7 @@ class Settings:
             raw = environ.get(f.metadata["env"])
             if raw is None or raw == "":
                 continue
-            values[f.name] = _parse(f.metadata["env"], f.type, raw)
+            values[f.name] = _parse(f.metadata["env"], f.metadata.get("kind", f.type), raw)
         return cls(**values)
 
     def with_(self, **changes) -> "Settings":
@@ -64,6 +135,13 @@ class Settings:
 
 def _parse(name: str, annotation: str, raw: str):
     kind = annotation.replace(" | None", "")
+    if kind == "duration":
+        from .durations import BadDuration, parse_duration
+
+        try:
+            return parse_duration(raw)
+        except BadDuration as exc:
+            raise SettingsError(f"{name}: {exc}") from None
     try:
         if kind == "Path":
             return Path(raw).expanduser()

@@ -33,3 +33,19 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def factory(settings) -> EventFactory:
     return factory_from_settings(settings)
+
+
+@pytest.fixture
+def serve():
+    """Start real local subscribers (tests/servers.py); all are closed after the test."""
+    from .servers import Server
+
+    started = []
+
+    def make(handler):
+        server = Server(handler)
+        started.append(server)
+        return server
+    yield make
+    for server in started:
+        server.close()

@@ -118,3 +118,41 @@ def test_help_lists_commands_and_environment():
     assert out.returncode == 0
     for word in ("events", "generate", "validate", "MOCK_NORCE_SCHEMAS_DIR", "MOCK_NORCE_SEED"):
         assert word in out.stdout
+
+
+def test_fire_prints_attempts_and_exits_by_outcome():
+    from .servers import Server, answer
+
+    ok, down = Server(answer(204)), Server(answer(503))
+    try:
+        out = run("fire", "OrderConfirmedEvent", "--url", ok.url, "--seed", "1")
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        assert json.loads(lines[0])["ClientId"] == 1042
+        assert "attempt  1  POST" in lines[1] and "HTTP 204" in lines[1]
+        assert lines[-1] == "delivered after 1 attempt(s)"
+        assert ok.requests[0].body.decode() == lines[0]
+
+        out = run("fire", "JobCompletedEvent", "--url", down.url, env={"MOCK_NORCE_TIME_SCALE": "0.0001"})
+        assert out.returncode == 1
+        assert out.stdout.count("HTTP 503") == 17 and out.stdout.splitlines()[-1] == "dead after 17 attempt(s)"
+        assert len(down.requests) == 17
+    finally:
+        ok.close()
+        down.close()
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["fire", "OrderConfirmedEvent"], "no subscriber URL for OrderConfirmedEvent"),
+    (["fire", "OrderConfirmedEvent", "--url", "ftp://x/"], "is not http(s)"),
+    (["fire", "Nope", "--url", "http://127.0.0.1:1/"], "unknown event type 'Nope'"),
+])
+def test_fire_bad_input(args, fragment):
+    assert_one_line_error(run(*args), fragment)
+
+
+def test_fire_with_a_bad_config_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("subscriptions: {OrderConfirmedEvent: {headers: {X-A: \"a\\r\\nb\"}}}")
+    assert_one_line_error(run("fire", "OrderConfirmedEvent", "--url", "http://127.0.0.1:1/",
+                              env={"MOCK_NORCE_CONFIG": str(path)}), "CR, LF or NUL")

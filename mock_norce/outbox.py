@@ -1,0 +1,131 @@
+"""The Python API of delivery: fire an event, emit a payload, redeliver, wait, read the log.
+
+This is what the CLI, the scenario runner and the web layer call. It ties the event factory,
+the subscriptions, the store and the dispatcher together; it knows no HTTP framework.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+from . import __version__
+from .dispatcher import Dispatcher
+from .errors import MockNorceError
+from .events import EventFactory, Payload, factory_from_settings
+from .sender import Sender
+from .settings import Settings
+from .store import Job, Store
+from .subscriptions import Subscriptions
+
+
+class DeliveryNotFound(MockNorceError):
+    code = "not_found"
+
+
+USER_AGENT = f"mock-norce/{__version__}"
+
+
+class Outbox:
+    """Events in, deliveries out, following Norce's policy."""
+
+    def __init__(self, factory: EventFactory, subscriptions: Subscriptions, store: Store,
+                 dispatcher: Dispatcher, *, time_scale: float = 1.0, clock: Callable[[], float] = time.time):
+        self.factory = factory
+        self.subscriptions = subscriptions
+        self.store = store
+        self.dispatcher = dispatcher
+        self.time_scale = time_scale
+        self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, database: str | None = None,
+                      clock: Callable[[], float] = time.time, factory: EventFactory | None = None) -> "Outbox":
+        """Everything delivery needs, built from the settings (not started)."""
+        factory = factory or factory_from_settings(settings)
+        subs = Subscriptions(factory.catalog.names(), settings.subscriber_url, settings.allow_link_local)
+        if settings.config_file is not None:
+            subs.load(settings.config_file)
+            if settings.subscriber_url:  # the environment wins over the file
+                subs.set_default_url(settings.subscriber_url)
+        store = Store(database or settings.database_path)
+        sender = Sender(USER_AGENT, timeout=settings.timeout, max_redirects=settings.max_redirects,
+                        body_cap=settings.response_body_cap, keep_post_on_redirect=settings.redirect_keep_post,
+                        allow_link_local=settings.allow_link_local)
+        dispatcher = Dispatcher(store, sender, clock=clock, per_origin=settings.concurrency,
+                                retention_max=settings.retention_max or None,
+                                retention_age=settings.retention_age)
+        return cls(factory, subs, store, dispatcher, time_scale=settings.time_scale, clock=clock)
+
+    # --- sending -------------------------------------------------------------------------
+
+    def emit(self, payload: Payload, *, url: str | None = None, run_id: str | None = None,
+             scale: float | None = None) -> int | None:
+        """Record a payload and schedule its first attempt now; None when its type is OFF."""
+        ids = self.emit_many([payload], url=url, run_id=run_id, scale=scale)
+        return ids[0]
+
+    def emit_many(self, payloads: Iterable[Payload], *, url: str | None = None, run_id: str | None = None,
+                  scale: float | None = None) -> list[int | None]:
+        """Like emit for several payloads, committed together (one transaction)."""
+        scale = self.time_scale if scale is None else scale
+        rows, slots, jobs = [], [], []
+        for payload in payloads:
+            target = self.subscriptions.target(payload.event_type, url)
+            if target is None:
+                slots.append(None)  # OFF: Norce does not record it at all
+                continue
+            body = payload.to_bytes()
+            rows.append((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale))
+            slots.append(len(rows) - 1)
+        now = self.clock()
+        ids = self.store.add_events(rows, now) if rows else []
+        for (_, body, _, _, target_url, headers, _), did in zip(rows, ids):
+            self.dispatcher.schedule(did, now, target_url, Job(did, target_url, headers, body, 0, scale, now))
+        return [None if slot is None else ids[slot] for slot in slots]
+
+    def fire(self, event_type: str, *, overrides: Mapping[str, Any] | None = None, omit: Iterable[str] = (),
+             seed: int | None = None, market: str | None = None, url: str | None = None,
+             allow_invalid: bool = False) -> tuple[Payload, int | None]:
+        """Generate a payload (validated) and emit it: (payload, delivery id or None if OFF)."""
+        self.subscriptions.target(event_type, url)  # fail on a missing URL before generating
+        payload = self.factory.generate(event_type, seed=seed, market=market, overrides=overrides,
+                                        omit=omit, allow_invalid=allow_invalid)
+        return payload, self.emit(payload, url=url)
+
+    def redeliver(self, delivery_id: int) -> int:
+        """A new series of attempts of a delivery's event, same body, same URL and headers."""
+        now = self.clock()
+        new_id = self.store.add_redelivery(delivery_id, now)
+        if new_id is None:
+            raise DeliveryNotFound(f"no delivery {delivery_id}")
+        job = self.store.job(new_id)
+        self.dispatcher.schedule(new_id, now, job.url, job)
+        return new_id
+
+    # --- reading -------------------------------------------------------------------------
+
+    def delivery(self, delivery_id: int) -> dict:
+        found = self.store.delivery(delivery_id)
+        if found is None:
+            raise DeliveryNotFound(f"no delivery {delivery_id}")
+        return found
+
+    def wait(self, delivery_id: int, timeout: float) -> dict:
+        """The delivery once it is delivered or dead, or as it is when the timeout passes."""
+        self.dispatcher.wait(delivery_id, timeout)
+        return self.delivery(delivery_id)
+
+    def clear(self) -> int:
+        """Forget every event and delivery (between tests)."""
+        self.dispatcher.forget_all()
+        return self.store.clear()
+
+    # --- life ----------------------------------------------------------------------------
+
+    def start(self) -> int:
+        return self.dispatcher.start()
+
+    def stop(self, grace: float = 6.0) -> None:
+        self.dispatcher.stop(grace)
+        self.store.close()

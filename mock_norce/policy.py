@@ -1,0 +1,94 @@
+"""Norce's delivery policy, as pure functions: what counts as success, when to retry, when a
+delivery is dead, and how a redirect is followed.
+
+Source: Norce's "Using Norce Commerce Event" guide, newest version (``../shared/norce``):
+success is any 2xx; anything else is retried after 5s, 10s, 15s, 30s, 1m, 2m, 5m, 10m, 15m,
+30m, 1h, 2h, 3h, 4h, 5h, 6h; after the 17th failed attempt the event is dead. Each POST has a
+5 s timeout. Redirects are followed. What the guide leaves open is a setting here, with the
+default written in the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+# Delay before retry n (n = 1..16), in seconds.
+BACKOFF = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 18000, 21600)
+MAX_ATTEMPTS = len(BACKOFF) + 1  # 17
+
+# Delivery and attempt vocabulary (shared by the store, the API and the UI).
+PENDING, RETRYING, DELIVERED, DEAD = "pending", "retrying", "delivered", "dead"
+STATUSES = (PENDING, RETRYING, DELIVERED, DEAD)
+
+# Why an attempt failed. "http_status" is a complete answer that was not 2xx.
+ERROR_CLASSES = (
+    "http_status", "timeout", "connection_refused", "connection_reset", "dns", "tls",
+    "empty_response", "protocol_error", "too_many_redirects", "bad_redirect", "blocked_address",
+    "network", "interrupted",
+)
+
+REDIRECT_CODES = (300, 301, 302, 303, 307, 308)
+
+
+def is_success(status: int | None) -> bool:
+    return status is not None and 200 <= status <= 299
+
+
+def retry_delay(failed_attempts: int, scale: float = 1.0) -> float | None:
+    """Seconds from a failed attempt to the next one, or None when the delivery is dead.
+
+    ``failed_attempts`` counts the attempts made so far (all failed), 1 after the first.
+    """
+    if failed_attempts >= MAX_ATTEMPTS:
+        return None
+    return BACKOFF[failed_attempts - 1] * scale
+
+
+def schedule_offsets(scale: float = 1.0) -> list[float]:
+    """Offsets of all 17 attempts from the first, for an always-failing subscriber."""
+    offsets, t = [0.0], 0.0
+    for delay in BACKOFF:
+        t += delay * scale
+        offsets.append(t)
+    return offsets
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL: the unit of connection pooling and header trust."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+@dataclass(frozen=True)
+class Hop:
+    """How to make the next request of a redirect chain."""
+
+    url: str
+    method: str
+    keep_body: bool
+    keep_headers: bool  # the user's static headers: only to the same origin, never https->http
+
+
+def follow(current_url: str, method: str, status: int, location: str | None,
+           keep_post: bool = False) -> Hop | str:
+    """The next hop of a redirect, or an error message when it cannot be followed.
+
+    By default the method changes as .NET's HttpClient (Norce runs on .NET) changes it:
+    301/302/303 (and 300) turn a POST into a GET without a body; 307/308 repeat the POST.
+    With ``keep_post`` every redirect repeats the POST with its body.
+    """
+    if not location or not location.strip():
+        return f"{status} redirect without a Location header"
+    target = urljoin(current_url, location.strip())
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"redirect to an unsupported URL {target!r}"
+    if status in (307, 308) or keep_post or method != "POST":
+        next_method, keep_body = method, method == "POST"
+    else:
+        next_method, keep_body = "GET", False
+    here, there = origin(current_url), origin(target)
+    downgrade = here[0] == "https" and there[0] == "http"
+    return Hop(target, next_method, keep_body, keep_headers=(here == there and not downgrade))
