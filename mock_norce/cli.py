@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from . import __version__
 from .errors import MockNorceError
@@ -174,6 +174,105 @@ def cmd_fire(args, settings: Settings) -> int:
         outbox.stop(grace=1.0)
 
 
+def _library(settings: Settings, factory):
+    from .scenarios import library_from_settings
+
+    library = library_from_settings(settings, factory.catalog)
+    for problem in library.problems:
+        print(f"mock-norce: warning: skipped scenario: {problem}", file=sys.stderr)
+    return library
+
+
+def cmd_scenarios(args, settings: Settings) -> int:
+    library = _library(settings, _factory(settings))
+    items = [s.summary() for s in library]
+    if args.json:
+        print(json.dumps(items, indent=2))
+        return EXIT_OK
+    import textwrap
+
+    width = max([len(s["name"]) for s in items] + [8])
+    print(f"{'SCENARIO':<{width}}  DESCRIPTION / EVENTS")
+    for s in items:
+        lines = textwrap.wrap(s["description"], 96 - width) or [""]
+        print(f"{s['name']:<{width}}  {lines[0]}")
+        for line in lines[1:]:
+            print(f"{'':<{width}}  {line}")
+        print(f"{'':<{width}}  events: {', '.join(s['events'])}")
+    return EXIT_OK
+
+
+def cmd_check(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from .scenarios import ScenarioErrors, load_scenario
+
+    factory = _factory(settings)
+    if args.files:
+        paths = [Path(f) for f in args.files]
+    else:
+        dirs = [settings.builtin_scenarios_dir] + ([settings.scenarios_dir] if settings.scenarios_dir else [])
+        paths = sorted(p for d in dirs for p in list(Path(d).glob("*.yaml")) + list(Path(d).glob("*.yml")))
+    bad = 0
+    for path in paths:
+        try:
+            scenario = load_scenario(path, factory.catalog, settings.fixtures_dir)
+        except ScenarioErrors as exc:
+            bad += 1
+            for problem in exc.problems:
+                print(problem)
+            continue
+        print(f"{path}: ok ({scenario.name}: {len(scenario.events)} event types)")
+    if bad:
+        print(f"{bad} of {len(paths)} file(s) have errors", file=sys.stderr)
+    return EXIT_NEGATIVE if bad else EXIT_OK
+
+
+def cmd_run(args, settings: Settings) -> int:
+    from .outbox import Outbox
+    from .runs import RunManager
+
+    if args.time_scale is not None:
+        settings = settings.with_(time_scale=args.time_scale)
+    factory = _factory(settings)
+    library = _library(settings, factory)
+    scenario = library.get(args.name)
+    outbox = Outbox.from_settings(settings, database=":memory:", factory=factory)
+    runs = RunManager(outbox, library)
+    steps: dict[int, str] = {}
+
+    def show_step(run_id, emitted, did):
+        target = f"delivery {did}" if did is not None else "type OFF: not sent"
+        steps[did] = emitted.step
+        print(f"step {emitted.step:<24} {emitted.payload.event_type:<38} {target}", flush=True)
+
+    def show_attempt(record):
+        o = record.outcome
+        what = f"HTTP {o.status}" if o.status is not None else o.error_class
+        print(f"  delivery {record.delivery_id} ({steps.get(record.delivery_id, '?')}) attempt {record.number}: "
+              f"{what} in {o.latency_ms:.1f} ms -> {record.status}", flush=True)
+    runs.on_emit.append(show_step)
+    outbox.dispatcher.listeners.append(show_attempt)
+    outbox.subscriptions.target(scenario.events[0], args.url)  # no subscriber URL: fail before starting
+    outbox.start()
+    runs.start()
+    try:
+        run = runs.start_run(scenario.name, seed=args.seed, url=args.url)
+        print(f"run {run['id']} of {scenario.name}, seed {run['seed']}, time scale {run['time_scale']:g}",
+              flush=True)
+        while run["status"] == "running":
+            run = runs.wait(run["id"], 1.0)
+        counts = ", ".join(f"{n} {s}" for s, n in run["deliveries"].items() if n)
+        print(f"run {run['status']}: {run['events']} event(s); {counts or 'no deliveries'}")
+        if run["error"]:
+            print(f"mock-norce: error: {run['error']}", file=sys.stderr)
+        ok = run["status"] == "completed" and not run["deliveries"]["dead"]
+        return EXIT_OK if ok else EXIT_NEGATIVE
+    finally:
+        runs.stop()
+        outbox.stop(grace=1.0)
+
+
 def _env_help() -> str:
     rows = documented_variables()
     width = max(len(r[0]) for r in rows)
@@ -225,6 +324,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--omit", action="append", default=[], metavar="FIELD")
     p.add_argument("--market", metavar="CODE")
     p.set_defaults(func=cmd_fire)
+
+    p = sub.add_parser("scenarios", help="list the scenarios with the event types each emits")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {name, description, events}")
+    p.set_defaults(func=cmd_scenarios)
+
+    p = sub.add_parser("run", help="play a scenario against a subscriber, printing steps and deliveries",
+                       description="Play scenario NAME: print each step as it emits and each delivery attempt. "
+                                   "Ends when every delivery is delivered or dead: exit 0 when all were "
+                                   "delivered, 1 otherwise. Waits and retry delays follow --time-scale.")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--url", help="subscriber URL (default: subscriptions / MOCK_NORCE_SUBSCRIBER_URL)")
+    p.add_argument("--seed", type=int, help="seed: the same seed plays the same payloads")
+    p.add_argument("--time-scale", type=float, metavar="X",
+                   help="multiply waits and retry delays (default MOCK_NORCE_TIME_SCALE; 0 = no waiting)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="validate scenario files; exit 1 on errors",
+                       description="Check scenario files (default: the built-in and MOCK_NORCE_SCENARIOS_DIR "
+                                   "ones) and print every problem as FILE:LINE: reason.")
+    p.add_argument("files", metavar="FILE", nargs="*")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("validate", help="check a payload against its event type's schema",
                        description="Validate a JSON object (or one per line) against TYPE and print every "

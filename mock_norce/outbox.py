@@ -69,7 +69,7 @@ class Outbox:
                   scale: float | None = None) -> list[int | None]:
         """Like emit for several payloads, committed together (one transaction)."""
         scale = self.time_scale if scale is None else scale
-        rows, slots, jobs = [], [], []
+        rows, slots = [], []
         for payload in payloads:
             target = self.subscriptions.target(payload.event_type, url)
             if target is None:

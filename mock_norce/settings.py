@@ -32,6 +32,14 @@ class Settings:
         default=None,
         metadata={"env": "MOCK_NORCE_SCHEMAS_DIR", "help": "extra JSON Schemas: custom event types"},
     )
+    builtin_scenarios_dir: Path = field(
+        default_factory=lambda: PROJECT_ROOT / "scenarios",
+        metadata={"env": "MOCK_NORCE_BUILTIN_SCENARIOS_DIR", "help": "the shipped scenario library"},
+    )
+    scenarios_dir: Path | None = field(
+        default=None,
+        metadata={"env": "MOCK_NORCE_SCENARIOS_DIR", "help": "your own scenario files (*.yaml)"},
+    )
     tenant_file: Path | None = field(
         default=None,
         metadata={"env": "MOCK_NORCE_TENANT", "help": "tenant YAML (default: fixtures/tenant.yaml)"},

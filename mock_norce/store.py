@@ -59,6 +59,19 @@ CREATE TABLE IF NOT EXISTS attempts (
     hops TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+CREATE INDEX IF NOT EXISTS deliveries_run ON deliveries(run_id) WHERE run_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    scenario TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    time_scale REAL NOT NULL,
+    url TEXT,
+    started REAL NOT NULL,
+    finished REAL,
+    events INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
 """
 
 
@@ -218,6 +231,41 @@ class Store:
             self._db.execute(f"DELETE FROM attempts WHERE delivery_id IN ({marks})", chunk)
             self._db.execute(f"DELETE FROM deliveries WHERE id IN ({marks})", chunk)
         return len(ids)
+
+    # --- runs ----------------------------------------------------------------------------
+
+    _RUN_FIELDS = ("id", "scenario", "seed", "status", "time_scale", "url", "started", "finished", "events", "error")
+
+    def save_run(self, run: dict) -> None:
+        """Insert or update a run's row."""
+        values = tuple(run.get(k) for k in self._RUN_FIELDS)
+        with self.lock:
+            self._db.execute(f"INSERT OR REPLACE INTO runs({', '.join(self._RUN_FIELDS)}) VALUES "
+                             f"({', '.join('?' * len(self._RUN_FIELDS))})", values)
+
+    def run(self, run_id: str) -> dict | None:
+        with self.lock:
+            row = self._db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        return dict(row) if row else None
+
+    def runs(self, limit: int = 50) -> list[dict]:
+        with self.lock:
+            return [dict(r) for r in self._db.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))]
+
+    def run_counts(self, run_id: str) -> dict[str, int]:
+        """Deliveries of a run by status."""
+        with self.lock:
+            rows = self._db.execute("SELECT status, count(*) FROM deliveries WHERE run_id=? GROUP BY status",
+                                    (run_id,)).fetchall()
+        out = {s: 0 for s in policy.STATUSES}
+        out.update({r[0]: r[1] for r in rows})
+        return out
+
+    def fail_unfinished_runs(self, reason: str, now: float) -> int:
+        """Runs left 'running' by a crash or stop cannot go on: mark them failed."""
+        with self.lock:
+            return self._db.execute("UPDATE runs SET status='failed', error=?, finished=? WHERE status='running'",
+                                    (reason, now)).rowcount
 
     # --- reading -------------------------------------------------------------------------
 

@@ -156,3 +156,56 @@ def test_fire_with_a_bad_config_file(tmp_path):
     path.write_text("subscriptions: {OrderConfirmedEvent: {headers: {X-A: \"a\\r\\nb\"}}}")
     assert_one_line_error(run("fire", "OrderConfirmedEvent", "--url", "http://127.0.0.1:1/",
                               env={"MOCK_NORCE_CONFIG": str(path)}), "CR, LF or NUL")
+
+
+def test_scenarios_table_and_json():
+    out = run("scenarios")
+    assert out.returncode == 0 and "web-order" in out.stdout and "events: " in out.stdout
+    listed = json.loads(run("scenarios", "--json").stdout)
+    web = next(s for s in listed if s["name"] == "web-order")
+    assert set(web) == {"name", "description", "events"}
+    assert "InvoiceCaptureCompletedEvent" in web["events"]
+
+
+def test_run_plays_prints_steps_and_outcomes():
+    from .servers import Server, answer
+
+    server = Server(answer(200))
+    try:
+        out = run("run", "web-order", "--url", server.url, "--seed", "3", "--time-scale", "0")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.count("\nstep ") == 6 and "attempt 1: HTTP 200" in out.stdout
+        assert out.stdout.strip().splitlines()[-1] == "run completed: 6 event(s); 6 delivered"
+        again = run("run", "web-order", "--url", server.url, "--seed", "3", "--time-scale", "0")
+        assert again.returncode == 0
+        bodies = [r.body for r in server.requests]
+        assert bodies[:6] == bodies[6:]  # same seed, same bytes
+    finally:
+        server.close()
+
+
+def test_run_against_a_dead_subscriber_exits_1():
+    out = run("run", "pos-order", "--url", f"http://127.0.0.1:{__import__('tests.servers').servers.unused_port()}/",
+              "--time-scale", "0")
+    assert out.returncode == 1 and "connection_refused" in out.stdout and "3 dead" in out.stdout
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["run", "no-such-scenario", "--url", "http://127.0.0.1:1/"], "unknown scenario 'no-such-scenario'"),
+    (["run", "web-order"], "no subscriber URL"),
+])
+def test_run_bad_input(args, fragment):
+    assert_one_line_error(run(*args), fragment)
+
+
+def test_check_reports_file_line_reason(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("format: 1\nname: good\nsteps: [{emit: JobCompletedEvent}]\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: 1\nname: bad\nsteps:\n  - emit: Nope\n  - wait: later\n")
+    out = run("check", str(good), str(bad))
+    assert out.returncode == 1
+    assert f"{good}: ok" in out.stdout
+    assert f"{bad}:4: unknown event type 'Nope'" in out.stdout
+    assert f"{bad}:5: 'later' is not a duration" in out.stdout
+    assert run("check").returncode == 0  # the shipped library

@@ -1,0 +1,203 @@
+"""Runs of scenarios: start, play on time, cancel, and know when they are done.
+
+One thread plays every active run: it sleeps until the earliest run has a step due, ticks
+the due runs (``runner.Run``) and hands their events to the outbox. A run is *completed* once
+all its steps are played and every delivery it made is delivered or dead; *failed* if a step
+could not be played; *cancelled* if asked to stop (its deliveries already made go on).
+Runs are recorded in the store; a run that was playing when mock-norce stopped is marked
+failed at the next start.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .errors import MockNorceError
+from .events import new_seed
+from .outbox import Outbox
+from .runner import Emitted, Run
+from .scenarios import Library
+from .subscriptions import check_url
+
+RUNNING, COMPLETED, FAILED, CANCELLED = "running", "completed", "failed", "cancelled"
+FINAL = (COMPLETED, FAILED, CANCELLED)
+
+
+class RunNotFound(MockNorceError):
+    code = "not_found"
+
+
+class RunConflict(MockNorceError):
+    code = "conflict"
+
+
+@dataclass
+class _Active:
+    run: Run
+    row: dict
+    outstanding: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class RunManager:
+    """Plays scenario runs through an outbox."""
+
+    def __init__(self, outbox: Outbox, library: Library, clock: Callable[[], float] = time.time):
+        self.outbox = outbox
+        self.library = library
+        self.clock = clock
+        self.on_emit: list[Callable[[str, Emitted, int | None], None]] = []
+        self._active: dict[str, _Active] = {}
+        self._by_delivery: dict[int, str] = {}
+        self._lock = threading.Condition(threading.RLock())
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        outbox.dispatcher.listeners.append(self._on_record)
+
+    # --- control -------------------------------------------------------------------------
+
+    def start_run(self, name: str, *, seed: int | None = None, url: str | None = None,
+                  time_scale: float | None = None) -> dict:
+        """Begin playing a scenario now; returns the run."""
+        scenario = self.library.get(name)
+        if url is not None:
+            check_url(url, self.outbox.subscriptions.allow_link_local)
+        if time_scale is not None and (not isinstance(time_scale, (int, float)) or time_scale < 0):
+            raise MockNorceError("time_scale must be a number >= 0")
+        seed = new_seed() if seed is None else seed
+        scale = self.outbox.time_scale if time_scale is None else float(time_scale)
+        now = self.clock()
+        row = {"id": uuid.uuid4().hex[:12], "scenario": scenario.name, "seed": seed, "status": RUNNING,
+               "time_scale": scale, "url": url, "started": now, "finished": None, "events": 0, "error": None}
+        active = _Active(Run(scenario, self.outbox.factory, seed, scale, now), row)
+        self.outbox.store.save_run(row)
+        with self._lock:
+            self._active[row["id"]] = active
+            self._lock.notify_all()
+        return self.get(row["id"])
+
+    def cancel(self, run_id: str) -> dict:
+        """Stop playing a run; deliveries it already made go on. Conflict if it has ended."""
+        with self._lock:
+            active = self._active.get(run_id)
+            if active is None or active.row["status"] != RUNNING:
+                current = self.get(run_id)
+                raise RunConflict(f"run {run_id} is already {current['status']}")
+            self._finish(active, CANCELLED)
+        return self.get(run_id)
+
+    def get(self, run_id: str) -> dict:
+        with self._lock:
+            active = self._active.get(run_id)
+            row = dict(active.row) if active else self.outbox.store.run(run_id)
+        if row is None:
+            raise RunNotFound(f"no run {run_id!r}")
+        row["deliveries"] = self.outbox.store.run_counts(run_id)
+        return row
+
+    def wait(self, run_id: str, timeout: float) -> dict:
+        """The run once it has ended (completed, failed, cancelled) or when the timeout passes."""
+        with self._lock:
+            active = self._active.get(run_id)
+        if active is not None:
+            active.done.wait(timeout)
+        return self.get(run_id)
+
+    def list(self, limit: int = 50) -> list[dict]:
+        return self.outbox.store.runs(limit)
+
+    # --- playing -------------------------------------------------------------------------
+
+    def tick(self, now: float | None = None) -> float | None:
+        """Play every step due by `now` in every run; returns when the next one is due."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            due = [a for a in self._active.values() if a.row["status"] == RUNNING and not a.run.done
+                   and a.run.next_at <= now]
+        for active in due:
+            self._play(active, now)
+        with self._lock:
+            pending = [a.run.next_at for a in self._active.values() if a.row["status"] == RUNNING and not a.run.done]
+            return min(pending) if pending else None
+
+    def _play(self, active: _Active, now: float) -> None:
+        row = active.row
+        try:
+            emitted = active.run.tick(now)
+            ids = self.outbox.emit_many([e.payload for e in emitted], url=row["url"], run_id=row["id"],
+                                        scale=row["time_scale"]) if emitted else []
+        except MockNorceError as exc:
+            with self._lock:
+                row["error"] = exc.message
+                self._finish(active, FAILED)
+            return
+        with self._lock:
+            for did in ids:
+                if did is not None:
+                    self._by_delivery[did] = row["id"]
+                    active.outstanding += 1
+            row["events"] += len(emitted)
+            if active.run.error and row["status"] == RUNNING:
+                row["error"] = active.run.error
+                self._finish(active, FAILED)
+            elif active.run.done and active.outstanding == 0 and row["status"] == RUNNING:
+                self._finish(active, COMPLETED)
+        for e, did in zip(emitted, ids):
+            for hook in self.on_emit:
+                hook(row["id"], e, did)
+
+    def _on_record(self, record) -> None:
+        if record.due is not None:
+            return
+        with self._lock:
+            run_id = self._by_delivery.pop(record.delivery_id, None)
+            active = self._active.get(run_id) if run_id else None
+            if active is None:
+                return
+            active.outstanding -= 1
+            if active.outstanding == 0:
+                if active.row["status"] == RUNNING and active.run.done:
+                    self._finish(active, COMPLETED)
+                elif active.row["status"] != RUNNING:
+                    self._active.pop(run_id, None)
+
+    def _finish(self, active: _Active, status: str) -> None:
+        active.row["status"] = status
+        active.row["finished"] = self.clock()
+        self.outbox.store.save_run(active.row)
+        active.done.set()
+        self._lock.notify_all()
+        # Keep finished runs in memory only while deliveries may still report to them.
+        if active.outstanding == 0:
+            self._active.pop(active.row["id"], None)
+
+    # --- life ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        failed = self.outbox.store.fail_unfinished_runs("mock-norce stopped during the run", self.clock())
+        if failed:
+            print(f"mock-norce: {failed} run(s) interrupted by the last stop were marked failed", flush=True)
+        self._thread = threading.Thread(target=self._loop, name="mock-norce-runs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _loop(self) -> None:
+        while True:
+            next_at = self.tick()
+            with self._lock:
+                if self._stopping:
+                    return
+                has_due = any(a.row["status"] == RUNNING and not a.run.done and a.run.next_at <= self.clock()
+                              for a in self._active.values())
+                if not has_due:
+                    self._lock.wait(None if next_at is None else max(0.0, next_at - self.clock()))
