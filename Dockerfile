@@ -1,0 +1,60 @@
+# mock-norce: a test double for Norce Commerce Event webhooks.
+#
+# Build:  DOCKER_BUILDKIT=1 docker build -t mock-norce .
+# Behind a TLS-intercepting proxy (corporate proxies, this project's CI), pass the host's CA
+# bundle as a BuildKit secret so pip can reach the package index; it never ends up in a layer:
+#         docker build --secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt ...
+# Without Docker Hub, build on a local base with python3 (see scripts/docker-env.sh):
+#         docker build --build-arg BASE_IMAGE=mock-norce-base:local ...
+# Run:    docker run -p 127.0.0.1:8080:8080 -v mock-norce-data:/data mock-norce
+
+# Pin by digest (python:3.12-slim@sha256:...) for reproducible releases.
+ARG BASE_IMAGE=python:3.12-slim
+
+# ---- build: install the package and its dependencies into a self-contained venv -------
+FROM ${BASE_IMAGE} AS build
+# python3, not python: the debootstrap base has no `python` alias.
+RUN python3 -m venv /venv
+COPY pyproject.toml README.md /src/
+COPY mock_norce/ /src/mock_norce/
+# The secret mount gives pip the CA of a TLS-intercepting proxy (corporate proxies, this
+# CI's proxy) only when one is passed; nothing of it is stored in the image. It is set as
+# PIP_CERT, not only `--cert`: pip does not pass `--cert` on to the isolated subprocess that
+# installs the build backend (setuptools), which then fails certificate verification.
+# "[server]": the optional web-server extra; pip only warns if it does not exist.
+RUN --mount=type=secret,id=ca_bundle \
+    export PIP_DISABLE_PIP_VERSION_CHECK=1 \
+        $( [ -f /run/secrets/ca_bundle ] && echo PIP_CERT=/run/secrets/ca_bundle ) \
+    && /venv/bin/pip install --no-cache-dir "/src[server]"
+
+# ---- final: the venv plus data files, no build tools, no pip cache --------------------
+FROM ${BASE_IMAGE}
+# The venv's python links to the base's interpreter, so both stages use the same base.
+COPY --from=build /venv /venv
+COPY fixtures/ /app/fixtures/
+COPY scenarios/ /app/scenarios/
+# A system user without a login shell; `useradd` exists in both Debian-based bases.
+RUN useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin mocknorce \
+    && mkdir -p /data \
+    && chown mocknorce:mocknorce /data
+# Declared after the chown so a new named volume starts out owned by mocknorce.
+VOLUME /data
+WORKDIR /app
+ENV PATH=/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    MOCK_NORCE_HOST=0.0.0.0 \
+    MOCK_NORCE_PORT=8080 \
+    MOCK_NORCE_DATA_DIR=/data \
+    MOCK_NORCE_FIXTURES_DIR=/app/fixtures \
+    MOCK_NORCE_BUILTIN_SCENARIOS_DIR=/app/scenarios
+# Inside a container the server binds 0.0.0.0; publish with -p 127.0.0.1:8080:8080 to
+# keep it on the host's loopback.
+EXPOSE 8080
+USER mocknorce
+# Exec form has no shell, so the port comes from os.environ inside Python.
+HEALTHCHECK --interval=2s --timeout=2s --start-period=2s --retries=3 \
+    CMD ["python3", "-c", "import os, sys, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('MOCK_NORCE_PORT', '8080'), timeout=2); sys.exit(0 if r.status == 200 else 1)"]
+ENTRYPOINT ["mock-norce"]
+CMD ["serve"]

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Prepare this machine for building the mock-norce image, idempotently:
+#   1. a running Docker engine (installs Debian's docker.io and starts dockerd if needed);
+#   2. a local base image mock-norce-base:local (Docker Hub is unreachable here, so the
+#      image is built from a debootstrap'ed Debian bookworm with python3);
+#   3. prints the host CA bundle to pass as the BuildKit secret `ca_bundle` as its ONLY
+#      stdout line:   CA=$(scripts/docker-env.sh)
+# Progress goes to stderr. Safe to run many times.
+set -euo pipefail
+
+DOCKER=/usr/bin/docker          # Debian's client: BuildKit built in (another client on PATH wants buildx)
+BASE_IMAGE=mock-norce-base:local
+SUITE=bookworm
+DOCKERD_LOG=/tmp/dockerd.log
+
+log() { echo "docker-env: $*" >&2; }
+die() { echo "docker-env: ERROR: $*" >&2; exit 1; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "not root and no sudo"
+    SUDO=(sudo)
+fi
+
+APT_UPDATED=0
+apt_install() {
+    # apt_install PKG...: install only the missing packages.
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        log "apt-get update"
+        "${SUDO[@]}" apt-get update -qq >&2 || die "apt-get update failed"
+        APT_UPDATED=1
+    fi
+    log "apt-get install -y ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >&2 \
+        || die "apt-get install ${missing[*]} failed"
+}
+
+docker_ok() { [ -x "$DOCKER" ] && "${SUDO[@]}" "$DOCKER" info >/dev/null 2>&1; }
+
+# --- 1. Docker engine ------------------------------------------------------------------
+if docker_ok; then
+    log "docker engine is up"
+else
+    apt_install docker.io
+    if ! pgrep -x dockerd >/dev/null 2>&1; then
+        log "starting dockerd (log: $DOCKERD_LOG)"
+        # setsid + nohup: the daemon must outlive this script and its caller's shell.
+        "${SUDO[@]}" setsid nohup dockerd >"$DOCKERD_LOG" 2>&1 < /dev/null &
+    else
+        log "dockerd is running but not answering yet; waiting"
+    fi
+    for _ in $(seq 1 60); do
+        docker_ok && break
+        sleep 1
+    done
+    docker_ok || die "docker engine did not answer within 60 s (see $DOCKERD_LOG)"
+    log "docker engine is up"
+fi
+
+# --- 2. Base image ---------------------------------------------------------------------
+find_debian_mirror() {
+    # The mirror apt already uses for the Debian suite itself (not -security/-updates,
+    # not third-party repos), from one-line .list files and deb822 .sources files.
+    local f
+    local files=()
+    [ -f /etc/apt/sources.list ] && files+=(/etc/apt/sources.list)
+    for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] && files+=("$f")
+    done
+    [ ${#files[@]} -eq 0 ] && return 0
+    awk -v suite="$SUITE" '
+        function flush(   n, i, u, s) {
+            if (types ~ /(^|[ \t])deb([ \t]|$)/ && (" " suites " ") ~ (" " suite " ")) {
+                n = split(uris, u, /[ \t]+/)
+                for (i = 1; i <= n; i++) if (u[i] ~ /^https?:\/\//) { print u[i]; found = 1; exit }
+            }
+            types = ""; uris = ""; suites = ""
+        }
+        FNR == 1 { if (in822) flush(); in822 = (FILENAME ~ /\.sources$/) }
+        /^[ \t]*#/ { next }
+        in822 && /^[ \t]*$/ { flush(); next }
+        in822 {
+            line = $0
+            if (tolower(line) ~ /^types:/)  { sub(/^[^:]*:[ \t]*/, "", line); types = line }
+            if (tolower(line) ~ /^uris:/)   { sub(/^[^:]*:[ \t]*/, "", line); uris = line }
+            if (tolower(line) ~ /^suites:/) { sub(/^[^:]*:[ \t]*/, "", line); suites = line }
+            next
+        }
+        $1 == "deb" {
+            # deb [opts] URI SUITE COMPONENTS...
+            i = 2
+            if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+            if ($(i + 1) == suite && $i ~ /^https?:\/\//) { print $i; found = 1; exit }
+        }
+        END { if (in822 && !found) flush() }
+    ' "${files[@]}" | head -n 1
+}
+
+if "${SUDO[@]}" "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    log "base image $BASE_IMAGE exists (cached)"
+else
+    apt_install debootstrap
+    MIRROR=$(find_debian_mirror || true)
+    if [ -z "$MIRROR" ]; then
+        MIRROR=http://deb.debian.org/debian
+        log "no $SUITE mirror found in apt sources; using $MIRROR"
+    fi
+    ROOTFS=$(mktemp -d /tmp/mock-norce-rootfs.XXXXXX)
+    trap '"${SUDO[@]}" rm -rf "$ROOTFS"' EXIT
+    log "debootstrap $SUITE from $MIRROR into $ROOTFS (about a minute)"
+    start=$SECONDS
+    "${SUDO[@]}" debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+        "$SUITE" "$ROOTFS" "$MIRROR" >/tmp/mock-norce-debootstrap.log 2>&1 \
+        || die "debootstrap failed (see /tmp/mock-norce-debootstrap.log)"
+    # Trim what a container never needs: apt lists and caches.
+    "${SUDO[@]}" rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/archives/*.deb
+    log "importing $BASE_IMAGE"
+    "${SUDO[@]}" tar -C "$ROOTFS" -c . | "${SUDO[@]}" "$DOCKER" import - "$BASE_IMAGE" >/dev/null \
+        || die "docker import failed"
+    "${SUDO[@]}" rm -rf "$ROOTFS"
+    trap - EXIT
+    log "base image $BASE_IMAGE ready in $((SECONDS - start)) s"
+fi
+
+# --- 3. CA bundle for the BuildKit secret ----------------------------------------------
+# pip's effective `cert`: environment beats site, user and global config.
+CA=""
+if command -v pip >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1; then
+    PIP=$(command -v pip || command -v pip3)
+    CONF=$("$PIP" config list 2>/dev/null || true)
+    for scope in ':env:' 'site' 'user' 'global'; do
+        CA=$(printf '%s\n' "$CONF" | grep -F "$scope.cert=" | head -n 1 | sed -e "s/^[^=]*=//" -e "s/^'//" -e "s/'\$//" || true)
+        [ -n "$CA" ] && [ -f "$CA" ] && break
+        CA=""
+    done
+fi
+[ -n "$CA" ] || CA=/etc/ssl/certs/ca-certificates.crt
+[ -f "$CA" ] || die "CA bundle $CA not found"
+log "CA bundle for the build secret: $CA"
+echo "$CA"
