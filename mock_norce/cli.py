@@ -273,6 +273,56 @@ def cmd_run(args, settings: Settings) -> int:
         outbox.stop(grace=1.0)
 
 
+def cmd_serve(args, settings: Settings) -> int:
+    import ipaddress
+    import logging
+
+    from waitress.server import create_server
+
+    from .app import build_core, create_app
+
+    if args.port is not None:
+        settings = settings.with_(port=args.port)
+    if args.host is not None:
+        settings = settings.with_(host=args.host)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    core = build_core(settings)
+    for warning in core.warnings:
+        print(f"mock-norce: warning: {warning}", file=sys.stderr)
+    app = create_app(settings, core)
+    # One process, many threads: a second process would run a second dispatcher and
+    # deliver every event twice. waitress is a production server; the debugger never runs.
+    try:
+        server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                               ident="mock-norce", max_request_body_size=settings.max_body,
+                               channel_timeout=60, clear_untrusted_proxy_headers=True)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    port = server.effective_port
+    subs = core.outbox.subscriptions
+    if subs.default_url is None:
+        subs.set_default_url(f"http://127.0.0.1:{port}/sink/default")
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback and not settings.api_token:
+        print("mock-norce: WARNING: listening on a non-loopback address without MOCK_NORCE_API_TOKEN: "
+              "anyone who can reach this port can fire events and read the log.", file=sys.stderr)
+    core.start()
+    print(f"mock-norce {__version__} on http://{settings.host}:{port}/  (UI; API under /api, /openapi.json)\n"
+          f"  default subscriber: {subs.default_url}\n  database: {settings.database_path}", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print("mock-norce: stopping", flush=True)
+    finally:
+        server.close()
+        core.stop()
+    print("mock-norce: stopped", flush=True)
+    return EXIT_OK
+
+
 def _env_help() -> str:
     rows = documented_variables()
     width = max(len(r[0]) for r in rows)
@@ -291,6 +341,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mock-norce {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+
+    p = sub.add_parser("serve", help="run the web UI, the control API and the delivery engine",
+                       description="Serve the UI and the JSON control API with a production server (waitress, "
+                                   "one process). Without MOCK_NORCE_SUBSCRIBER_URL, events go to the built-in "
+                                   "sink at /sink/default. Stops cleanly on SIGTERM or Ctrl-C.")
+    p.add_argument("--host", help="address to listen on (default MOCK_NORCE_HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default MOCK_NORCE_PORT, 8080; 0: any free port)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("events", help="list the event types with category and kind")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -377,6 +435,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mock-norce: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # e.g. the database directory is not writable
+        print(f"mock-norce: error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "),
+              file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error worth a traceback.
         sys.stderr.close()

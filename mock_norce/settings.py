@@ -103,6 +103,39 @@ class Settings:
         metadata={"env": "MOCK_NORCE_ALLOW_LINK_LOCAL", "help": "allow subscriber URLs on 169.254.0.0/16 (cloud metadata)"},
     )
 
+    host: str = field(
+        default="127.0.0.1",
+        metadata={"env": "MOCK_NORCE_HOST", "help": "address `serve` listens on (the image uses 0.0.0.0)"},
+    )
+    port: int = field(
+        default=8080,
+        metadata={"env": "MOCK_NORCE_PORT", "help": "port `serve` listens on (0: any free port)"},
+    )
+    api_token: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"env": "MOCK_NORCE_API_TOKEN", "help": "when set, the API and UI need it (Authorization: Bearer)",
+                  "secret": True},
+    )
+    secret_key: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"env": "MOCK_NORCE_SECRET_KEY", "help": "signs UI sessions and CSRF tokens (default: random per start)",
+                  "secret": True},
+    )
+    max_body: int = field(
+        default=1024 * 1024,
+        metadata={"env": "MOCK_NORCE_MAX_BODY", "help": "largest request body the API accepts, in bytes"},
+    )
+    threads: int = field(
+        default=16,
+        metadata={"env": "MOCK_NORCE_THREADS", "help": "HTTP server threads (requests served at once)"},
+    )
+    sink_keep: int = field(
+        default=1000,
+        metadata={"env": "MOCK_NORCE_SINK_KEEP", "help": "requests the built-in sink remembers"},
+    )
+
     def __post_init__(self):
         checks = [
             (self.time_scale >= 0, "MOCK_NORCE_TIME_SCALE must be >= 0"),
@@ -111,6 +144,10 @@ class Settings:
             (self.concurrency >= 1, "MOCK_NORCE_CONCURRENCY must be >= 1"),
             (self.retention_max >= 0, "MOCK_NORCE_RETENTION_MAX must be >= 0"),
             (self.response_body_cap >= 0, "MOCK_NORCE_RESPONSE_BODY_CAP must be >= 0"),
+            (0 <= self.port <= 65535, "MOCK_NORCE_PORT must be a port number (0-65535)"),
+            (self.max_body >= 1024, "MOCK_NORCE_MAX_BODY must be >= 1024"),
+            (1 <= self.threads <= 256, "MOCK_NORCE_THREADS must be between 1 and 256"),
+            (self.sink_keep >= 0, "MOCK_NORCE_SINK_KEEP must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:

@@ -330,6 +330,25 @@ class Store:
         out.update({r[0]: r[1] for r in rows})
         return out
 
+    def subscriber_health(self, last: int = 500) -> list[dict]:
+        """Per subscriber origin, over the last attempts: how many, how many 2xx, the latest outcome."""
+        with self.lock:
+            rows = self._db.execute("SELECT url, status_code, error_class, latency_ms, started FROM attempts"
+                                    " ORDER BY id DESC LIMIT ?", (last,)).fetchall()
+        out: dict[str, dict] = {}
+        for url, code, error_class, latency, started in rows:
+            scheme, host, port = policy.origin(url)
+            key = f"{scheme}://{host}:{port}"
+            entry = out.setdefault(key, {"origin": key, "attempts": 0, "ok": 0, "latency_total": 0.0,
+                                         "last_status": code, "last_error": error_class, "last_at": started})
+            entry["attempts"] += 1
+            entry["ok"] += int(policy.is_success(code) and error_class is None)
+            entry["latency_total"] += latency or 0.0
+        for entry in out.values():
+            entry["success_rate"] = entry["ok"] / entry["attempts"]
+            entry["avg_latency_ms"] = entry.pop("latency_total") / entry["attempts"]
+        return sorted(out.values(), key=lambda e: -e["last_at"])
+
     def size_bytes(self) -> int:
         if self.path == ":memory:":
             return 0

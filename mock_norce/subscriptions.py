@@ -108,7 +108,7 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def mask_url(url: str) -> str:
-    """A URL fit to show: password and query values masked."""
+    """A URL fit to show: its password and secret-looking query values masked."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -118,7 +118,8 @@ def mask_url(url: str) -> str:
         netloc = netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
     query = parts.query
     if query:
-        query = "&".join(p.split("=", 1)[0] + ("=" + MASK if "=" in p else "") for p in query.split("&"))
+        query = "&".join(p.split("=", 1)[0] + "=" + MASK if "=" in p and is_secret(p.split("=", 1)[0]) else p
+                         for p in query.split("&"))
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

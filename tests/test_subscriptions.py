@@ -93,4 +93,4 @@ def test_a_bad_file_changes_nothing_and_names_the_problem(tmp_path):
 def test_masking():
     assert mask_headers({"Authorization": "Bearer x", "X-Api-Key": "k", "x-norce-event-type": "T"}) == {
         "Authorization": MASK, "X-Api-Key": MASK, "x-norce-event-type": "T"}
-    assert mask_url("https://user:pw@host/p?token=abc&x") == f"https://user:{MASK}@host/p?token={MASK}&x"
+    assert mask_url("https://user:pw@host/p?token=abc&x&status=503") == f"https://user:{MASK}@host/p?token={MASK}&x&status=503"

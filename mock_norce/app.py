@@ -1,0 +1,86 @@
+"""The one place where mock-norce is wired: ``build_core`` makes the parts, ``create_app`` puts
+a Flask app on top of them.
+
+    settings -> factory (catalogue + tenant) -> outbox (subscriptions, store, sender,
+    dispatcher) -> library (scenarios) -> runs -> sink -> Flask app (api, ui blueprints)
+
+One process serves the app: a second process on the same database would run a second
+dispatcher and deliver every event twice, so ``serve`` runs one waitress process with
+threads, never several workers.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from flask import Flask
+
+from .events import EventFactory, factory_from_settings
+from .outbox import Outbox
+from .runs import RunManager
+from .scenarios import Library, library_from_settings
+from .settings import Settings
+from .sink import Sink
+
+
+@dataclass
+class Core:
+    """Every moving part, built from the settings; the web layer only calls into it."""
+
+    settings: Settings
+    factory: EventFactory
+    outbox: Outbox
+    library: Library
+    runs: RunManager
+    sink: Sink
+    ready: threading.Event = field(default_factory=threading.Event)
+    warnings: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.outbox.start()
+        self.runs.start()
+        self.ready.set()
+
+    def stop(self) -> None:
+        self.ready.clear()
+        self.runs.stop()
+        self.outbox.stop()
+
+
+def build_core(settings: Settings, database: str | None = None) -> Core:
+    """Build (but do not start) every part from the settings."""
+    factory = factory_from_settings(settings)
+    outbox = Outbox.from_settings(settings, database=database, factory=factory)
+    library = library_from_settings(settings, factory.catalog)
+    runs = RunManager(outbox, library)
+    warnings = [f"skipped custom schema: {p}" for p in factory.catalog.problems]
+    warnings += [f"skipped scenario: {p}" for p in library.problems]
+    return Core(settings, factory, outbox, library, runs, Sink(settings.sink_keep), warnings=warnings)
+
+
+def create_app(settings: Settings | None = None, core: Core | None = None) -> Flask:
+    """The Flask app over a core (built from the settings if not given; not started here)."""
+    from . import api, ui, websecurity
+
+    settings = settings or (core.settings if core else Settings.from_env())
+    core = core or build_core(settings)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=settings.max_body,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.extensions["mock_norce"] = core
+    websecurity.install(app, settings.api_token)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(ui.bp)
+    return app
+
+
+def core_of(app: Flask) -> Core:
+    return app.extensions["mock_norce"]

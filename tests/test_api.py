@@ -1,0 +1,253 @@
+"""The control API: every route, its errors, and the OpenAPI document that describes it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from mock_norce.app import build_core, create_app
+from mock_norce.openapi import document
+
+from .servers import answer
+
+
+@pytest.fixture
+def subscriber(serve):
+    return serve(answer(200, b"ok"))
+
+
+@pytest.fixture
+def app(settings, subscriber):
+    core = build_core(settings.with_(subscriber_url=subscriber.url, time_scale=0.001), database=":memory:")
+    app = create_app(core=core)
+    core.start()
+    yield app
+    core.stop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def fire(client, name="OrderConfirmedEvent", wait=5, **body):
+    return client.post(f"/api/events/{name}?wait={wait}", json=body)
+
+
+def assert_error(resp, status, code, fragment=""):
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    data = resp.get_json()
+    assert data["error"] == code and fragment in data["message"], data
+    assert "Traceback" not in resp.get_data(as_text=True)
+    return data
+
+
+def test_health_and_openapi(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    doc = client.get("/openapi.json").get_json()
+    assert doc["openapi"] == "3.1.0" and "/api/events/{type}" in doc["paths"]
+
+
+def test_every_route_is_in_the_openapi_document_and_back(app):
+    doc = document()
+    documented = {(path, method.upper()) for path, item in doc["paths"].items() for method in item}
+    routed = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("ui.") or rule.endpoint == "static":
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        path = path.replace("{name}", "{type}") if path.startswith("/api/events/") or \
+            path.startswith("/api/subscriptions/") else path
+        path = path.replace("{delivery_id}", "{id}").replace("{run_id}", "{id}")
+        if path == "/sink/":
+            continue  # the same view as /sink/{path}
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if path == "/sink/{path}" and method != "POST":
+                continue  # GET/PUT only serve redirected deliveries; POST is the documented one
+            routed.add((path, method))
+    assert routed == documented, (routed ^ documented)
+
+
+def test_openapi_document_is_valid_openapi_3_1():
+    from openapi_spec_validator import validate
+
+    validate(document())
+
+
+def test_events_schema_and_sample(client):
+    events = client.get("/api/events").get_json()
+    assert len(events) == 19 and {"name", "category", "kind"} <= set(events[0])
+    schema = client.get("/api/events/JobCompletedEvent/schema").get_json()
+    assert schema["title"] == "JobCompletedEvent"
+    a = client.get("/api/events/OrderConfirmedEvent/sample?seed=3&market=NO").get_json()
+    assert a == client.get("/api/events/OrderConfirmedEvent/sample?seed=3&market=NO").get_json()
+    assert a["ApplicationId"] == 1102
+    assert_error(client.get("/api/events/Nope/sample"), 404, "unknown_event_type", "'Nope'")
+    assert_error(client.get("/api/events/OrderConfirmedEvent/sample?seed=x"), 400, "bad_parameter", "seed")
+    assert_error(client.get("/api/events/OrderConfirmedEvent/sample?market=XX"), 422, "unknown_market")
+
+
+def test_fire_with_wait_returns_the_finished_delivery(client, subscriber):
+    resp = fire(client, overrides={"OrderNo": "API-1"}, seed=9, market="FI")
+    assert resp.status_code == 200
+    data = resp.get_json()
+    assert data["payload"]["OrderNo"] == "API-1" and data["valid"] and data["recorded"]
+    d = data["delivery"]
+    assert d["status"] == "delivered" and d["attempts"] == 1 and d["attempt_log"][0]["status_code"] == 200
+    assert json.loads(subscriber.requests[-1].body) == data["payload"]
+
+
+def test_fire_without_wait_is_accepted(client):
+    resp = client.post("/api/events/SkuChangedNotification", json={})
+    assert resp.status_code in (200, 202)
+    assert resp.get_json()["delivery"]["id"] > 0
+    assert client.post("/api/events/SkuChangedNotification").status_code in (200, 202)  # no body at all
+
+
+def test_fire_bad_inputs(client, app):
+    data = assert_error(fire(client, overrides={"OrderId": "x", "ApplicationId": 2**40}), 422, "invalid_payload")
+    assert {e["path"] for e in data["errors"]} == {"$.OrderId", "$.ApplicationId"}
+    assert_error(fire(client, overrides={"Colour": 1}), 422, "bad_override", "no field 'Colour'")
+    assert_error(fire(client, name="NoSuchEvent"), 404, "unknown_event_type")
+    assert_error(client.post("/api/events/OrderConfirmedEvent", data="{nope", content_type="application/json"),
+                 400, "malformed_json")
+    assert_error(client.post("/api/events/OrderConfirmedEvent", data="x=1",
+                             content_type="application/x-www-form-urlencoded"), 415, "unsupported_media_type")
+    assert_error(client.post("/api/events/OrderConfirmedEvent", json=[1, 2]), 400, "bad_request", "JSON object")
+    data = assert_error(client.post("/api/events/OrderConfirmedEvent", json={"seed": "x", "extra": 1}),
+                        400, "bad_request")
+    assert {e["path"] for e in data["errors"]} == {"$", "$.seed"}
+    assert_error(fire(client, url="ftp://x/"), 422, "bad_subscription", "not http(s)")
+    assert_error(fire(client, url="http://169.254.169.254/"), 422, "bad_subscription", "link-local")
+    assert_error(client.post("/api/events/OrderConfirmedEvent?wait=-1", json={}), 400, "bad_parameter", "wait")
+    assert_error(client.post("/api/events/OrderConfirmedEvent", data=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                             content_type="application/json"), 413, "too_large")
+    assert_error(client.get("/api/nothing-here"), 404, "not_found")
+    assert_error(client.delete("/api/events"), 405, "method_not_allowed")
+
+
+def test_invalid_on_request_is_marked(client):
+    data = fire(client, name="JobCompletedEvent", overrides={"StatusId": 9}, invalid=True).get_json()
+    assert data["valid"] is False and data["errors"][0]["path"] == "$.StatusId"
+    assert data["delivery"]["valid"] is False
+
+
+def test_type_off_is_not_recorded(client):
+    resp = client.put("/api/subscriptions/JobCompletedEvent", json={"enabled": False})
+    assert resp.status_code == 200 and resp.get_json()["enabled"] is False
+    data = fire(client, name="JobCompletedEvent").get_json()
+    assert data["recorded"] is False and data["delivery"] is None and "OFF" in data["message"]
+    assert client.get("/api/deliveries?type=JobCompletedEvent").get_json()["total"] == 0
+
+
+def test_deliveries_list_detail_redeliver_and_reset(client, serve):
+    down = serve(answer(503, b"<script>alert(1)</script>"))
+    ok_id = fire(client).get_json()["delivery"]["id"]
+    bad = fire(client, name="SkuChangedNotification", url=down.url, wait=0.3).get_json()["delivery"]
+    assert bad["status"] == "retrying"
+    page = client.get("/api/deliveries?limit=1").get_json()
+    assert page["total"] == 2 and len(page["items"]) == 1 and page["items"][0]["id"] == bad["id"]
+    assert client.get("/api/deliveries?status=delivered").get_json()["items"][0]["id"] == ok_id
+    assert client.get("/api/deliveries?type=SkuChangedNotification").get_json()["total"] == 1
+    assert_error(client.get("/api/deliveries?status=lost"), 400, "bad_parameter")
+    assert_error(client.get("/api/deliveries?limit=0"), 400, "bad_parameter")
+    detail = client.get(f"/api/deliveries/{bad['id']}").get_json()
+    assert detail["attempt_log"][0]["response_body"] == "<script>alert(1)</script>"
+    assert detail["payload"]["ClientId"] == 1042
+    again = client.post(f"/api/deliveries/{ok_id}/redeliver")
+    assert again.status_code == 202 and again.get_json()["redelivery_of"] == ok_id
+    finished = client.get(f"/api/deliveries/{again.get_json()['id']}?wait=5").get_json()
+    assert finished["status"] == "delivered"
+    assert_error(client.get("/api/deliveries/99999"), 404, "not_found")
+    assert_error(client.post("/api/deliveries/99999/redeliver"), 404, "not_found")
+    assert client.delete("/api/deliveries").get_json() == {"deleted": 3}
+    assert client.get("/api/deliveries").get_json()["total"] == 0
+
+
+def test_scenarios_and_runs(client):
+    names = {s["name"] for s in client.get("/api/scenarios").get_json()}
+    assert "web-order" in names
+    assert client.get("/api/scenarios/web-order").get_json()["events"]
+    resp = client.post("/api/scenarios/web-order/runs", json={"seed": 5, "time_scale": 0})
+    assert resp.status_code == 202
+    run = client.get(f"/api/runs/{resp.get_json()['id']}?wait=10").get_json()
+    assert run["status"] == "completed" and run["deliveries"]["delivered"] == 6
+    assert client.get(f"/api/deliveries?run={run['id']}").get_json()["total"] == 6
+    slow = client.post("/api/scenarios/web-order/runs", json={"time_scale": 1}).get_json()
+    cancelled = client.post(f"/api/runs/{slow['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    assert_error(client.post(f"/api/runs/{slow['id']}/cancel"), 409, "conflict", "already cancelled")
+    assert_error(client.get("/api/runs/nope"), 404, "not_found")
+    assert_error(client.post("/api/scenarios/nope/runs", json={}), 404, "unknown_scenario")
+    assert_error(client.post("/api/scenarios/web-order/runs", json={"time_scale": -1}), 400, "bad_request")
+    assert_error(client.post("/api/scenarios/web-order/runs", json={"url": "gopher://x"}), 422, "bad_subscription")
+    assert len(client.get("/api/runs").get_json()) == 2
+
+
+def test_subscriptions_mask_secrets_and_keep_them(client, subscriber):
+    resp = client.put("/api/subscriptions/OrderConfirmedEvent",
+                      json={"headers": {"Authorization": "Bearer s3cret", "x-norce-event-type": "OrderConfirmedEvent"}})
+    assert resp.get_json()["headers"] == {"Authorization": "********", "x-norce-event-type": "OrderConfirmedEvent"}
+    listed = client.get("/api/subscriptions").get_json()
+    assert "s3cret" not in json.dumps(listed)
+    # Sending the masked value back keeps the real one.
+    client.put("/api/subscriptions/OrderConfirmedEvent",
+               json={"headers": {"Authorization": "********", "x-norce-event-type": "X"}})
+    data = fire(client).get_json()
+    assert subscriber.requests[-1].headers["authorization"] == "Bearer s3cret"
+    assert "s3cret" not in json.dumps(data)
+    assert_error(client.put("/api/subscriptions/OrderConfirmedEvent", json={"headers": {"X": "a\r\nB: c"}}),
+                 422, "bad_subscription", "CR, LF")
+    assert_error(client.put("/api/subscriptions/OrderConfirmedEvent", json={"url": "file:///etc/passwd"}),
+                 422, "bad_subscription")
+    assert_error(client.put("/api/subscriptions/OrderConfirmedEvent", json={"enabled": "yes"}), 400, "bad_request")
+    assert_error(client.put("/api/subscriptions/Nope", json={"enabled": True}), 404, "unknown_event_type")
+    assert_error(client.put("/api/subscriptions/OrderConfirmedEvent"), 400, "bad_request", "required")
+
+
+def test_sink_records_and_answers_as_asked(client):
+    assert client.post("/sink/demo?status=503", json={"a": 1}).status_code == 503
+    assert client.post("/sink/demo", data=b"raw").status_code == 200
+    items = client.get("/api/sink?path=demo").get_json()["items"]
+    assert [i["status"] for i in items] == [200, 503] and items[1]["body"] == '{"a": 1}'
+    assert_error(client.post("/sink/demo?status=abc"), 400, "bad_parameter")
+    assert_error(client.post("/sink/demo?delay=99"), 400, "bad_parameter")
+    assert client.delete("/api/sink").get_json()["deleted"] >= 2
+
+
+def test_responses_validate_against_the_documented_schemas(client):
+    schemas = document()["components"]["schemas"]
+
+    def check(name, value):
+        # The document's $refs point into components; re-home them as $defs for jsonschema.
+        as_defs = json.loads(json.dumps(schemas).replace("#/components/schemas/", "#/$defs/"))
+        errors = list(Draft202012Validator({**as_defs[name], "$defs": as_defs}).iter_errors(value))
+        assert not errors, [e.message for e in errors]
+    d = fire(client).get_json()["delivery"]
+    check("Delivery", d)
+    run = client.post("/api/scenarios/pos-order/runs", json={"time_scale": 0}).get_json()
+    check("Run", client.get(f"/api/runs/{run['id']}?wait=5").get_json())
+    for e in client.get("/api/events").get_json():
+        check("EventType", e)
+    check("Error", client.get("/api/runs/none").get_json())
+
+
+def test_token_protects_api_and_ui_but_not_health_or_sink(settings, subscriber):
+    core = build_core(settings.with_(subscriber_url=subscriber.url, api_token="t0ken"), database=":memory:")
+    app = create_app(core=core)
+    core.start()
+    try:
+        c = app.test_client()
+        assert c.get("/healthz").status_code == 200
+        assert_error(c.get("/api/events"), 401, "unauthorized")
+        assert_error(c.get("/api/events", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
+        assert c.get("/api/events", headers={"Authorization": "Bearer t0ken"}).status_code == 200
+        assert c.get("/").status_code == 302 and "/login" in c.get("/").headers["Location"]
+        assert c.post("/sink/x", json={}).status_code == 200
+        assert_error(c.get("/api/sink"), 401, "unauthorized")
+        assert_error(c.get("/openapi.json"), 401, "unauthorized")
+    finally:
+        core.stop()

@@ -1,0 +1,127 @@
+"""`mock-norce serve` as a real process: ready, delivers, keeps state on disk, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from .conftest import ROOT
+from .servers import answer
+
+
+def http(method: str, url: str, body: dict | None = None, timeout: float = 10.0):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+class Served:
+    """A `mock-norce serve` child process on a free port."""
+
+    def __init__(self, tmp_path, **env):
+        self.log = open(tmp_path / f"serve-{time.time_ns()}.log", "w+")
+        full_env = dict(os.environ, MOCK_NORCE_PORT="0", MOCK_NORCE_DATA_DIR=str(tmp_path / "data"), **env)
+        self.proc = subprocess.Popen([sys.executable, "-m", "mock_norce", "serve"], cwd=ROOT, env=full_env,
+                                     stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self.url = self._wait_for_url()
+        self._wait_healthy()
+
+    def _wait_for_url(self) -> str:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            self.log.seek(0)
+            for line in self.log.read().splitlines():
+                if " on http://" in line:
+                    return line.split(" on ", 1)[1].split()[0].rstrip("/")
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.log.seek(0)
+        raise AssertionError(f"serve did not start:\n{self.log.read()}")
+
+    def _wait_healthy(self) -> None:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if http("GET", self.url + "/healthz", timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("never healthy")
+
+    def stop(self) -> float:
+        start = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(15)
+        return time.monotonic() - start
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+
+@pytest.fixture
+def served(tmp_path):
+    started = []
+
+    def make(**env):
+        s = Served(tmp_path, **env)
+        started.append(s)
+        return s
+    yield make
+    for s in started:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait(5)
+
+
+def test_serve_fires_to_a_subscriber_and_stops_cleanly(served, serve):
+    subscriber = serve(answer(204))
+    s = served(MOCK_NORCE_SUBSCRIBER_URL=subscriber.url + "/hook")
+    status, data = http("POST", s.url + "/api/events/OrderConfirmedEvent?wait=5", {"seed": 1})
+    assert status == 200 and data["delivery"]["status"] == "delivered"
+    assert json.loads(subscriber.requests[0].body) == data["payload"]
+    assert subscriber.requests[0].path == "/hook"
+    took = s.stop()
+    assert s.proc.returncode == 0 and took < 5, s.output()
+    assert "mock-norce: stopped" in s.output() and "Traceback" not in s.output()
+
+
+def test_fresh_serve_delivers_to_its_own_sink(served):
+    s = served()
+    status, data = http("POST", s.url + "/api/events/SkuChangedNotification?wait=5", {})
+    assert status == 200 and data["delivery"]["url"].endswith("/sink/default")
+    assert data["delivery"]["status"] == "delivered"
+    sink = http("GET", s.url + "/api/sink")[1]
+    assert sink["received"] == 1 and json.loads(sink["items"][0]["body"]) == data["payload"]
+
+
+def test_the_log_survives_a_restart(served, tmp_path, serve):
+    subscriber = serve(answer(200))
+    s = served(MOCK_NORCE_SUBSCRIBER_URL=subscriber.url)
+    did = http("POST", s.url + "/api/events/JobCompletedEvent?wait=5", {})[1]["delivery"]["id"]
+    s.stop()
+    again = served(MOCK_NORCE_SUBSCRIBER_URL=subscriber.url)
+    status, d = http("GET", f"{again.url}/api/deliveries/{did}")
+    assert status == 200 and d["status"] == "delivered"
+
+
+def test_port_in_use_is_one_clear_line(served, tmp_path):
+    s = served()
+    port = s.url.rsplit(":", 1)[1]
+    out = subprocess.run([sys.executable, "-m", "mock_norce", "serve"], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, MOCK_NORCE_PORT=port, MOCK_NORCE_DATABASE=":memory:"), timeout=30)
+    assert out.returncode == 2 and "cannot listen on" in out.stderr and "Traceback" not in out.stderr
