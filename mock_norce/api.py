@@ -24,7 +24,7 @@ log = logging.getLogger("mock_norce.api")
 
 STATUS_OF_CODE = {
     "unknown_event_type": 404, "unknown_scenario": 404, "not_found": 404,
-    "conflict": 409, "bad_parameter": 400, "bad_request": 400,
+    "conflict": 409, "bad_parameter": 400, "bad_request": 400, "locked": 409,
 }
 _REQUEST_VALIDATORS = {name: Draft202012Validator(schema) for name, schema in openapi.REQUESTS.items()}
 MAX_WAIT = 300.0
@@ -320,3 +320,71 @@ def sink_view(record) -> dict:
 @bp.delete("/api/sink")
 def sink_clear():
     return jsonify(deleted=core().sink.clear())
+
+
+# --- schedules, figures, metrics ---------------------------------------------------------
+
+@bp.post("/api/schedules")
+def create_schedule():
+    data = body("ScheduleRequest", required=True)
+    return jsonify(core().schedules.create(data)), 201
+
+
+@bp.get("/api/schedules")
+def list_schedules():
+    return jsonify(core().schedules.list())
+
+
+@bp.get("/api/schedules/<sid>")
+def get_schedule(sid):
+    return jsonify(core().schedules.view(sid))
+
+
+@bp.post("/api/schedules/<sid>/pause")
+def pause_schedule(sid):
+    return jsonify(core().schedules.pause(sid))
+
+
+@bp.post("/api/schedules/<sid>/resume")
+def resume_schedule(sid):
+    return jsonify(core().schedules.resume(sid))
+
+
+@bp.delete("/api/schedules/<sid>")
+def delete_schedule(sid):
+    core().schedules.delete(sid)
+    return jsonify(deleted=sid)
+
+
+@bp.get("/api/schedules/<sid>/figures")
+def schedule_figures(sid):
+    core().schedules.get(sid)
+    figures = core().schedules.figures[sid]
+    return jsonify(summary=figures.summary(), points=figures.points())
+
+
+@bp.get("/api/schedules/<sid>/figures.csv")
+def schedule_figures_csv(sid):
+    core().schedules.get(sid)
+    return Response(core().schedules.figures[sid].csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="mock-norce-{sid}.csv"'})
+
+
+@bp.get("/api/stats")
+def stats():
+    c = core()
+    return jsonify(figures=c.schedules.total.summary(), points=c.schedules.total.points(),
+                   deliveries=c.outbox.store.counts(), backlog=c.outbox.dispatcher.backlog())
+
+
+@bp.get("/metrics")
+def metrics():
+    from collections import Counter
+
+    from .metrics import exposition
+
+    c = core()
+    schedules = Counter(r["status"] for r in c.schedules.list())
+    text = exposition(c.schedules.total, c.outbox.store.counts(), c.outbox.dispatcher.backlog(),
+                      {s: schedules.get(s, 0) for s in ("active", "paused", "finished")}, c.sink.received)
+    return Response(text, mimetype="text/plain", headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

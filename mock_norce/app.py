@@ -2,7 +2,7 @@
 a Flask app on top of them.
 
     settings -> factory (catalogue + tenant) -> outbox (subscriptions, store, sender,
-    dispatcher) -> library (scenarios) -> runs -> sink -> Flask app (api, ui blueprints)
+    dispatcher) -> library (scenarios) -> runs -> schedules -> sink -> Flask app (api, ui)
 
 One process serves the app: a second process on the same database would run a second
 dispatcher and deliver every event twice, so ``serve`` runs one waitress process with
@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
+from .enginelock import EngineLock
 from .events import EventFactory, factory_from_settings
 from .outbox import Outbox
 from .runs import RunManager
 from .scenarios import Library, library_from_settings
+from .scheduler import ScheduleService, load_config_schedules
 from .settings import Settings
 from .sink import Sink
 
@@ -34,19 +36,28 @@ class Core:
     outbox: Outbox
     library: Library
     runs: RunManager
+    schedules: ScheduleService
     sink: Sink
+    lock: EngineLock
     ready: threading.Event = field(default_factory=threading.Event)
     warnings: list[str] = field(default_factory=list)
 
     def start(self) -> None:
+        """Take the database's engine lock, then start delivering, playing and scheduling."""
+        self.lock.acquire()
         self.outbox.start()
         self.runs.start()
+        self.schedules.start()
+        if self.settings.config_file is not None:
+            load_config_schedules(self.schedules, self.settings.config_file)
         self.ready.set()
 
     def stop(self) -> None:
         self.ready.clear()
+        self.schedules.stop()
         self.runs.stop()
         self.outbox.stop()
+        self.lock.release()
 
 
 def build_core(settings: Settings, database: str | None = None) -> Core:
@@ -55,9 +66,11 @@ def build_core(settings: Settings, database: str | None = None) -> Core:
     outbox = Outbox.from_settings(settings, database=database, factory=factory)
     library = library_from_settings(settings, factory.catalog)
     runs = RunManager(outbox, library)
+    schedules = ScheduleService(outbox, library, runs, misfire_grace=settings.misfire_grace)
     warnings = [f"skipped custom schema: {p}" for p in factory.catalog.problems]
     warnings += [f"skipped scenario: {p}" for p in library.problems]
-    return Core(settings, factory, outbox, library, runs, Sink(settings.sink_keep), warnings=warnings)
+    return Core(settings, factory, outbox, library, runs, schedules, Sink(settings.sink_keep),
+                EngineLock(database or settings.database_path), warnings=warnings)
 
 
 def create_app(settings: Settings | None = None, core: Core | None = None) -> Flask:

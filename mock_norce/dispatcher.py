@@ -245,16 +245,19 @@ class Dispatcher:
             outcome.error_class, outcome.error = "interrupted", "mock-norce stopped during the attempt"
             status = policy.RETRYING if job.attempts else policy.PENDING
             # Not counted against the 17; made again as soon as mock-norce is back.
-            return AttemptRecord(job.delivery_id, job.attempts + 1, started, outcome, status, started), None
+            return AttemptRecord(job.delivery_id, job.attempts + 1, started, outcome, status, started,
+                                 job.run_id, started - job.due), None
         number = job.attempts + 1
+        late = max(0.0, started - job.due)
         if outcome.ok:
-            return AttemptRecord(job.delivery_id, number, started, outcome, policy.DELIVERED, None), None
+            return AttemptRecord(job.delivery_id, number, started, outcome, policy.DELIVERED, None,
+                                 job.run_id, late), None
         delay = policy.retry_delay(number, job.scale)
         if delay is None:
-            return AttemptRecord(job.delivery_id, number, started, outcome, policy.DEAD, None), None
+            return AttemptRecord(job.delivery_id, number, started, outcome, policy.DEAD, None, job.run_id, late), None
         due = started + delay
-        retry = Job(job.delivery_id, job.url, job.headers, job.body, number, job.scale, due)
-        return AttemptRecord(job.delivery_id, number, started, outcome, policy.RETRYING, due), retry
+        retry = Job(job.delivery_id, job.url, job.headers, job.body, number, job.scale, due, job.run_id)
+        return AttemptRecord(job.delivery_id, number, started, outcome, policy.RETRYING, due, job.run_id, late), retry
 
     # --- recording -----------------------------------------------------------------------
 

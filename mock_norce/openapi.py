@@ -46,6 +46,29 @@ REQUESTS = {
             "time_scale": {"type": "number", "minimum": 0},
         },
     },
+    "ScheduleRequest": {
+        "type": "object", "additionalProperties": False,
+        "description": "what (one of event, scenario, mix), when (one of interval, cron, rate), how long",
+        "properties": {
+            "name": {"type": "string"},
+            "event": {"type": "string", "description": "an event type"},
+            "scenario": {"type": "string", "description": "a scenario: a run per firing, or its events at a rate"},
+            "mix": {"type": "object", "additionalProperties": {"type": "number"},
+                    "description": "scenario -> weight, played at a rate (a soak)"},
+            "interval": {"type": ["string", "number"], "description": "e.g. 30s"},
+            "cron": {"type": "string", "description": "5-field crontab, UTC, e.g. 0 2 * * *"},
+            "rate": {"type": "number", "description": "events per rate_per"},
+            "rate_per": {"enum": ["second", "minute"]},
+            "jitter": {"type": ["string", "number"], "description": "random shift of each event, e.g. 100ms"},
+            "duration": {"type": ["string", "number"], "description": "stop after, e.g. 10m"},
+            "count": {"type": "integer", "description": "stop after this many firings (events, for a rate)"},
+            "url": {"type": "string"},
+            "seed": {"type": "integer"},
+            "market": {"type": "string"},
+            "overrides": {"type": "object"},
+            "time_scale": {"type": "number", "minimum": 0},
+        },
+    },
     "SubscriptionUpdate": {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -88,6 +111,12 @@ SCHEMAS = {
         "url": {"type": ["string", "null"]}, "started": {"type": "number"}, "finished": {"type": ["number", "null"]},
         "events": {"type": "integer"}, "error": {"type": ["string", "null"]},
         "deliveries": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+    "Schedule": {"type": "object", "properties": {
+        "id": {"type": "string"}, "name": {"type": ["string", "null"]}, "spec": {"type": "object"},
+        "status": {"enum": ["active", "paused", "finished"]}, "created": {"type": "number"},
+        "ends_at": {"type": ["number", "null"]}, "fired": {"type": "integer"}, "emitted": {"type": "integer"},
+        "next_fire": {"type": ["number", "null"]}, "last_fire": {"type": ["number", "null"]},
+        "figures": {"type": "object"}}},
     "Scenario": {"type": "object", "properties": {
         "name": {"type": "string"}, "description": {"type": "string"},
         "events": {"type": "array", "items": {"type": "string"}}}},
@@ -175,6 +204,36 @@ def document() -> dict:
             "requestBody": {"required": True, **_json(_ref("SubscriptionUpdate"))},
             "responses": {"200": _ok("updated", _ref("Subscription")), "400": ERROR, "404": ERROR,
                           "413": ERROR, "415": ERROR, "422": ERROR}}},
+        "/api/schedules": {
+            "get": {"summary": "Schedules with their live figures", "responses": {
+                "200": _ok("schedules", {"type": "array", "items": _ref("Schedule")})}},
+            "post": {"summary": "Create a schedule", "requestBody": {"required": True, **_json(_ref("ScheduleRequest"))},
+                     "responses": {"201": _ok("created", _ref("Schedule")), "400": ERROR, "409": ERROR,
+                                   "413": ERROR, "415": ERROR, "422": ERROR}}},
+        "/api/schedules/{id}": {
+            "get": {"summary": "A schedule", "parameters": [_param("id", "path", {"type": "string"})],
+                    "responses": {"200": _ok("schedule", _ref("Schedule")), "404": ERROR}},
+            "delete": {"summary": "Delete a schedule", "parameters": [_param("id", "path", {"type": "string"})],
+                       "responses": {"200": _ok("deleted", {"type": "object"}), "404": ERROR}}},
+        "/api/schedules/{id}/pause": {"post": {
+            "summary": "Pause", "parameters": [_param("id", "path", {"type": "string"})],
+            "responses": {"200": _ok("paused", _ref("Schedule")), "404": ERROR, "409": ERROR}}},
+        "/api/schedules/{id}/resume": {"post": {
+            "summary": "Resume (from now: missed firings are not caught up)",
+            "parameters": [_param("id", "path", {"type": "string"})],
+            "responses": {"200": _ok("resumed", _ref("Schedule")), "404": ERROR, "409": ERROR}}},
+        "/api/schedules/{id}/figures": {"get": {
+            "summary": "Live figures and their time series", "parameters": [_param("id", "path", {"type": "string"})],
+            "responses": {"200": _ok("figures", {"type": "object"}), "404": ERROR}}},
+        "/api/schedules/{id}/figures.csv": {"get": {
+            "summary": "The time series as CSV", "parameters": [_param("id", "path", {"type": "string"})],
+            "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                          "404": ERROR}}},
+        "/api/stats": {"get": {"summary": "Figures of everything since start", "responses": {
+            "200": _ok("figures", {"type": "object"})}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
+            "200": {"description": "text exposition format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         "/api/sink": {
             "get": {"summary": "Requests the built-in sink received", "parameters": [
                 _param("limit", "query", {"type": "integer"}), _param("path", "query", {"type": "string"})],

@@ -37,6 +37,7 @@ class Outbox:
         self.dispatcher = dispatcher
         self.time_scale = time_scale
         self.clock = clock
+        self.emit_listeners: list[Callable[[list, str | None], None]] = []  # (rows written, run id)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, database: str | None = None,
@@ -66,22 +67,30 @@ class Outbox:
         return ids[0]
 
     def emit_many(self, payloads: Iterable[Payload], *, url: str | None = None, run_id: str | None = None,
-                  scale: float | None = None) -> list[int | None]:
-        """Like emit for several payloads, committed together (one transaction)."""
+                  scale: float | None = None, dues: Iterable[float] | None = None) -> list[int | None]:
+        """Like emit for several payloads, committed together (one transaction).
+
+        ``dues`` (one per payload) makes first attempts due later than now: a rate schedule
+        writes a second's events at once and spreads their sending over that second.
+        """
         scale = self.time_scale if scale is None else scale
+        now = self.clock()
+        dues = iter(dues) if dues is not None else None
         rows, slots = [], []
         for payload in payloads:
+            due = next(dues) if dues is not None else now
             target = self.subscriptions.target(payload.event_type, url)
             if target is None:
                 slots.append(None)  # OFF: Norce does not record it at all
                 continue
             body = payload.to_bytes()
-            rows.append((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale))
+            rows.append((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale, due))
             slots.append(len(rows) - 1)
-        now = self.clock()
         ids = self.store.add_events(rows, now) if rows else []
-        for (_, body, _, _, target_url, headers, _), did in zip(rows, ids):
-            self.dispatcher.schedule(did, now, target_url, Job(did, target_url, headers, body, 0, scale, now))
+        for (_, body, _, _, target_url, headers, _, due), did in zip(rows, ids):
+            self.dispatcher.schedule(did, due, target_url, Job(did, target_url, headers, body, 0, scale, due, run_id))
+        for listener in self.emit_listeners:
+            listener(rows, run_id)
         return [None if slot is None else ids[slot] for slot in slots]
 
     def fire(self, event_type: str, *, overrides: Mapping[str, Any] | None = None, omit: Iterable[str] = (),

@@ -162,3 +162,36 @@ class Run:
                 out.append(value)
         self.emitted += len(out)
         return out
+
+
+class MixStream:
+    """Events of weighted scenarios played back to back without their waits: a soak's stream.
+
+    Each scenario played keeps its entities, so the stream is made of coherent stories (an
+    order received, confirmed, paid...), interleaved as the weights say.
+    """
+
+    def __init__(self, weighted: list[tuple[Scenario, float]], factory: EventFactory, seed: int):
+        self.weighted = weighted
+        self.factory = factory
+        self.seed = seed
+
+    def payloads(self) -> Iterator[Payload]:
+        rng = random.Random(self.seed)
+        total = sum(w for _, w in self.weighted)
+        empty = 0
+        while True:
+            point, chosen = rng.random() * total, self.weighted[-1][0]
+            for scenario, weight in self.weighted:
+                point -= weight
+                if point < 0:
+                    chosen = scenario
+                    break
+            produced = False
+            for kind, value in Player(chosen, self.factory, rng).play():
+                if kind == "emit":
+                    produced = True
+                    yield value.payload
+            empty = 0 if produced else empty + 1
+            if empty > 1000:
+                raise ScenarioRunError(f"the mix produces no events ({chosen.name} emitted nothing 1000 times)")

@@ -52,7 +52,6 @@ class RunManager:
         self.clock = clock
         self.on_emit: list[Callable[[str, Emitted, int | None], None]] = []
         self._active: dict[str, _Active] = {}
-        self._by_delivery: dict[int, str] = {}
         self._lock = threading.Condition(threading.RLock())
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -61,7 +60,7 @@ class RunManager:
     # --- control -------------------------------------------------------------------------
 
     def start_run(self, name: str, *, seed: int | None = None, url: str | None = None,
-                  time_scale: float | None = None) -> dict:
+                  time_scale: float | None = None, run_id: str | None = None) -> dict:
         """Begin playing a scenario now; returns the run."""
         scenario = self.library.get(name)
         if url is not None:
@@ -71,7 +70,7 @@ class RunManager:
         seed = new_seed() if seed is None else seed
         scale = self.outbox.time_scale if time_scale is None else float(time_scale)
         now = self.clock()
-        row = {"id": uuid.uuid4().hex[:12], "scenario": scenario.name, "seed": seed, "status": RUNNING,
+        row = {"id": run_id or uuid.uuid4().hex[:12], "scenario": scenario.name, "seed": seed, "status": RUNNING,
                "time_scale": scale, "url": url, "started": now, "finished": None, "events": 0, "error": None}
         active = _Active(Run(scenario, self.outbox.factory, seed, scale, now), row)
         self.outbox.store.save_run(row)
@@ -136,10 +135,7 @@ class RunManager:
                 self._finish(active, FAILED)
             return
         with self._lock:
-            for did in ids:
-                if did is not None:
-                    self._by_delivery[did] = row["id"]
-                    active.outstanding += 1
+            active.outstanding += sum(1 for did in ids if did is not None)
             row["events"] += len(emitted)
             if active.run.error and row["status"] == RUNNING:
                 row["error"] = active.run.error
@@ -151,14 +147,14 @@ class RunManager:
                 hook(row["id"], e, did)
 
     def _on_record(self, record) -> None:
-        if record.due is not None:
+        if record.due is not None or record.run_id is None:
             return
         with self._lock:
-            run_id = self._by_delivery.pop(record.delivery_id, None)
-            active = self._active.get(run_id) if run_id else None
+            run_id = record.run_id
+            active = self._active.get(run_id)
             if active is None:
                 return
-            active.outstanding -= 1
+            active.outstanding = max(0, active.outstanding - 1)
             if active.outstanding == 0:
                 if active.row["status"] == RUNNING and active.run.done:
                     self._finish(active, COMPLETED)

@@ -103,6 +103,11 @@ class Settings:
         metadata={"env": "MOCK_NORCE_ALLOW_LINK_LOCAL", "help": "allow subscriber URLs on 169.254.0.0/16 (cloud metadata)"},
     )
 
+    misfire_grace: float = field(
+        default=60.0,
+        metadata={"env": "MOCK_NORCE_MISFIRE_GRACE", "kind": "duration",
+                  "help": "a schedule firing missed by less than this is made up once; later ones are skipped"},
+    )
     host: str = field(
         default="127.0.0.1",
         metadata={"env": "MOCK_NORCE_HOST", "help": "address `serve` listens on (the image uses 0.0.0.0)"},

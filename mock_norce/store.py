@@ -72,6 +72,20 @@ CREATE TABLE IF NOT EXISTS runs (
     events INTEGER NOT NULL DEFAULT 0,
     error TEXT
 );
+CREATE TABLE IF NOT EXISTS schedules (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    ends_at REAL,
+    fired INTEGER NOT NULL DEFAULT 0,
+    emitted INTEGER NOT NULL DEFAULT 0,
+    next_fire REAL,
+    last_fire REAL,
+    carry REAL NOT NULL DEFAULT 0,
+    seed INTEGER NOT NULL
+);
 """
 
 
@@ -86,6 +100,7 @@ class Job:
     attempts: int
     scale: float
     due: float
+    run_id: str | None = None  # the run or schedule the event came from
 
 
 @dataclass
@@ -98,6 +113,8 @@ class AttemptRecord:
     outcome: Any  # sender.Outcome
     status: str  # the delivery's status after this attempt
     due: float | None  # its next attempt, None when finished
+    run_id: str | None = None
+    lateness: float = 0.0  # how long after its due time the attempt started
 
 
 _EMPTY = "{}"
@@ -128,14 +145,14 @@ class Store:
 
     # --- writing -------------------------------------------------------------------------
 
-    def add_events(self, items: Iterable[tuple[str, bytes, bool, str | None, str, dict, float]],
+    def add_events(self, items: Iterable[tuple[str, bytes, bool, str | None, str, dict, float, float]],
                    now: float) -> list[int]:
         """Insert deliveries of new events, committed before returning their ids.
 
-        Each item is (type, body, valid, run_id, url, headers, scale).
+        Each item is (type, body, valid, run_id, url, headers, scale, due).
         """
         rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
-                 policy.PENDING, now, scale, now) for etype, body, valid, run_id, url, headers, scale in items]
+                 policy.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
         ids = []
         with self.lock:
             self._db.execute("BEGIN")
@@ -267,17 +284,37 @@ class Store:
             return self._db.execute("UPDATE runs SET status='failed', error=?, finished=? WHERE status='running'",
                                     (reason, now)).rowcount
 
+    # --- schedules -----------------------------------------------------------------------
+
+    _SCHEDULE_FIELDS = ("id", "name", "spec", "status", "created", "ends_at", "fired", "emitted", "next_fire",
+                        "last_fire", "carry", "seed")
+
+    def save_schedule(self, row: dict) -> None:
+        values = tuple(json.dumps(row[k]) if k == "spec" else row.get(k) for k in self._SCHEDULE_FIELDS)
+        with self.lock:
+            self._db.execute(f"INSERT OR REPLACE INTO schedules({', '.join(self._SCHEDULE_FIELDS)}) VALUES "
+                             f"({', '.join('?' * len(self._SCHEDULE_FIELDS))})", values)
+
+    def schedules(self) -> list[dict]:
+        with self.lock:
+            rows = self._db.execute("SELECT * FROM schedules ORDER BY created").fetchall()
+        return [dict(r) | {"spec": json.loads(r["spec"])} for r in rows]
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        with self.lock:
+            self._db.execute("DELETE FROM schedules WHERE id=?", (schedule_id,))
+
     # --- reading -------------------------------------------------------------------------
 
     def job(self, delivery_id: int) -> Job | None:
         """Everything needed for the next attempt of an unfinished delivery."""
         with self.lock:
             row = self._db.execute(
-                "SELECT id, url, headers, body, attempts, scale, due FROM deliveries"
+                "SELECT id, url, headers, body, attempts, scale, due, run_id FROM deliveries"
                 " WHERE id=? AND due IS NOT NULL", (delivery_id,)).fetchone()
         if row is None:
             return None
-        return Job(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6])
+        return Job(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7])
 
     def delivery_status(self, delivery_id: int) -> str | None:
         with self.lock:

@@ -235,6 +235,86 @@ def update_subscription(name):
     return redirect(url_for("ui.subscriptions") + f"#sub-{name}")
 
 
+@bp.get("/schedules")
+def schedules():
+    c = core()
+    return render_template("schedules.html", schedules=c.schedules.list(), types=c.factory.catalog.names(),
+                           scenarios=[s.name for s in c.library], form={})
+
+
+@bp.post("/schedules")
+def create_schedule():
+    c = core()
+    form = request.form
+    data: dict = {}
+    try:
+        if form.get("name"):
+            data["name"] = form["name"].strip()
+        what = form.get("what")
+        if what == "event":
+            data["event"] = form.get("event")
+        elif what == "scenario":
+            data["scenario"] = form.get("scenario")
+        elif what == "mix":
+            mix = {}
+            for line in form.get("mix", "").splitlines():
+                if line.strip():
+                    name, _, weight = line.partition(":")
+                    mix[name.strip()] = float(weight or 1)
+            data["mix"] = mix
+        when = form.get("when")
+        if when == "rate":
+            data["rate"] = float(form.get("rate") or 0)
+            data["rate_per"] = form.get("rate_per", "second")
+            if form.get("jitter"):
+                data["jitter"] = form["jitter"]
+        elif when in ("interval", "cron"):
+            data[when] = form.get(when, "")
+        for key in ("duration", "url"):
+            if form.get(key):
+                data[key] = form[key].strip()
+        if form.get("count"):
+            data["count"] = int(form["count"])
+        created = c.schedules.create(data)
+    except ValueError:
+        flash("Not created: rate, weights and count must be numbers.", "error")
+    except MockNorceError as exc:
+        flash(f"Not created: {exc.message}", "error")
+    else:
+        flash(f"Schedule {created['id']} created.", "ok")
+        return redirect(url_for("ui.schedule", sid=created["id"]))
+    return render_template("schedules.html", schedules=c.schedules.list(), types=c.factory.catalog.names(),
+                           scenarios=[s.name for s in c.library], form=form), 422
+
+
+@bp.get("/schedules/<sid>")
+def schedule(sid):
+    try:
+        found = core().schedules.view(sid)
+    except MockNorceError:
+        abort(404)
+    return render_template("schedule.html", s=found)
+
+
+@bp.post("/schedules/<sid>/<action>")
+def schedule_action(sid, action):
+    service = core().schedules
+    try:
+        if action == "pause":
+            service.pause(sid)
+        elif action == "resume":
+            service.resume(sid)
+        elif action == "delete":
+            service.delete(sid)
+            flash(f"Schedule {sid} deleted.", "ok")
+            return redirect(url_for("ui.schedules"))
+        else:
+            abort(404)
+    except MockNorceError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("ui.schedule", sid=sid))
+
+
 @bp.get("/sink")
 def sink():
     return render_template("sink.html", items=[sink_view(r) for r in core().sink.recent(200)],

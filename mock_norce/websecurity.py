@@ -59,6 +59,8 @@ def install(app: Flask, api_token: str | None) -> None:
         if api_token and not path.startswith(OPEN_PATHS):
             if token_matches(bearer(), api_token):
                 return None
+            if _is_api(path) and request.method == "GET" and session.get("authed"):
+                return None  # the UI's own live figures, read with the signed-in session
             if _is_api(path):
                 response = jsonify(error="unauthorized",
                                    message="this mock-norce needs Authorization: Bearer <MOCK_NORCE_API_TOKEN>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -61,7 +62,7 @@ def test_every_route_is_in_the_openapi_document_and_back(app):
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         path = path.replace("{name}", "{type}") if path.startswith("/api/events/") or \
             path.startswith("/api/subscriptions/") else path
-        path = path.replace("{delivery_id}", "{id}").replace("{run_id}", "{id}")
+        path = path.replace("{delivery_id}", "{id}").replace("{run_id}", "{id}").replace("{sid}", "{id}")
         if path == "/sink/":
             continue  # the same view as /sink/{path}
         for method in rule.methods - {"HEAD", "OPTIONS"}:
@@ -251,3 +252,58 @@ def test_token_protects_api_and_ui_but_not_health_or_sink(settings, subscriber):
         assert_error(c.get("/openapi.json"), 401, "unauthorized")
     finally:
         core.stop()
+
+
+def test_schedules_api_shapes_and_errors(client):
+    resp = client.post("/api/schedules", json={"event": "SkuPriceChangedNotification", "rate": 20,
+                                                "rate_per": "second", "duration": "2s"})
+    assert resp.status_code == 201
+    s = resp.get_json()
+    assert s["id"].startswith("s-") and s["status"] == "active" and s["spec"]["rate"] == 20
+    assert client.post("/api/schedules", json={"scenario": "web-order", "interval": "30s", "count": 100}).status_code == 201
+    cron = client.post("/api/schedules", json={"scenario": "nightly-jobs", "cron": "0 2 * * *"}).get_json()
+    assert cron["next_fire"] > s["created"]
+    assert len(client.get("/api/schedules").get_json()) == 3
+    assert_error(client.post("/api/schedules", json={"event": "JobCompletedEvent", "cron": "0 25 * * *"}),
+                 422, "bad_schedule", "bad cron expression")
+    assert_error(client.post("/api/schedules", json={"event": "Nope", "rate": 1}), 422, "bad_schedule", "unknown event")
+    assert_error(client.post("/api/schedules", json={"scenario": "nope", "interval": "1s"}), 422, "bad_schedule")
+    assert_error(client.post("/api/schedules", json={"event": "JobCompletedEvent", "rate": 0}), 422, "bad_schedule",
+                 "positive")
+    assert_error(client.post("/api/schedules", json={"event": "JobCompletedEvent", "rate": 1, "duration": "ages"}),
+                 422, "bad_schedule", "not a duration")
+    assert_error(client.post("/api/schedules", json={"event": "JobCompletedEvent", "rate": "fast"}), 400, "bad_request")
+    assert_error(client.post("/api/schedules"), 400, "bad_request", "required")
+    paused = client.post(f"/api/schedules/{cron['id']}/pause")
+    assert paused.status_code == 200 and paused.get_json()["status"] == "paused"
+    assert_error(client.post(f"/api/schedules/{cron['id']}/pause"), 409, "conflict")
+    assert client.post(f"/api/schedules/{cron['id']}/resume").get_json()["status"] == "active"
+    assert client.delete(f"/api/schedules/{cron['id']}").get_json() == {"deleted": cron["id"]}
+    assert_error(client.get(f"/api/schedules/{cron['id']}"), 404, "not_found")
+    # The rate schedule runs in real time: 20/s for 2 s.
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        figures = client.get(f"/api/schedules/{s['id']}/figures").get_json()
+        if figures["summary"]["delivered"] >= 40:
+            break
+        time.sleep(0.1)
+    summary = figures["summary"]
+    assert summary["generated"] == 40 and summary["delivered"] == 40 and summary["latency_ms"]["p99"] is not None
+    assert figures["points"] and figures["points"][0]["generated_per_s"] > 0
+    csv = client.get(f"/api/schedules/{s['id']}/figures.csv")
+    assert csv.mimetype == "text/csv" and csv.get_data(as_text=True).startswith("t,width,generated_per_s")
+    assert "attachment" in csv.headers["Content-Disposition"]
+
+
+def test_metrics_are_prometheus_text(client):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    fire(client)
+    text = client.get("/metrics").get_data(as_text=True)
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    events = {s.labels["type"]: s.value for s in families["mock_norce_events"].samples}
+    assert events["OrderConfirmedEvent"] == 1
+    latency = families["mock_norce_attempt_latency_seconds"]
+    count = next(s.value for s in latency.samples if s.name.endswith("_count"))
+    assert count == 1
+    assert "mock_norce_queue_depth" in families

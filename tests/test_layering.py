@@ -9,7 +9,8 @@ CORE = ["mock_norce.catalog", "mock_norce.events", "mock_norce.fields", "mock_no
         "mock_norce.tenant", "mock_norce.settings", "mock_norce.errors", "mock_norce.policy",
         "mock_norce.store", "mock_norce.sender", "mock_norce.dispatcher", "mock_norce.outbox",
         "mock_norce.subscriptions", "mock_norce.durations", "mock_norce.cli", "mock_norce.scenarios",
-        "mock_norce.runner", "mock_norce.runs", "mock_norce.sink", "mock_norce.openapi"]
+        "mock_norce.runner", "mock_norce.runs", "mock_norce.sink", "mock_norce.openapi",
+        "mock_norce.stats", "mock_norce.metrics", "mock_norce.enginelock"]
 
 
 def test_core_imports_no_web_or_scheduler():

@@ -54,6 +54,17 @@ def app_url(tmp_path, serve):
     s.stop()
 
 
+def wait_until(condition, timeout: float = 10.0) -> None:
+    # Polled from Python: the CSP (rightly) forbids the string eval of page.wait_for_function.
+    import time
+
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
 def shot(page, name):
     if SHOTS:
         os.makedirs(SHOTS, exist_ok=True)
@@ -138,3 +149,44 @@ def test_subscription_form_saves_and_masks(page, app_url):
     page.locator("#sub-JobCompletedEvent button").click()  # saved again unchanged: the secret stays
     http("POST", app_url.url + "/api/events/JobCompletedEvent?wait=5", {})
     assert app_url.subscriber.requests[-1].headers["authorization"] == "Bearer very-secret"
+
+
+def test_create_a_schedule_watch_the_figures_move_and_pause_it(page, app_url):
+    page.goto(app_url.url + "/schedules")
+    form = page.locator("#schedule-form")
+    form.locator("input[name=name]").fill("ui-soak")
+    form.locator("input[name=what][value=mix]").check()
+    form.locator("textarea[name=mix]").fill("realistic-day: 3\nweb-order: 1")
+    form.locator("input[name=when][value=rate]").check()
+    form.locator("input[name=rate]").fill("20")
+    form.locator("input[name=duration]").fill("2m")
+    page.click("#create-schedule")
+    page.wait_for_selector("#schedule-status .badge.active")
+    generated = page.locator("[data-figure=generated]")
+
+    def count() -> int:
+        text = generated.inner_text()
+        return int(text) if text.isdigit() else 0
+    wait_until(lambda: count() > 20)
+    first = count()
+    wait_until(lambda: count() > first)  # the figures move without a reload
+    page.wait_for_selector("#chart path.rate", state="attached")  # a flat line has no height
+    assert page.locator("#chart path.rate").get_attribute("d").count("L") >= 1
+    shot(page, "schedule-live")
+    page.click("#pause")
+    page.wait_for_selector("#schedule-status .badge.paused")
+    page.wait_for_timeout(1500)
+    settled = int(page.locator("[data-figure=generated]").inner_text())
+    page.wait_for_timeout(2000)
+    assert int(page.locator("[data-figure=generated]").inner_text()) == settled  # paused: no more events
+    assert page.errors == []
+
+
+def test_a_bad_schedule_in_the_form_says_why(page, app_url):
+    page.goto(app_url.url + "/schedules")
+    form = page.locator("#schedule-form")
+    form.locator("input[name=when][value=cron]").check()
+    form.locator("input[name=cron]").fill("99 * * * *")
+    page.click("#create-schedule")
+    assert "Not created: bad cron expression" in page.inner_text(".flash.error")
+    assert page.locator("input[name=cron]").input_value() == "99 * * * *"  # the form keeps what was typed

@@ -74,3 +74,75 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("fire-form");
   if (form) wirePreview(form);
 });
+
+// Schedule page: live figures and an SVG chart of rate and latency, from the figures API.
+const SVG = "http://www.w3.org/2000/svg";
+
+function svgEl(name, attrs, text) {
+  const el = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function drawChart(svg, points) {
+  const W = 800, H = 260, L = 48, R = 52, T = 14, B = 26;
+  svg.replaceChildren();
+  if (!points.length) {
+    svg.append(svgEl("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "waiting for the first events…"));
+    return;
+  }
+  const t0 = points[0].t, t1 = points[points.length - 1].t + points[points.length - 1].width;
+  const maxRate = Math.max(1, ...points.map((p) => Math.max(p.generated_per_s, p.delivered_per_s)));
+  const maxLat = Math.max(1, ...points.map((p) => p.latency_avg_ms || 0));
+  const x = (t) => L + ((t - t0) / Math.max(1, t1 - t0)) * (W - L - R);
+  const yRate = (v) => H - B - (v / maxRate) * (H - T - B);
+  const yLat = (v) => H - B - (v / maxLat) * (H - T - B);
+  svg.append(svgEl("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+  svg.append(svgEl("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
+  svg.append(svgEl("text", { x: L - 6, y: T + 8, "text-anchor": "end" }, maxRate.toFixed(0)));
+  svg.append(svgEl("text", { x: L - 6, y: H - B, "text-anchor": "end" }, "0"));
+  svg.append(svgEl("text", { x: W - R + 6, y: T + 8 }, maxLat.toFixed(1) + " ms"));
+  svg.append(svgEl("text", { x: W - R, y: H - 6, "text-anchor": "end" }, ((t1 - t0) | 0) + " s"));
+  const path = (f, y) => points.filter((p) => f(p) !== null)
+    .map((p, i) => (i ? "L" : "M") + x(p.t + p.width / 2).toFixed(1) + "," + y(f(p)).toFixed(1)).join(" ");
+  svg.append(svgEl("path", { class: "rate", d: path((p) => p.generated_per_s, yRate) }));
+  svg.append(svgEl("path", { class: "ok", d: path((p) => p.delivered_per_s, yRate) }));
+  svg.append(svgEl("path", { class: "lat", d: path((p) => p.latency_avg_ms, yLat) }));
+}
+
+function wireFigures(section) {
+  const svg = document.getElementById("chart");
+  const outcomes = document.getElementById("outcomes");
+  const tick = async () => {
+    try {
+      const resp = await fetch(section.dataset.source, { credentials: "same-origin" });
+      if (resp.ok) {
+        const data = await resp.json();
+        section.querySelectorAll("[data-figure]").forEach((el) => {
+          const value = el.dataset.figure.split(".").reduce((o, k) => (o == null ? o : o[k]), data.summary);
+          el.textContent = value == null ? "–" : String(value);
+        });
+        if (svg) drawChart(svg, data.points);
+        const rows = Object.entries(data.summary.outcomes).map(([k, n]) => {
+          const tr = document.createElement("tr");
+          const a = document.createElement("td");
+          a.textContent = /^2\d\d$/.test(k) ? k + " ✓" : k;
+          const b = document.createElement("td");
+          b.className = "num";
+          b.textContent = String(n);
+          tr.append(a, b);
+          return tr;
+        });
+        if (rows.length) outcomes.replaceChildren(...rows);
+      }
+    } catch (e) { /* try again at the next tick */ }
+    setTimeout(tick, 1000);
+  };
+  tick();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const figures = document.getElementById("figures");
+  if (figures && figures.dataset.source) wireFigures(figures);
+});
