@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Prepare this machine for building the mock-norce image, idempotently:
 #   1. a running Docker engine (installs Debian's docker.io and starts dockerd if needed);
-#   2. a local base image mock-norce-base:local (Docker Hub is unreachable here, so the
-#      image is built from a debootstrap'ed Debian bookworm with python3);
+#   2. a local base image (default mock-norce-base:local-v2, or $MOCK_NORCE_BASE_IMAGE;
+#      Docker Hub is unreachable here, so the image is built from a debootstrap'ed Debian
+#      bookworm with python3, slimmed: no docs, man pages, translations, apt lists, test suite);
 #   3. prints the host CA bundle to pass as the BuildKit secret `ca_bundle` as its ONLY
 #      stdout line:   CA=$(scripts/docker-env.sh)
 # Progress goes to stderr. Safe to run many times.
 set -euo pipefail
 
 DOCKER=/usr/bin/docker          # Debian's client: BuildKit built in (another client on PATH wants buildx)
-BASE_IMAGE=mock-norce-base:local
+# The tag carries the recipe's version: change the slimming below, bump it, and machines
+# that cached an older base build the new one instead of reusing it.
+BASE_IMAGE=${MOCK_NORCE_BASE_IMAGE:-mock-norce-base:local-v2}
+OLD_BASE_IMAGES=(mock-norce-base:local)   # earlier recipes' tags, untagged once the new one exists
 SUITE=bookworm
 DOCKERD_LOG=/tmp/dockerd.log
 
@@ -117,8 +121,25 @@ else
     "${SUDO[@]}" debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
         "$SUITE" "$ROOTFS" "$MIRROR" >/tmp/mock-norce-debootstrap.log 2>&1 \
         || die "debootstrap failed (see /tmp/mock-norce-debootstrap.log)"
-    # Trim what a container never needs: apt lists and caches.
-    "${SUDO[@]}" rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/archives/*.deb
+    # Trim what a container never needs (about 50 MB): documentation, man and info pages,
+    # message translations, apt's package lists and caches, logs, and CPython's test
+    # package. Kept: python3 with its stdlib and lib-dynload, /usr/share/python-wheels
+    # (pip and setuptools for `python3 -m venv`), CA certificates, zoneinfo, dpkg's own
+    # database (so `apt-get install` in a derived image still works after `apt-get update`).
+    # Of usr/share/locale only the per-language directories go (locale.alias stays).
+    "${SUDO[@]}" rm -rf \
+        "$ROOTFS"/usr/share/doc/* "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/* \
+        "$ROOTFS"/usr/share/lintian "$ROOTFS"/usr/share/linda \
+        "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/* "$ROOTFS"/var/cache/debconf/*-old \
+        "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/* \
+        "$ROOTFS"/usr/lib/python3*/test
+    if [ -d "$ROOTFS"/usr/share/locale ]; then
+        "${SUDO[@]}" find "$ROOTFS"/usr/share/locale -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+    fi
+    # The image's own smoke test: python3 runs, its venv module and the CA bundle are there.
+    "${SUDO[@]}" chroot "$ROOTFS" python3 -c "import venv, ensurepip, ssl, sqlite3, zoneinfo" \
+        || die "the slimmed base cannot run python3"
+    [ -s "$ROOTFS"/etc/ssl/certs/ca-certificates.crt ] || die "the slimmed base has no CA bundle"
     log "importing $BASE_IMAGE"
     "${SUDO[@]}" tar -C "$ROOTFS" -c . | "${SUDO[@]}" "$DOCKER" import - "$BASE_IMAGE" >/dev/null \
         || die "docker import failed"
@@ -126,6 +147,12 @@ else
     trap - EXIT
     log "base image $BASE_IMAGE ready in $((SECONDS - start)) s"
 fi
+for old in "${OLD_BASE_IMAGES[@]}"; do
+    if [ "$old" != "$BASE_IMAGE" ] && "${SUDO[@]}" "$DOCKER" image inspect "$old" >/dev/null 2>&1; then
+        log "untagging the outdated base image $old"
+        "${SUDO[@]}" "$DOCKER" image rm "$old" >/dev/null 2>&1 || true
+    fi
+done
 
 # --- 3. CA bundle for the BuildKit secret ----------------------------------------------
 # pip's effective `cert`: environment beats site, user and global config.

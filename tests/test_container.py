@@ -1,0 +1,227 @@
+"""The Docker image as an integration test suite would use it (issue 7).
+
+The image is built here by scripts/docker-build.sh (which starts a Docker engine and
+builds the local Debian base if needed) and run with ``--network host``, so the container
+shares this machine's loopback: it listens on a free port of 127.0.0.1 and delivers to a
+real subscriber (tests/servers.py) there. Nothing leaves loopback.
+
+Without Docker these tests skip with the reason; in CI (MOCK_NORCE_REQUIRE_ALL=1) they
+fail instead. Every container and volume has a unique name and is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from .conftest import ROOT, skip_or_fail
+from .servers import answer, unused_port
+
+DOCKER = "/usr/bin/docker"  # Debian's client: BuildKit built in (see docs/docker-guide.md)
+TAG = os.environ.get("MOCK_NORCE_TEST_IMAGE", "mock-norce:test")
+BUILD_TIMEOUT = 900  # a fresh machine installs docker.io, debootstraps the base, then builds
+
+# Building can take minutes on a fresh machine; the build runs in the first test's setup.
+pytestmark = pytest.mark.timeout(BUILD_TIMEOUT + 300)
+
+
+def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    out = subprocess.run([DOCKER, *args], check=False, capture_output=True, text=True, timeout=timeout)
+    if check and out.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out
+
+
+def http(method: str, url: str, body: dict | None = None, timeout: float = 10.0):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    """Build the image once per module (cached layers make a rebuild take seconds)."""
+    try:
+        out = subprocess.run(["bash", str(ROOT / "scripts" / "docker-build.sh"), TAG], check=False, cwd=ROOT,
+                             capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        skip_or_fail(f"scripts/docker-build.sh took over {BUILD_TIMEOUT} s")
+    except OSError as exc:
+        skip_or_fail(f"cannot run scripts/docker-build.sh: {exc}")
+    if out.returncode != 0:
+        tail = "\n".join((out.stderr or out.stdout).strip().splitlines()[-15:])
+        skip_or_fail(f"cannot build the Docker image (scripts/docker-build.sh exit {out.returncode}):\n{tail}")
+    return TAG
+
+
+class Container:
+    """One `docker run -d --network host` of the image on a free loopback port."""
+
+    def __init__(self, image: str, data: str, env: dict[str, str]):
+        self.name = f"mock-norce-test-{uuid.uuid4().hex[:10]}"
+        self.port = unused_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = ["run", "-d", "--name", self.name, "--network", "host", "-v", f"{data}:/data",
+                "-e", f"MOCK_NORCE_PORT={self.port}"]
+        for key, value in env.items():
+            args += ["-e", f"{key}={value}"]
+        self.started = time.monotonic()
+        docker(*args, image)
+
+    def state(self) -> dict:
+        return json.loads(docker("inspect", "--format", "{{json .State}}", self.name).stdout)
+
+    def logs(self) -> str:
+        out = docker("logs", self.name, check=False)
+        return out.stdout + out.stderr
+
+    def wait_healthy(self, timeout: float = 60) -> float:
+        """Seconds from `docker run` until Docker's own healthcheck says healthy."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.state()
+            if not state["Running"]:
+                raise AssertionError(f"container exited ({state['ExitCode']}):\n{self.logs()}")
+            health = (state.get("Health") or {}).get("Status")
+            if health == "healthy":
+                return time.monotonic() - self.started
+            if health == "unhealthy":
+                raise AssertionError(f"container unhealthy: {state['Health']}\n{self.logs()}")
+            time.sleep(0.1)
+        raise AssertionError(f"not healthy within {timeout} s: {self.state().get('Health')}\n{self.logs()}")
+
+    def stop(self) -> float:
+        """`docker stop` (SIGTERM, SIGKILL only after 30 s); the seconds it took."""
+        start = time.monotonic()
+        docker("stop", "--time", "30", self.name, timeout=60)
+        return time.monotonic() - start
+
+    def remove(self) -> None:
+        docker("rm", "--force", "--volumes", self.name, check=False)
+
+
+class Docker:
+    """Containers and named volumes of one test; `cleanup` removes them, containers first."""
+
+    def __init__(self, image: str):
+        self.image = image
+        self.containers: list[Container] = []
+        self.volumes: list[str] = []
+
+    def run(self, data: str, **env: str) -> Container:
+        c = Container(self.image, data, env)
+        self.containers.append(c)
+        return c
+
+    def volume(self) -> str:
+        name = f"mock-norce-test-{uuid.uuid4().hex[:10]}"
+        self.volumes.append(name)
+        docker("volume", "create", name)
+        return name
+
+    def cleanup(self) -> None:
+        for c in self.containers:
+            c.remove()  # with its anonymous volumes
+        for name in self.volumes:
+            docker("volume", "rm", "--force", name, check=False)
+
+
+@pytest.fixture
+def containers(image):
+    d = Docker(image)
+    yield d
+    d.cleanup()
+
+
+def test_image_is_configured_as_a_drop_in(image):
+    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", image).stdout)
+    assert config["User"] and config["User"] not in ("0", "root")
+    assert "8080/tcp" in config["ExposedPorts"]
+    assert "/data" in config["Volumes"]
+    assert config["Entrypoint"] == ["mock-norce"] and config["Cmd"] == ["serve"]  # exec form: PID 1 is Python
+    check = config["Healthcheck"]["Test"]
+    assert check[0] == "CMD" and "curl" not in " ".join(check) and "wget" not in " ".join(check)
+    listing = docker("run", "--rm", "--entrypoint", "ls", image, "/app/fixtures/schemas", "/app/scenarios").stdout
+    assert "OrderConfirmedEvent.json" in listing and "web-order.yaml" in listing
+    size = int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
+    assert size < 200_000_000, f"image is {size / 1e6:.0f} MB, the target is under 200 MB"
+
+
+def test_container_runs_a_scenario_then_stops_cleanly_on_sigterm(containers, serve):
+    subscriber = serve(answer(200))
+    c = containers.run(containers.volume(), MOCK_NORCE_SUBSCRIBER_URL=subscriber.url + "/hook", MOCK_NORCE_TIME_SCALE="0")
+    took = c.wait_healthy()
+    assert took < 30, f"healthy after {took:.1f} s"
+    assert http("GET", c.url + "/healthz") == (200, {"status": "ok"})
+
+    status, run = http("POST", c.url + "/api/scenarios/web-order/runs", {"seed": 7, "time_scale": 0})
+    assert status == 202 and run["status"] == "running", run
+    status, run = http("GET", f"{c.url}/api/runs/{run['id']}?wait=30", timeout=40)
+    assert status == 200 and run["status"] == "completed", run
+    assert len(subscriber.requests) == 6
+    assert all(r.method == "POST" and r.path == "/hook" for r in subscriber.requests)
+    status, log = http("GET", f"{c.url}/api/deliveries?run={run['id']}")
+    assert status == 200 and log["total"] == 6
+    assert [d["status"] for d in log["items"]] == ["delivered"] * 6
+    sent = sorted(json.dumps(json.loads(r.body), sort_keys=True) for r in subscriber.requests)
+    assert sorted(json.dumps(d["payload"], sort_keys=True) for d in log["items"]) == sent
+
+    # Not root, neither for `docker exec` nor for PID 1 (the server itself).
+    assert docker("exec", c.name, "id", "-u").stdout.strip() not in ("", "0")
+    status_lines = docker("exec", c.name, "cat", "/proc/1/status").stdout.splitlines()
+    uids = next(line for line in status_lines if line.startswith("Uid:")).split()[1:]
+    assert uids and all(u != "0" for u in uids), uids
+    cmdline = docker("exec", c.name, "cat", "/proc/1/cmdline").stdout
+    assert "mock-norce" in cmdline and "serve" in cmdline, cmdline  # no shell in between
+
+    took = c.stop()
+    state = c.state()
+    logs = c.logs()
+    assert took < 5, f"docker stop took {took:.1f} s (SIGTERM not handled?)\n{logs}"
+    assert state["ExitCode"] == 0 and not state["OOMKilled"], (state, logs)
+    assert "mock-norce: stopped" in logs and "Traceback" not in logs, logs
+
+
+def test_a_new_container_on_the_same_data_keeps_the_log_and_schedules(containers, serve, tmp_path):
+    # A bind-mounted host directory this time; the container's user is not root, so it must
+    # be able to write there.
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)
+    subscriber = serve(answer(204))
+    first = containers.run(str(data), MOCK_NORCE_SUBSCRIBER_URL=subscriber.url + "/hook")
+    first.wait_healthy()
+    status, fired = http("POST", first.url + "/api/events/OrderConfirmedEvent?wait=5", {"seed": 3})
+    assert status == 200 and fired["delivery"]["status"] == "delivered", fired
+    status, nightly = http("POST", first.url + "/api/schedules",
+                           {"name": "nightly", "scenario": "nightly-jobs", "cron": "0 2 * * *"})
+    assert status == 201, nightly
+    status, paused = http("POST", first.url + "/api/schedules", {"event": "JobCompletedEvent", "interval": "1h"})
+    http("POST", f"{first.url}/api/schedules/{paused['id']}/pause")
+    assert first.stop() < 5 and first.state()["ExitCode"] == 0
+    assert (data / "mock-norce.db").exists()
+
+    second = containers.run(str(data), MOCK_NORCE_SUBSCRIBER_URL=subscriber.url + "/hook")
+    second.wait_healthy()
+    status, log = http("GET", second.url + "/api/deliveries")
+    assert status == 200 and log["total"] == 2, log  # the event and the interval's first firing
+    again = log["items"][-1]
+    assert again["id"] == fired["delivery"]["id"] and again["status"] == "delivered"
+    assert again["payload"] == fired["payload"]
+    status, schedules = http("GET", second.url + "/api/schedules")
+    by_id = {s["id"]: s for s in schedules}
+    assert by_id[nightly["id"]]["status"] == "active" and by_id[nightly["id"]]["next_fire"] == nightly["next_fire"]
+    assert by_id[paused["id"]]["status"] == "paused"
+    # The interval schedule fired once at creation; paused, it sent nothing after the restart.
+    assert len(subscriber.requests) == 2
