@@ -123,6 +123,7 @@ class Figures:
         self.latency = Histogram()
         self.lateness = Histogram()
         self.series = Series(start)
+        self.last_delivered: float | None = None  # when the latest 2xx attempt started
         self._lock = threading.Lock()
 
     def on_written(self, event_types: list[str], now: float) -> None:
@@ -147,6 +148,7 @@ class Figures:
             self.series.add(t, "late_max", max(0.0, record.lateness))
             if record.status == "delivered":
                 self.delivered += 1
+                self.last_delivered = max(self.last_delivered or t, t)
                 self.series.add(t, "delivered")
                 if record.number > 1:
                     self.in_retry -= 1
@@ -175,6 +177,7 @@ class Figures:
                 "failed_attempts": self.failed, "dead": self.dead, "in_retry": self.in_retry,
                 "achieved_rate": round(self.generated / elapsed, 3),
                 "delivered_rate": round(self.delivered / elapsed, 3),
+                "last_delivered": self.last_delivered,
                 "latency_ms": {"p50": ms(self.latency, .5), "p95": ms(self.latency, .95), "p99": ms(self.latency, .99),
                                "max": round(self.latency.max * 1000, 3)},
                 "lateness_ms": {"p50": ms(self.lateness, .5), "p99": ms(self.lateness, .99),
