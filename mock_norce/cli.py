@@ -309,9 +309,15 @@ def cmd_serve(args, settings: Settings) -> int:
     if not loopback and not settings.api_token:
         print("mock-norce: WARNING: listening on a non-loopback address without MOCK_NORCE_API_TOKEN: "
               "anyone who can reach this port can fire events and read the log.", file=sys.stderr)
-    core.start()
+    try:
+        core.start()  # takes the database's engine lock first
+    except MockNorceError:
+        server.close()
+        raise
+    from .subscriptions import mask_url
+
     print(f"mock-norce {__version__} on http://{settings.host}:{port}/  (UI; API under /api, /openapi.json)\n"
-          f"  default subscriber: {subs.default_url}\n  database: {settings.database_path}", flush=True)
+          f"  default subscriber: {mask_url(subs.default_url)}\n  database: {settings.database_path}", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:

@@ -307,3 +307,25 @@ def test_metrics_are_prometheus_text(client):
     count = next(s.value for s in latency.samples if s.name.endswith("_count"))
     assert count == 1
     assert "mock_norce_queue_depth" in families
+
+
+def test_ui_forms_need_the_csrf_token(client):
+    resp = client.post("/deliveries/1/redeliver")
+    assert resp.status_code == 403 and b"did not come from this page" in resp.data
+    page = client.get("/events/JobCompletedEvent")
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+    fields = {f"field_{k}": v for k, v in {"ClientId": "1042", "JobId": "5", "StatusId": "2"}.items()}
+    ok = client.post("/events/JobCompletedEvent", data={"csrf_token": token, **fields, "omit_ApplicationId": "on"})
+    assert ok.status_code == 302 and "/deliveries/" in ok.headers["Location"]
+    bad = client.post("/events/JobCompletedEvent", data={"csrf_token": "forged", **fields})
+    assert bad.status_code == 403
+
+
+def test_every_setting_is_in_the_readme_table():
+    from mock_norce.settings import documented_variables
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name, _, _ in documented_variables() if f"| `{name}` |" not in readme]
+    assert missing == []

@@ -125,3 +125,13 @@ def test_port_in_use_is_one_clear_line(served, tmp_path):
     out = subprocess.run([sys.executable, "-m", "mock_norce", "serve"], cwd=ROOT, capture_output=True, text=True,
                          env=dict(os.environ, MOCK_NORCE_PORT=port, MOCK_NORCE_DATABASE=":memory:"), timeout=30)
     assert out.returncode == 2 and "cannot listen on" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_second_process_on_the_same_database_refuses_and_says_why(served, tmp_path):
+    first = served()
+    out = subprocess.run([sys.executable, "-m", "mock_norce", "serve"], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, MOCK_NORCE_PORT="0", MOCK_NORCE_DATA_DIR=str(tmp_path / "data")),
+                         timeout=30)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"another mock-norce process (pid {first.proc.pid})" in out.stderr
+    assert http("GET", first.url + "/healthz")[0] == 200  # the first one is untouched
