@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,6 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from serving import start_serve  # noqa: E402
 
 received: dict[str, float] = {}
 arrived = threading.Condition()
@@ -60,20 +61,6 @@ def wait_for(key: str) -> float:
         return received[key]
 
 
-def start_serve(sub_url: str, tmp: str) -> tuple[subprocess.Popen, int]:
-    log = Path(tmp) / "serve.log"
-    env = dict(os.environ, MOCK_NORCE_PORT="0", MOCK_NORCE_SUBSCRIBER_URL=sub_url, MOCK_NORCE_DATA_DIR=tmp)
-    proc = subprocess.Popen([sys.executable, "-m", "mock_norce", "serve"], cwd=ROOT, env=env,
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        for line in log.read_text().splitlines():
-            if " on http://" in line:
-                return proc, int(line.split(" on http://", 1)[1].split("/")[0].rsplit(":", 1)[1])
-        time.sleep(0.05)
-    raise RuntimeError("serve did not start: " + log.read_text())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
@@ -82,7 +69,8 @@ def main() -> None:
     threading.Thread(target=sub.serve_forever, daemon=True).start()
     sub_port = sub.server_address[1]
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_serve(f"http://127.0.0.1:{sub_port}/hook", tmp)
+        proc, base = start_serve(f"http://127.0.0.1:{sub_port}/hook", Path(tmp))
+        port = int(base.rsplit(":", 1)[1])
         try:
             api = http.client.HTTPConnection("127.0.0.1", port)
             plain = http.client.HTTPConnection("127.0.0.1", sub_port)

@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from deliver import start_sink  # noqa: E402
+from serving import start_serve  # noqa: E402
 
 BODY = json.dumps({"ClientId": 1042, "ApplicationId": 1101, "OrderId": 2191990271, "OrderNo": "SO-1724467",
                    "ClientOrderRef": "6113389", "CellPhone": "+46737299005", "FirstName": "Jerry",
@@ -70,21 +69,6 @@ def rss_mb(pid: int) -> float:
 
 def db_mb(directory: Path) -> float:
     return sum(p.stat().st_size for p in directory.glob("mock-norce.db*")) / 1e6
-
-
-def start_serve(sink_port: int, data: Path) -> tuple[subprocess.Popen, str]:
-    log = data / "serve.log"
-    env = dict(os.environ, MOCK_NORCE_PORT="0", MOCK_NORCE_DATA_DIR=str(data),
-               MOCK_NORCE_SUBSCRIBER_URL=f"http://127.0.0.1:{sink_port}/hook")
-    proc = subprocess.Popen([sys.executable, "-m", "mock_norce", "serve"], cwd=ROOT, env=env,
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        for line in log.read_text().splitlines():
-            if " on http://" in line:
-                return proc, line.split(" on ", 1)[1].split()[0].rstrip("/")
-        time.sleep(0.05)
-    raise RuntimeError("serve did not start:\n" + log.read_text())
 
 
 def soak(base: str, rate: float, seconds: float, pid: int, samples: dict | None = None) -> dict:
@@ -134,7 +118,7 @@ def main() -> None:
         try:
             top = ceiling(sink_port)
             print(f"plain-client ceiling (one keep-alive http.client): {top:,.0f} events/s")
-            proc, base = start_serve(sink_port, tmp)
+            proc, base = start_serve(f"http://127.0.0.1:{sink_port}/hook", tmp)
             best = None
             for rate in [float(r) for r in args.rates.split(",")]:
                 f = soak(base, rate, args.step, proc.pid)

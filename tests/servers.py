@@ -4,8 +4,11 @@ request is a Python function, so each fault (slow, silent, reset, garbage...) is
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
+import urllib.error
+import urllib.request
 import threading
 import time
 from dataclasses import dataclass, field
@@ -193,3 +196,14 @@ def unused_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def http(method: str, url: str, body: dict | None = None, timeout: float = 10.0):
+    """(status, parsed JSON) of one request with a JSON body; HTTP errors are answers too."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")

@@ -15,14 +15,12 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
 
 from .conftest import ROOT, skip_or_fail
-from .servers import answer, unused_port
+from .servers import answer, http, unused_port
 
 DOCKER = "/usr/bin/docker"  # Debian's client: BuildKit built in (see docs/docker-guide.md)
 TAG = os.environ.get("MOCK_NORCE_TEST_IMAGE", "mock-norce:test")
@@ -39,14 +37,6 @@ def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.Co
     return out
 
 
-def http(method: str, url: str, body: dict | None = None, timeout: float = 10.0):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
 
 
 @pytest.fixture(scope="module")

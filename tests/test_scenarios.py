@@ -28,10 +28,10 @@ def library(settings, factory):
 def runner(settings, factory, library):
     made = []
 
-    def make(url, **changes):
+    def make(url, lib=None, **changes):
         outbox = Outbox.from_settings(settings.with_(subscriber_url=url, **changes), database=":memory:",
                                       factory=factory)
-        runs = RunManager(outbox, library)
+        runs = RunManager(outbox, lib or library)
         outbox.start()
         runs.start()
         made.append((outbox, runs))
@@ -129,19 +129,10 @@ def test_a_step_the_schema_refuses_fails_the_run(runner, serve, settings, factor
         "format: 1\nname: bad-override\nentities: {order: {kind: order}}\n"
         "steps:\n  - {emit: OrderConfirmedEvent, for: order}\n"
         "  - {emit: OrderConfirmedEvent, for: order, set: {OrderId: not-a-number}}\n")
-    library = Library(factory.catalog, settings.fixtures_dir, [tmp_path])
-    outbox = Outbox.from_settings(settings.with_(subscriber_url=serve(answer(200)).url), database=":memory:",
-                                  factory=factory)
-    runs = RunManager(outbox, library)
-    outbox.start()
-    runs.start()
-    try:
-        run = runs.wait(runs.start_run("bad-override", seed=1)["id"], 10)
-        assert run["status"] == "failed" and run["events"] == 1
-        assert "line 6" in run["error"] and "$.OrderId" in run["error"]
-    finally:
-        runs.stop()
-        outbox.stop(grace=1)
+    runs = runner(serve(answer(200)).url, Library(factory.catalog, settings.fixtures_dir, [tmp_path]))
+    run = runs.wait(runs.start_run("bad-override", seed=1)["id"], 10)
+    assert run["status"] == "failed" and run["events"] == 1
+    assert "line 6" in run["error"] and "$.OrderId" in run["error"]
 
 
 BROKEN = {
@@ -197,7 +188,7 @@ def test_one_bad_user_file_does_not_stop_the_others(tmp_path, settings, factory)
     assert "bad.yaml:3: unknown event type 'Nope'" in problems and "already taken" in problems
 
 
-def test_the_documented_example_loads_and_plays(tmp_path, settings, factory, serve):
+def test_the_documented_example_loads_and_plays(tmp_path, settings, factory, serve, runner):
     from .conftest import ROOT
 
     text = (ROOT / "docs/scenarios.md").read_text()
@@ -206,17 +197,9 @@ def test_the_documented_example_loads_and_plays(tmp_path, settings, factory, ser
     library = Library(factory.catalog, settings.fixtures_dir, [tmp_path])
     assert library.problems == []
     server = serve(answer(200))
-    outbox = Outbox.from_settings(settings.with_(subscriber_url=server.url, time_scale=0), database=":memory:",
-                                  factory=factory)
-    runs = RunManager(outbox, library)
-    outbox.start()
-    runs.start()
-    try:
-        run = runs.wait(runs.start_run("refund-after-partial-delivery", seed=3)["id"], 10)
-        assert run["status"] == "completed" and run["events"] == 11
-        paid = json.loads(server.requests[2].body)
-        confirmed = json.loads(server.requests[1].body)
-        assert paid["Amount"] == 1499.0 and paid["PaymentRef"] == f"refund-test-{confirmed['OrderNo']}"
-    finally:
-        runs.stop()
-        outbox.stop(grace=1)
+    runs = runner(server.url, library, time_scale=0)
+    run = runs.wait(runs.start_run("refund-after-partial-delivery", seed=3)["id"], 10)
+    assert run["status"] == "completed" and run["events"] == 11
+    paid = json.loads(server.requests[2].body)
+    confirmed = json.loads(server.requests[1].body)
+    assert paid["Amount"] == 1499.0 and paid["PaymentRef"] == f"refund-test-{confirmed['OrderNo']}"

@@ -10,7 +10,8 @@ import pytest
 
 from .conftest import skip_or_fail
 from .servers import answer
-from .test_serve import Served, http
+from .servers import http
+from .test_serve import Served
 
 CHROMIUM = os.environ.get("MOCK_NORCE_CHROMIUM", "/usr/bin/chromium")
 XSS = b'<script>window.__pwned = 1; alert("x")</script><img src=x onerror="window.__pwned = 2">'
