@@ -90,6 +90,9 @@ def soak(base: str, rate: float, seconds: float, pid: int, samples: dict | None 
             break
         if elapsed > seconds + 60:
             break  # it could not keep up; report what it did
+    if samples is not None:
+        for label in ("warm-up", "middle", "end"):
+            samples.setdefault(label, rss_mb(pid))  # a short soak can end between two polls
     f = api(base, "GET", f"/api/schedules/{s['id']}/figures")["summary"]
     f["requested"] = rate
     f["window"] = seconds
