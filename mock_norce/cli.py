@@ -48,6 +48,16 @@ def cmd_events(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+_OUT = __import__("threading").Lock()
+
+
+def say(line: str) -> None:
+    """Print one whole line; the delivery threads print too, and lines must not interleave."""
+    with _OUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def parse_sets(et, pairs: Sequence[str]) -> dict:
     """--set Field=value pairs as a dict of typed values."""
     from .events import coerce
@@ -153,22 +163,24 @@ def cmd_fire(args, settings: Settings) -> int:
         nxt = ""
         if record.due is not None:
             nxt = f"; next attempt in {record.due - record.started:.4g} s"
-        print(f"attempt {record.number:>2}  {o.method} {mask_url(o.url)}  {what}  {o.latency_ms:.1f} ms"
-              f"{hops}{extra}  -> {record.status}{nxt}", flush=True)
-    outbox.dispatcher.listeners.append(show)
+        say(f"attempt {record.number:>2}  {o.method} {mask_url(o.url)}  {what}  {o.latency_ms:.1f} ms"
+            f"{hops}{extra}  -> {record.status}{nxt}")
+    outbox.dispatcher.listeners.insert(0, show)
     outbox.start()
     try:
-        payload, did = outbox.fire(et.name, overrides=overrides, omit=args.omit, seed=seed,
-                                   market=args.market, url=args.url)
-        print(payload.to_json(), flush=True)
+        outbox.subscriptions.target(et.name, args.url)  # no URL: fail before generating
+        payload = outbox.factory.generate(et.name, seed=seed, market=args.market, overrides=overrides,
+                                          omit=args.omit)
+        say(payload.to_json())  # before any attempt line
+        did = outbox.emit(payload, url=args.url)
         if did is None:
-            print(f"{et.name} is OFF in the subscriptions: nothing recorded or sent (as in Norce)")
+            say(f"{et.name} is OFF in the subscriptions: nothing recorded or sent (as in Norce)")
             return EXIT_OK
         while True:
             delivery = outbox.wait(did, 1.0)
             if delivery["status"] in ("delivered", "dead"):
                 break
-        print(f"{delivery['status']} after {delivery['attempts']} attempt(s)")
+        say(f"{delivery['status']} after {delivery['attempts']} attempt(s)")
         return EXIT_OK if delivery["status"] == "delivered" else EXIT_NEGATIVE
     finally:
         outbox.stop(grace=1.0)
@@ -244,26 +256,32 @@ def cmd_run(args, settings: Settings) -> int:
     def show_step(run_id, emitted, did):
         target = f"delivery {did}" if did is not None else "type OFF: not sent"
         steps[did] = emitted.step
-        print(f"step {emitted.step:<24} {emitted.payload.event_type:<38} {target}", flush=True)
+        say(f"step {emitted.step:<24} {emitted.payload.event_type:<38} {target}")
 
     def show_attempt(record):
         o = record.outcome
         what = f"HTTP {o.status}" if o.status is not None else o.error_class
-        print(f"  delivery {record.delivery_id} ({steps.get(record.delivery_id, '?')}) attempt {record.number}: "
-              f"{what} in {o.latency_ms:.1f} ms -> {record.status}", flush=True)
+        say(f"  delivery {record.delivery_id} ({steps.get(record.delivery_id, '?')}) attempt {record.number}: "
+            f"{what} in {o.latency_ms:.1f} ms -> {record.status}")
     runs.on_emit.append(show_step)
-    outbox.dispatcher.listeners.append(show_attempt)
+    # Before the run manager's own listener, so an attempt is printed before its run ends.
+    outbox.dispatcher.listeners.insert(0, show_attempt)
     outbox.subscriptions.target(scenario.events[0], args.url)  # no subscriber URL: fail before starting
     outbox.start()
     runs.start()
     try:
-        run = runs.start_run(scenario.name, seed=args.seed, url=args.url)
-        print(f"run {run['id']} of {scenario.name}, seed {run['seed']}, time scale {run['time_scale']:g}",
-              flush=True)
+        import uuid
+
+        from .events import new_seed
+
+        seed = args.seed if args.seed is not None else new_seed()
+        run_id = uuid.uuid4().hex[:12]
+        say(f"run {run_id} of {scenario.name}, seed {seed}, time scale {settings.time_scale:g}")
+        run = runs.start_run(scenario.name, seed=seed, url=args.url, run_id=run_id)
         while run["status"] == "running":
             run = runs.wait(run["id"], 1.0)
         counts = ", ".join(f"{n} {s}" for s, n in run["deliveries"].items() if n)
-        print(f"run {run['status']}: {run['events']} event(s); {counts or 'no deliveries'}")
+        say(f"run {run['status']}: {run['events']} event(s); {counts or 'no deliveries'}")
         if run["error"]:
             print(f"mock-norce: error: {run['error']}", file=sys.stderr)
         ok = run["status"] == "completed" and not run["deliveries"]["dead"]
