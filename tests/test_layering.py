@@ -8,7 +8,7 @@ import sys
 CORE = ["mock_norce.catalog", "mock_norce.events", "mock_norce.fields", "mock_norce.fakedata",
         "mock_norce.tenant", "mock_norce.settings", "mock_norce.errors", "mock_norce.policy",
         "mock_norce.store", "mock_norce.sender", "mock_norce.dispatcher", "mock_norce.outbox",
-        "mock_norce.subscriptions", "mock_norce.durations", "mock_norce.cli", "mock_norce.scenarios",
+        "mock_norce.subscriptions", "mock_norce.durations", "mock_norce.cli", "mock_norce.wire", "mock_norce.scenarios",
         "mock_norce.runner", "mock_norce.runs", "mock_norce.sink", "mock_norce.openapi",
         "mock_norce.stats", "mock_norce.metrics", "mock_norce.enginelock"]
 

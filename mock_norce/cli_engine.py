@@ -1,0 +1,161 @@
+"""The commands that run the delivery engine: ``fire``, ``run`` and ``serve``.
+
+Kept apart from the catalogue commands so that ``events``, ``generate`` and ``validate``
+start without loading the engine, the web app or the scheduler.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import __version__
+from .cli import EXIT_NEGATIVE, EXIT_OK, UsageError, _factory, _library, parse_sets, say
+from .errors import MockNorceError
+from .settings import Settings
+
+
+def fire(args, settings: Settings) -> int:
+    from .outbox import Outbox
+    from .subscriptions import mask_url
+
+    outbox = Outbox.from_settings(settings, database=":memory:", factory=_factory(settings))
+    et = outbox.factory.catalog.get(args.type)
+    overrides = parse_sets(et, args.set)
+    seed = args.seed if args.seed is not None else settings.seed
+
+    def show(record):
+        o = record.outcome
+        what = f"HTTP {o.status}" if o.status is not None else o.error_class
+        extra = f"  ({o.error})" if o.error and o.status is None else ""
+        hops = f"  via {len(o.hops) - 1} redirect(s)" if len(o.hops) > 1 else ""
+        nxt = ""
+        if record.due is not None:
+            nxt = f"; next attempt in {record.due - record.started:.4g} s"
+        say(f"attempt {record.number:>2}  {o.method} {mask_url(o.url)}  {what}  {o.latency_ms:.1f} ms"
+            f"{hops}{extra}  -> {record.status}{nxt}")
+    outbox.dispatcher.listeners.insert(0, show)
+    outbox.start()
+    try:
+        outbox.subscriptions.target(et.name, args.url)  # no URL: fail before generating
+        payload = outbox.factory.generate(et.name, seed=seed, market=args.market, overrides=overrides,
+                                          omit=args.omit)
+        say(payload.to_json())  # before any attempt line
+        did = outbox.emit(payload, url=args.url)
+        if did is None:
+            say(f"{et.name} is OFF in the subscriptions: nothing recorded or sent (as in Norce)")
+            return EXIT_OK
+        while True:
+            delivery = outbox.wait(did, 1.0)
+            if delivery["status"] in ("delivered", "dead"):
+                break
+        say(f"{delivery['status']} after {delivery['attempts']} attempt(s)")
+        return EXIT_OK if delivery["status"] == "delivered" else EXIT_NEGATIVE
+    finally:
+        outbox.stop(grace=1.0)
+
+
+def run(args, settings: Settings) -> int:
+    from .outbox import Outbox
+    from .runs import RunManager
+
+    if args.time_scale is not None:
+        settings = settings.with_(time_scale=args.time_scale)
+    factory = _factory(settings)
+    library = _library(settings, factory)
+    scenario = library.get(args.name)
+    outbox = Outbox.from_settings(settings, database=":memory:", factory=factory)
+    runs = RunManager(outbox, library)
+    steps: dict[int, str] = {}
+
+    def show_step(run_id, emitted, did):
+        target = f"delivery {did}" if did is not None else "type OFF: not sent"
+        steps[did] = emitted.step
+        say(f"step {emitted.step:<24} {emitted.payload.event_type:<38} {target}")
+
+    def show_attempt(record):
+        o = record.outcome
+        what = f"HTTP {o.status}" if o.status is not None else o.error_class
+        say(f"  delivery {record.delivery_id} ({steps.get(record.delivery_id, '?')}) attempt {record.number}: "
+            f"{what} in {o.latency_ms:.1f} ms -> {record.status}")
+    runs.on_emit.append(show_step)
+    # Before the run manager's own listener, so an attempt is printed before its run ends.
+    outbox.dispatcher.listeners.insert(0, show_attempt)
+    outbox.subscriptions.target(scenario.events[0], args.url)  # no subscriber URL: fail before starting
+    outbox.start()
+    runs.start()
+    try:
+        import uuid
+
+        from .events import new_seed
+
+        seed = args.seed if args.seed is not None else new_seed()
+        run_id = uuid.uuid4().hex[:12]
+        say(f"run {run_id} of {scenario.name}, seed {seed}, time scale {settings.time_scale:g}")
+        run = runs.start_run(scenario.name, seed=seed, url=args.url, run_id=run_id)
+        while run["status"] == "running":
+            run = runs.wait(run["id"], 1.0)
+        counts = ", ".join(f"{n} {s}" for s, n in run["deliveries"].items() if n)
+        say(f"run {run['status']}: {run['events']} event(s); {counts or 'no deliveries'}")
+        if run["error"]:
+            print(f"mock-norce: error: {run['error']}", file=sys.stderr)
+        ok = run["status"] == "completed" and not run["deliveries"]["dead"]
+        return EXIT_OK if ok else EXIT_NEGATIVE
+    finally:
+        runs.stop()
+        outbox.stop(grace=1.0)
+
+
+def serve(args, settings: Settings) -> int:
+    import ipaddress
+    import logging
+
+    from waitress.server import create_server
+
+    from .app import build_core, create_app
+
+    if args.port is not None:
+        settings = settings.with_(port=args.port)
+    if args.host is not None:
+        settings = settings.with_(host=args.host)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    core = build_core(settings)
+    for warning in core.warnings:
+        print(f"mock-norce: warning: {warning}", file=sys.stderr)
+    app = create_app(settings, core)
+    # One process, many threads: a second process would run a second dispatcher and
+    # deliver every event twice. waitress is a production server; the debugger never runs.
+    try:
+        server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                               ident="mock-norce", max_request_body_size=settings.max_body,
+                               channel_timeout=60, clear_untrusted_proxy_headers=True)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    port = server.effective_port
+    subs = core.outbox.subscriptions
+    if subs.default_url is None:
+        subs.set_default_url(f"http://127.0.0.1:{port}/sink/default")
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback and not settings.api_token:
+        print("mock-norce: WARNING: listening on a non-loopback address without MOCK_NORCE_API_TOKEN: "
+              "anyone who can reach this port can fire events and read the log.", file=sys.stderr)
+    try:
+        core.start()  # takes the database's engine lock first
+    except MockNorceError:
+        server.close()
+        raise
+    from .subscriptions import mask_url
+
+    print(f"mock-norce {__version__} on http://{settings.host}:{port}/  (UI; API under /api, /openapi.json)\n"
+          f"  default subscriber: {mask_url(subs.default_url)}\n  database: {settings.database_path}", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print("mock-norce: stopping", flush=True)
+    finally:
+        server.close()
+        core.stop()
+    print("mock-norce: stopped", flush=True)
+    return EXIT_OK
