@@ -373,7 +373,7 @@ def schedule_figures_csv(sid):
 @bp.get("/api/stats")
 def stats():
     c = core()
-    return jsonify(figures=c.schedules.total.summary(), points=c.schedules.total.points(),
+    return jsonify(figures=c.schedules.figures.total.summary(), points=c.schedules.figures.total.points(),
                    deliveries=c.outbox.store.counts(), backlog=c.outbox.dispatcher.backlog())
 
 
@@ -385,6 +385,6 @@ def metrics():
 
     c = core()
     schedules = Counter(r["status"] for r in c.schedules.list())
-    text = exposition(c.schedules.total, c.outbox.store.counts(), c.outbox.dispatcher.backlog(),
+    text = exposition(c.schedules.figures.total, c.outbox.store.counts(), c.outbox.dispatcher.backlog(),
                       {s: schedules.get(s, 0) for s in ("active", "paused", "finished")}, c.sink.received)
     return Response(text, mimetype="text/plain", headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

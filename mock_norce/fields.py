@@ -44,11 +44,6 @@ class Draw:
             value = self._cache[key] = make(self)
             return value
 
-    def facts(self) -> dict[str, Any]:
-        """What has been drawn so far (for showing an entity)."""
-        return {"market": self.market.code, **self.fixed,
-                **{k: v for k, v in self._cache.items() if isinstance(v, (str, int, float))}}
-
     def chance(self, share: float) -> bool:
         return self.rng.random() < share
 

@@ -21,13 +21,6 @@ MAX_ATTEMPTS = len(BACKOFF) + 1  # 17
 PENDING, RETRYING, DELIVERED, DEAD = "pending", "retrying", "delivered", "dead"
 STATUSES = (PENDING, RETRYING, DELIVERED, DEAD)
 
-# Why an attempt failed. "http_status" is a complete answer that was not 2xx.
-ERROR_CLASSES = (
-    "http_status", "timeout", "connection_refused", "connection_reset", "dns", "tls",
-    "empty_response", "protocol_error", "too_many_redirects", "bad_redirect", "blocked_address",
-    "network", "interrupted",
-)
-
 REDIRECT_CODES = (300, 301, 302, 303, 307, 308)
 
 

@@ -141,7 +141,6 @@ class Run:
         self.next_at = start
         self.done = False
         self.error: str | None = None  # why the run could not go on
-        self.emitted = 0
         self._actions = Player(scenario, factory, random.Random(seed)).play()
 
     def tick(self, now: float) -> list[Emitted]:
@@ -160,7 +159,6 @@ class Run:
                 self.next_at += value * self.time_scale
             else:
                 out.append(value)
-        self.emitted += len(out)
         return out
 
 

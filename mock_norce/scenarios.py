@@ -11,7 +11,7 @@ and skipped, never fatal to the others.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import yaml
 
@@ -96,17 +96,6 @@ class Library:
 
     def __iter__(self):
         return iter(self.scenarios.values())
-
-
-def references(value: Any) -> list[tuple[str, str]]:
-    """Every ${target:Field} in a value."""
-    if isinstance(value, dict):
-        return [r for v in value.values() for r in references(v)]
-    if isinstance(value, list):
-        return [r for v in value for r in references(v)]
-    if isinstance(value, str):
-        return REF.findall(value)
-    return []
 
 
 def library_from_settings(settings, catalog: Catalog) -> Library:

@@ -19,7 +19,6 @@ crash cannot fire it twice (it can, at worst, lose that one firing).
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
@@ -34,19 +33,14 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .durations import BadDuration, parse_duration
 from .errors import MockNorceError
 from .runner import MixStream
 from .runs import RunManager
-from .stats import Figures
-from .subscriptions import check_url
+from .schedule_spec import ScheduleError, parse_spec
+from .stats import FigureBook
 
 ACTIVE, PAUSED, FINISHED = "active", "paused", "finished"
 _WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class ScheduleError(MockNorceError):
-    code = "bad_schedule"
 
 
 class ScheduleNotFound(MockNorceError):
@@ -98,89 +92,6 @@ class _Finite(BaseTrigger):
         return self.inner.get_next_fire_time(previous_fire_time, now)
 
 
-def parse_spec(data: Any, catalog, library) -> dict:
-    """A checked, normalised schedule spec from the API/config shape; ScheduleError otherwise."""
-    if not isinstance(data, dict):
-        raise ScheduleError("a schedule must be a JSON object")
-    allowed = {"name", "event", "scenario", "mix", "interval", "cron", "rate", "rate_per", "jitter", "duration",
-               "count", "url", "seed", "market", "overrides", "time_scale"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ScheduleError(f"unknown schedule field(s): {', '.join(unknown)}")
-    sources = [k for k in ("event", "scenario", "mix") if data.get(k) is not None]
-    triggers = [k for k in ("interval", "cron", "rate") if data.get(k) is not None]
-    if len(sources) != 1:
-        raise ScheduleError("give exactly one of event, scenario or mix (what to send)")
-    if len(triggers) != 1:
-        raise ScheduleError("give exactly one of interval, cron or rate (when to send)")
-    spec = {"name": data.get("name"), "source": sources[0], "trigger": triggers[0]}
-    if spec["name"] is not None and (not isinstance(spec["name"], str) or not spec["name"].strip()):
-        raise ScheduleError("name must be a non-empty string")
-    if "event" in sources:
-        if data["event"] not in catalog:
-            raise ScheduleError(f"unknown event type {data['event']!r}")
-        spec["event"] = data["event"]
-    elif "scenario" in sources:
-        if data["scenario"] not in library.scenarios:
-            raise ScheduleError(f"unknown scenario {data['scenario']!r}")
-        spec["scenario"] = data["scenario"]
-    else:
-        mix = data["mix"]
-        if not isinstance(mix, dict) or not mix:
-            raise ScheduleError("mix must map scenario names to positive weights")
-        for name, weight in mix.items():
-            if name not in library.scenarios:
-                raise ScheduleError(f"unknown scenario {name!r} in the mix")
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
-                raise ScheduleError(f"weight of {name!r} in the mix must be a positive number")
-        spec["mix"] = dict(mix)
-        if spec["trigger"] != "rate":
-            raise ScheduleError("a mix is played at a rate: give rate (events per second or minute)")
-    if spec["trigger"] == "interval":
-        spec["interval"] = _duration(data["interval"], "interval", positive=True)
-    elif spec["trigger"] == "cron":
-        crontab(data["cron"])
-        spec["cron"] = data["cron"]
-    else:
-        rate = data["rate"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0 or math.isinf(rate):
-            raise ScheduleError(f"rate must be a positive number of events, got {rate!r}")
-        per = data.get("rate_per", "second")
-        if per not in ("second", "minute"):
-            raise ScheduleError("rate_per must be 'second' or 'minute'")
-        spec.update(rate=float(rate), rate_per=per, jitter=_duration(data.get("jitter", 0), "jitter"))
-    if data.get("duration") is not None:
-        spec["duration"] = _duration(data["duration"], "duration", positive=True)
-    if data.get("count") is not None:
-        if isinstance(data["count"], bool) or not isinstance(data["count"], int) or data["count"] < 1:
-            raise ScheduleError("count must be a whole number >= 1")
-        spec["count"] = data["count"]
-    if data.get("url") is not None:
-        spec["url"] = check_url(data["url"])
-    if data.get("seed") is not None:
-        if isinstance(data["seed"], bool) or not isinstance(data["seed"], int):
-            raise ScheduleError("seed must be an integer")
-        spec["seed"] = data["seed"]
-    for key in ("market", "overrides", "time_scale"):
-        if data.get(key) is not None:
-            spec[key] = data[key]
-    if "overrides" in spec and not isinstance(spec["overrides"], dict):
-        raise ScheduleError("overrides must be an object")
-    if "time_scale" in spec and (not isinstance(spec["time_scale"], (int, float)) or spec["time_scale"] < 0):
-        raise ScheduleError("time_scale must be a number >= 0")
-    return spec
-
-
-def _duration(value, what: str, positive: bool = False) -> float:
-    try:
-        seconds = parse_duration(value)
-    except BadDuration as exc:
-        raise ScheduleError(f"{what}: {exc.message}") from None
-    if positive and seconds <= 0:
-        raise ScheduleError(f"{what} must be longer than 0")
-    return seconds
-
-
 class ScheduleService:
     """Schedules of one database, driven by an APScheduler scheduler."""
 
@@ -197,10 +108,9 @@ class ScheduleService:
         self._rows: dict[str, dict] = {}
         self._streams: dict[str, Any] = {}
         self._lock = threading.RLock()
-        self.figures: dict[str, Figures] = {}
-        self.total = Figures(clock(), clock)
-        outbox.emit_listeners.append(self._on_written)
-        outbox.dispatcher.listeners.append(self._on_attempt)
+        self.figures = FigureBook(clock, _schedule_of)
+        outbox.emit_listeners.append(self.figures.on_written)
+        outbox.dispatcher.listeners.append(self.figures.on_attempt)
 
     # --- life ----------------------------------------------------------------------------
 
@@ -208,7 +118,7 @@ class ScheduleService:
         """Rebuild the jobs of every stored schedule and start firing."""
         for row in self.outbox.store.schedules():
             self._rows[row["id"]] = row
-            self.figures[row["id"]] = Figures(self.clock(), self.clock)
+            self.figures.track(row["id"])
             if row["status"] == ACTIVE:
                 self._add_job(row, resume=True)
         self.aps.start()
@@ -220,7 +130,7 @@ class ScheduleService:
     # --- control -------------------------------------------------------------------------
 
     def create(self, data: Any) -> dict:
-        spec = parse_spec(data, self.outbox.factory.catalog, self.library)
+        spec = parse_spec(data, self.outbox.factory.catalog, self.library, crontab)
         now = self.clock()
         sid = "s-" + uuid.uuid4().hex[:10]
         row = {"id": sid, "name": spec.get("name") or None, "spec": spec, "status": ACTIVE, "created": now,
@@ -231,7 +141,7 @@ class ScheduleService:
             if row["name"] and any(r["name"] == row["name"] for r in self._rows.values()):
                 raise ScheduleConflict(f"a schedule named {row['name']!r} exists already")
             self._rows[sid] = row
-            self.figures[sid] = Figures(now, self.clock)
+            self.figures.track(sid, now)
             self._add_job(row, resume=False)
             self.outbox.store.save_schedule(row)
         return self.view(sid)
@@ -278,6 +188,7 @@ class ScheduleService:
             self._remove_job(sid)
             self._rows.pop(sid)
             self._streams.pop(sid, None)
+            self.figures.forget(sid)
             self.outbox.store.delete_schedule(sid)
 
     def load_config(self, specs: list) -> None:
@@ -287,7 +198,7 @@ class ScheduleService:
         for i, data in enumerate(specs):
             if not isinstance(data, dict) or not data.get("name"):
                 raise ScheduleError(f"config schedules[{i}] needs a name (it identifies it across restarts)")
-            spec = parse_spec(data, self.outbox.factory.catalog, self.library)
+            spec = parse_spec(data, self.outbox.factory.catalog, self.library, crontab)
             existing = next((r for r in self._rows.values() if r["name"] == data["name"]), None)
             if existing is not None:
                 if existing["spec"] == spec:
@@ -404,22 +315,6 @@ class ScheduleService:
                                    self.outbox.factory, seed).payloads()
             self._streams[sid] = stream
         return next(stream)
-
-    # --- figures -------------------------------------------------------------------------
-
-    def _on_written(self, rows: list, run_id: str | None) -> None:
-        now = self.clock()
-        types = [r[0] for r in rows]
-        self.total.on_written(types, now)
-        sid = _schedule_of(run_id)
-        if sid in self.figures:
-            self.figures[sid].on_written(types, now)
-
-    def _on_attempt(self, record) -> None:
-        self.total.on_attempt(record)
-        sid = _schedule_of(record.run_id)
-        if sid in self.figures:
-            self.figures[sid].on_attempt(record)
 
 
 def _schedule_of(run_id: str | None) -> str | None:

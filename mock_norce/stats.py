@@ -199,3 +199,37 @@ class Figures:
             lines.append(",".join("" if p[c] is None else (f"{p[c]:.6g}" if isinstance(p[c], float) else str(p[c]))
                                   for c in cols))
         return "\n".join(lines) + "\n"
+
+
+class FigureBook:
+    """Figures for everything (``total``) and per tag (a schedule), fed by the outbox and
+    the dispatcher. ``tag_of`` says which tag, if any, a run id belongs to."""
+
+    def __init__(self, clock: Callable[[], float], tag_of: Callable[[str | None], str | None]):
+        self.clock = clock
+        self.tag_of = tag_of
+        self.total = Figures(clock(), clock)
+        self._tags: dict[str, Figures] = {}
+
+    def track(self, tag: str, start: float | None = None) -> None:
+        self._tags[tag] = Figures(self.clock() if start is None else start, self.clock)
+
+    def forget(self, tag: str) -> None:
+        self._tags.pop(tag, None)
+
+    def __getitem__(self, tag: str) -> Figures:
+        return self._tags[tag]
+
+    def on_written(self, rows: list, run_id: str | None) -> None:
+        now = self.clock()
+        types = [r[0] for r in rows]
+        self.total.on_written(types, now)
+        figures = self._tags.get(self.tag_of(run_id))
+        if figures is not None:
+            figures.on_written(types, now)
+
+    def on_attempt(self, record) -> None:
+        self.total.on_attempt(record)
+        figures = self._tags.get(self.tag_of(record.run_id))
+        if figures is not None:
+            figures.on_attempt(record)

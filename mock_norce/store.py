@@ -386,11 +386,6 @@ class Store:
             entry["avg_latency_ms"] = entry.pop("latency_total") / entry["attempts"]
         return sorted(out.values(), key=lambda e: -e["last_at"])
 
-    def size_bytes(self) -> int:
-        if self.path == ":memory:":
-            return 0
-        return sum(p.stat().st_size for p in Path(self.path).parent.glob(Path(self.path).name + "*"))
-
 
 def _delivery_dict(row: sqlite3.Row) -> dict:
     return {
@@ -412,4 +407,3 @@ def _attempt_dict(row: sqlite3.Row) -> dict:
         "response_body": body.decode("utf-8", errors="replace"), "body_truncated": bool(row["body_truncated"]),
         "hops": json.loads(row["hops"] or "[]"),
     }
-

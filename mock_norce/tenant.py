@@ -127,14 +127,6 @@ class Tenant:
         known = ", ".join(m.code for m in self.markets)
         raise UnknownMarket(f"unknown market {code!r}; the tenant has {known}")
 
-    def market_of_application(self, application_id: int) -> Market | None:
-        for m in self.markets:
-            if m.application_id == application_id:
-                return m
-        return None
-
-    def supplier(self, supplier_id: int) -> Supplier | None:
-        return next((s for s in self.suppliers if s.id == supplier_id), None)
 
 
 def load_tenant(path: Path) -> Tenant:
@@ -228,4 +220,3 @@ def _build(raw: dict) -> Tenant:
         traffic=traffic,
         enum_weights=enum_weights,
     )
-

@@ -237,9 +237,13 @@ def update_subscription(name):
 
 @bp.get("/schedules")
 def schedules():
+    return _schedules_page({})
+
+
+def _schedules_page(form, status: int = 200):
     c = core()
     return render_template("schedules.html", schedules=c.schedules.list(), types=c.factory.catalog.names(),
-                           scenarios=[s.name for s in c.library], form={})
+                           scenarios=[s.name for s in c.library], form=form), status
 
 
 @bp.post("/schedules")
@@ -283,8 +287,7 @@ def create_schedule():
     else:
         flash(f"Schedule {created['id']} created.", "ok")
         return redirect(url_for("ui.schedule", sid=created["id"]))
-    return render_template("schedules.html", schedules=c.schedules.list(), types=c.factory.catalog.names(),
-                           scenarios=[s.name for s in c.library], form=form), 422
+    return _schedules_page(form, 422)
 
 
 @bp.get("/schedules/<sid>")
