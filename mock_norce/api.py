@@ -25,6 +25,7 @@ log = logging.getLogger("mock_norce.api")
 STATUS_OF_CODE = {
     "unknown_event_type": 404, "unknown_scenario": 404, "not_found": 404,
     "conflict": 409, "bad_parameter": 400, "bad_request": 400, "locked": 409,
+    "storage_unavailable": 503,
 }
 _REQUEST_VALIDATORS = {name: Draft202012Validator(schema) for name, schema in openapi.REQUESTS.items()}
 MAX_WAIT = 300.0

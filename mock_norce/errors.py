@@ -76,3 +76,13 @@ class BadOverride(MockNorceError):
     """An override cannot be applied at all (bad syntax, or a field the type does not have)."""
 
     code = "bad_override"
+
+
+class StorageUnavailable(MockNorceError):
+    """The database cannot be written (disk full, locked by another process, read-only).
+
+    Answered as 503 with this code; nothing accepted before is lost, and mock-norce goes on
+    by itself once the database can be written again.
+    """
+
+    code = "storage_unavailable"

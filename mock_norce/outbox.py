@@ -67,11 +67,14 @@ class Outbox:
         return ids[0]
 
     def emit_many(self, payloads: Iterable[Payload], *, url: str | None = None, run_id: str | None = None,
-                  scale: float | None = None, dues: Iterable[float] | None = None) -> list[int | None]:
+                  scale: float | None = None, dues: Iterable[float] | None = None,
+                  schedule_row: dict | None = None) -> list[int | None]:
         """Like emit for several payloads, committed together (one transaction).
 
         ``dues`` (one per payload) makes first attempts due later than now: a rate schedule
         writes a second's events at once and spreads their sending over that second.
+        ``schedule_row`` (the firing schedule's new state) is committed in the same
+        transaction, so a firing's counts always equal its events in the log.
         """
         scale = self.time_scale if scale is None else scale
         now = self.clock()
@@ -86,7 +89,12 @@ class Outbox:
             body = payload.to_bytes()
             rows.append((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale, due))
             slots.append(len(rows) - 1)
-        ids = self.store.add_events(rows, now) if rows else []
+        if rows:
+            ids = self.store.add_events(rows, now, schedule_row)
+        else:
+            ids = []
+            if schedule_row is not None:
+                self.store.save_schedule(schedule_row)
         for (_, body, _, _, target_url, headers, _, due), did in zip(rows, ids):
             self.dispatcher.schedule(did, due, target_url, Job(did, target_url, headers, body, 0, scale, due, run_id))
         for listener in self.emit_listeners:
@@ -124,6 +132,11 @@ class Outbox:
         """The delivery once it is delivered or dead, or as it is when the timeout passes."""
         self.dispatcher.wait(delivery_id, timeout)
         return self.delivery(delivery_id)
+
+    def unfinished(self) -> int:
+        """Deliveries not yet delivered or dead (pending or retrying): the backlog on disk."""
+        counts = self.store.counts()
+        return counts["pending"] + counts["retrying"]
 
     def clear(self) -> int:
         """Forget every event and delivery (between tests)."""

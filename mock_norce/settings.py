@@ -136,14 +136,31 @@ class Settings:
         default=16,
         metadata={"env": "MOCK_NORCE_THREADS", "help": "HTTP server threads (requests served at once)"},
     )
+    max_backlog: int = field(
+        default=1_000_000,
+        metadata={"env": "MOCK_NORCE_MAX_BACKLOG",
+                  "help": "unfinished deliveries above which schedules pause generating (0: no bound)"},
+    )
     sink_keep: int = field(
         default=1000,
         metadata={"env": "MOCK_NORCE_SINK_KEEP", "help": "requests the built-in sink remembers"},
     )
 
     def __post_init__(self):
+        from . import limits
+
+        day = 86400.0
         checks = [
-            (self.time_scale >= 0, "MOCK_NORCE_TIME_SCALE must be >= 0"),
+            (0 <= self.time_scale <= limits.TIME_SCALE_MAX,
+             f"MOCK_NORCE_TIME_SCALE must be between 0 and {limits.TIME_SCALE_MAX:g}"),
+            (self.timeout <= 3600, "MOCK_NORCE_TIMEOUT must be at most 3600 seconds"),
+            (self.max_redirects <= 100, "MOCK_NORCE_MAX_REDIRECTS must be at most 100"),
+            (self.concurrency <= 64, "MOCK_NORCE_CONCURRENCY must be at most 64"),
+            (self.retention_age is None or self.retention_age <= limits.DURATION_MAX,
+             f"MOCK_NORCE_RETENTION_AGE must be at most {limits.DURATION_MAX / day:g} days"),
+            (self.misfire_grace <= limits.DURATION_MAX,
+             f"MOCK_NORCE_MISFIRE_GRACE must be at most {limits.DURATION_MAX / day:g} days"),
+            (0 <= self.max_backlog <= 10**9, "MOCK_NORCE_MAX_BACKLOG must be between 0 and 1000000000"),
             (self.timeout > 0, "MOCK_NORCE_TIMEOUT must be > 0"),
             (self.max_redirects >= 0, "MOCK_NORCE_MAX_REDIRECTS must be >= 0"),
             (self.concurrency >= 1, "MOCK_NORCE_CONCURRENCY must be >= 1"),

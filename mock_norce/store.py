@@ -146,10 +146,12 @@ class Store:
     # --- writing -------------------------------------------------------------------------
 
     def add_events(self, items: Iterable[tuple[str, bytes, bool, str | None, str, dict, float, float]],
-                   now: float) -> list[int]:
+                   now: float, schedule_row: dict | None = None) -> list[int]:
         """Insert deliveries of new events, committed before returning their ids.
 
-        Each item is (type, body, valid, run_id, url, headers, scale, due).
+        Each item is (type, body, valid, run_id, url, headers, scale, due). ``schedule_row``
+        (a schedule's new state) is saved in the same transaction: a firing and its events
+        are committed, or rolled back, as a whole.
         """
         rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
                  policy.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
@@ -161,6 +163,8 @@ class Store:
                     ids.append(self._db.execute(
                         "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created)"
                         " VALUES (?,?,?,?,?,?,?,?,?,?)", row).lastrowid)
+                if schedule_row is not None:
+                    self.save_schedule(schedule_row)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
