@@ -49,3 +49,20 @@ def serve():
     yield make
     for server in started:
         server.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    started = []
+
+    def make(**env):
+        from .servers import Served
+
+        s = Served(tmp_path, **env)
+        started.append(s)
+        return s
+    yield make
+    for s in started:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait(5)

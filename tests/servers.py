@@ -5,14 +5,21 @@ request is a Python function, so each fault (slow, silent, reset, garbage...) is
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import struct
 import urllib.error
 import urllib.request
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -207,3 +214,49 @@ def http(method: str, url: str, body: dict | None = None, timeout: float = 10.0)
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"null")
+
+
+class Served:
+    """A `mock-norce serve` child process on a free port."""
+
+    def __init__(self, tmp_path, **env):
+        self.log = open(tmp_path / f"serve-{time.time_ns()}.log", "w+")
+        full_env = dict(os.environ, MOCK_NORCE_PORT="0", MOCK_NORCE_DATA_DIR=str(tmp_path / "data"), **env)
+        self.proc = subprocess.Popen([sys.executable, "-m", "mock_norce", "serve"], cwd=ROOT, env=full_env,
+                                     stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self.url = self._wait_for_url()
+        self._wait_healthy()
+
+    def _wait_for_url(self) -> str:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            self.log.seek(0)
+            for line in self.log.read().splitlines():
+                if " on http://" in line:
+                    return line.split(" on ", 1)[1].split()[0].rstrip("/")
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.log.seek(0)
+        raise AssertionError(f"serve did not start:\n{self.log.read()}")
+
+    def _wait_healthy(self) -> None:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if http("GET", self.url + "/healthz", timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("never healthy")
+
+    def stop(self) -> float:
+        start = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(15)
+        return time.monotonic() - start
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()

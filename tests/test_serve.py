@@ -4,78 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
-
-import pytest
 
 from .conftest import ROOT
 from .servers import answer, http
-
-
-
-
-class Served:
-    """A `mock-norce serve` child process on a free port."""
-
-    def __init__(self, tmp_path, **env):
-        self.log = open(tmp_path / f"serve-{time.time_ns()}.log", "w+")
-        full_env = dict(os.environ, MOCK_NORCE_PORT="0", MOCK_NORCE_DATA_DIR=str(tmp_path / "data"), **env)
-        self.proc = subprocess.Popen([sys.executable, "-m", "mock_norce", "serve"], cwd=ROOT, env=full_env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, text=True)
-        self.url = self._wait_for_url()
-        self._wait_healthy()
-
-    def _wait_for_url(self) -> str:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            self.log.seek(0)
-            for line in self.log.read().splitlines():
-                if " on http://" in line:
-                    return line.split(" on ", 1)[1].split()[0].rstrip("/")
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.log.seek(0)
-        raise AssertionError(f"serve did not start:\n{self.log.read()}")
-
-    def _wait_healthy(self) -> None:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                if http("GET", self.url + "/healthz", timeout=1)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("never healthy")
-
-    def stop(self) -> float:
-        start = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(15)
-        return time.monotonic() - start
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read()
-
-
-@pytest.fixture
-def served(tmp_path):
-    started = []
-
-    def make(**env):
-        s = Served(tmp_path, **env)
-        started.append(s)
-        return s
-    yield make
-    for s in started:
-        if s.proc.poll() is None:
-            s.proc.kill()
-            s.proc.wait(5)
 
 
 def test_serve_fires_to_a_subscriber_and_stops_cleanly(served, serve):

@@ -11,7 +11,7 @@ import pytest
 from .conftest import skip_or_fail
 from .servers import answer
 from .servers import http
-from .test_serve import Served
+from .servers import Served
 
 CHROMIUM = os.environ.get("MOCK_NORCE_CHROMIUM", "/usr/bin/chromium")
 XSS = b'<script>window.__pwned = 1; alert("x")</script><img src=x onerror="window.__pwned = 2">'
