@@ -146,8 +146,13 @@ def delivery_view(d: dict) -> dict:
 
 @bp.get("/healthz")
 def healthz():
+    """ok means delivering, not only "the web server answers": a part that is down is named."""
     if not core().ready.is_set():
         return error_response(503, "starting", "mock-norce is starting or stopping")
+    down = core().problems()
+    if down:
+        message = "; ".join(f"{part}: {why}" for part, why in down.items())
+        return jsonify(error="unhealthy", message=message, parts=down), 503
     return jsonify(status="ok")
 
 

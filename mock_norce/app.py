@@ -19,6 +19,7 @@ from flask import Flask
 
 from .enginelock import EngineLock
 from .events import EventFactory, factory_from_settings
+from .health import Health
 from .outbox import Outbox
 from .runs import RunManager
 from .scenarios import Library, library_from_settings
@@ -39,6 +40,7 @@ class Core:
     schedules: ScheduleService
     sink: Sink
     lock: EngineLock
+    health: Health = field(default_factory=Health)
     ready: threading.Event = field(default_factory=threading.Event)
     warnings: list[str] = field(default_factory=list)
 
@@ -53,24 +55,40 @@ class Core:
         self.ready.set()
 
     def stop(self) -> None:
+        """Stop generating first, then let attempts in flight finish, then close the database."""
         self.ready.clear()
         self.schedules.stop()
         self.runs.stop()
         self.outbox.stop()
         self.lock.release()
 
+    def problems(self) -> dict[str, str]:
+        """Every part of the engine that is down, with the reason: empty when delivering."""
+        if not self.ready.is_set():
+            return {}
+        down = self.health.down()
+        for part, alive in self.outbox.dispatcher.alive().items():
+            if not alive:
+                down.setdefault(part, f"the {part} thread has stopped")
+        if not self.runs.alive():
+            down.setdefault("runs", "the runs thread has stopped")
+        if not self.schedules.aps.running:
+            down.setdefault("scheduler", "the scheduler has stopped")
+        return down
+
 
 def build_core(settings: Settings, database: str | None = None) -> Core:
     """Build (but do not start) every part from the settings."""
     factory = factory_from_settings(settings)
-    outbox = Outbox.from_settings(settings, database=database, factory=factory)
+    health = Health()
+    outbox = Outbox.from_settings(settings, database=database, factory=factory, health=health)
     library = library_from_settings(settings, factory.catalog)
     runs = RunManager(outbox, library)
     schedules = ScheduleService(outbox, library, runs, misfire_grace=settings.misfire_grace)
     warnings = [f"skipped custom schema: {p}" for p in factory.catalog.problems]
     warnings += [f"skipped scenario: {p}" for p in library.problems]
     return Core(settings, factory, outbox, library, runs, schedules, Sink(settings.sink_keep),
-                EngineLock(database or settings.database_path), warnings=warnings)
+                EngineLock(database or settings.database_path), health=health, warnings=warnings)
 
 
 def create_app(settings: Settings | None = None, core: Core | None = None) -> Flask:

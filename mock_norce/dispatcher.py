@@ -1,14 +1,25 @@
 """Dispatch: due deliveries to worker threads, results to the store.
 
-Every subscriber origin (scheme, host, port) has a *lane*: a FIFO of due deliveries and up
-to ``per_origin`` worker threads of its own, started when work arrives and ended after a
-minute without any. A slow or hanging subscriber only holds up its own lane. A delivery due
-now goes straight into its lane; one due later (a retry) waits in a heap that a timer thread
-empties into the lanes on time. One writer thread commits attempt results in batches (group
-commit) and then wakes whoever waits for a delivery to finish.
+The database is the queue. Only a short window of it is in memory: the deliveries due in the
+next second or so (at most ``window_cap``), in a heap that a timer thread moves into per-origin
+*lanes* when they fall due. A delivery scheduled inside the loaded window (an event just
+emitted, a retry due soon) joins the heap at once; one due later stays on disk until the timer
+loads its window (``Store.due_window``). So memory does not grow with the backlog: a million
+deliveries waiting for a subscriber that is down cost disk, not RAM.
 
-Waking only the threads that can do the work matters here: a notification to a thread that
-then finds nothing to do costs a GIL hand-off, and that once cost half the throughput.
+Every subscriber origin (scheme, host, port) has a lane with at most ``per_origin`` attempts in
+flight; a shared pool of at most ``max_workers`` threads takes work from lanes that may send.
+A slow or hanging subscriber holds up only its own lane (and at most per_origin threads).
+One writer thread commits attempt results in batches (group commit), then schedules retries,
+tells listeners and wakes whoever waits for a delivery to finish.
+
+No thread can die silently: an unexpected exception in an attempt becomes a failed attempt
+(``internal_error``) that the policy retries; a commit that fails is retried with backoff
+(nothing is dropped, and no new attempts start while the database cannot record them); a
+failure anywhere is reported to ``health``, which /healthz and /metrics show.
+
+``forget_all`` (the log is cleared) starts a new generation: work of the old one is dropped
+before it is sent, and the result of an attempt already on the wire is discarded.
 
 The same object runs without threads for tests with a fake clock: ``run_due(now)`` makes the
 due attempts in the calling thread and ``flush()`` writes their results.
@@ -18,51 +29,48 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import queue
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Callable
 
 from . import policy
+from .health import Health
+from .limits import sleep_for
 from .sender import Outcome, Sender
 from .store import AttemptRecord, Job, Store
+
+log = logging.getLogger("mock_norce.dispatcher")
 
 _STOP = object()
 
 
 class _Lane:
-    """The due deliveries of one origin and the threads that send them."""
+    """The due deliveries of one origin."""
 
-    __slots__ = ("ready", "cond", "threads", "idle", "inflight")
+    __slots__ = ("key", "ready", "inflight", "queued")
 
-    def __init__(self):
+    def __init__(self, key: tuple):
+        self.key = key
         self.ready: deque = deque()
-        self.cond = threading.Condition(threading.Lock())
-        self.threads = 0  # worker threads alive
-        self.idle = 0  # of which waiting for work
-        self.inflight = 0  # used in the thread-less mode
-
-
-@dataclass(order=True)
-class _Entry:
-    due: float
-    seq: int
-    delivery_id: int = field(compare=False)
-    origin: tuple = field(compare=False)
-    job: Job | None = field(compare=False, default=None)
+        self.inflight = 0
+        self.queued = False  # in the runnable queue
 
 
 class Dispatcher:
     """Schedules, sends and records the attempts of every delivery of one store."""
 
-    IDLE_THREAD_EXIT = 60.0  # seconds a lane's thread waits for work before it ends
+    IDLE_THREAD_EXIT = 60.0  # seconds a worker waits for work before it ends
     COMMIT_WINDOW = 0.001  # the writer gathers results this long before a commit
+    WINDOW = 1.0  # seconds of the queue loaded ahead into memory
+    KEEP_JOB = 0.25  # an emitted delivery due sooner than this keeps its body in memory
 
     def __init__(self, store: Store, sender: Sender, *, clock: Callable[[], float] = time.time,
                  per_origin: int = 1, retention_max: int | None = None,
-                 retention_age: float | None = None, prune_every: float = 5.0):
+                 retention_age: float | None = None, prune_every: float = 5.0,
+                 window_cap: int = 20_000, max_workers: int = 64, health: Health | None = None):
         self.store = store
         self.sender = sender
         self.clock = clock
@@ -70,12 +78,25 @@ class Dispatcher:
         self.retention_max = retention_max
         self.retention_age = retention_age
         self.prune_every = prune_every
+        self.window_cap = window_cap
+        self.max_workers = max(1, max_workers)
+        self.health = health or Health()
         self.listeners: list[Callable[[AttemptRecord], None]] = []  # called after each commit
-        self._heap: list[_Entry] = []  # deliveries due later (thread-less mode: all of them)
-        self._cond = threading.Condition(threading.Lock())  # guards the heap; wakes the timer
-        self._lanes: dict[tuple, _Lane] = {}
-        self._lanes_lock = threading.Lock()
+        # The gate orders emits, commits and clears: an event is scheduled in the generation
+        # it was committed in, and a clear cannot fall between a commit and its retry.
+        self.gate = threading.RLock()
+        self._cond = threading.Condition(threading.Lock())  # heap, claims, window; wakes the timer
+        self._heap: list[tuple] = []  # (due, seq, delivery id, origin, job or None, generation)
+        self._claimed: set[int] = set()  # in the heap, a lane, on the wire or awaiting commit
+        self._loaded: tuple[float, float] = (float("-inf"), float("-inf"))  # (due, id) loaded up to
+        self._dirty = True  # something at or before _loaded may be on disk only: rescan
+        self._generation = 0
         self._seq = itertools.count()
+        self._work = threading.Condition(threading.Lock())  # lanes and workers
+        self._lanes: dict[tuple, _Lane] = {}
+        self._runnable: deque[_Lane] = deque()
+        self._workers = 0
+        self._idle = 0
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._waiters: dict[int, list[threading.Event]] = {}
         self._waiters_lock = threading.Lock()
@@ -83,98 +104,197 @@ class Dispatcher:
         self._running = False
         self._stopping = False
         self._aborting = False
+        self._storage_down = threading.Event()
+        self._stopped = threading.Event()
         self._last_prune = 0.0
+        self._origins: dict[str, tuple] = {}
 
     # --- scheduling ----------------------------------------------------------------------
 
+    def origin(self, url: str) -> tuple:
+        key = self._origins.get(url)
+        if key is None:
+            key = policy.origin(url)
+            if len(self._origins) > 10_000:
+                self._origins.clear()
+            self._origins[url] = key
+        return key
+
     def schedule(self, delivery_id: int, due: float, url: str, job: Job | None = None) -> None:
-        """Make a delivery due at `due` (epoch seconds). `job` spares a database read."""
-        entry = _Entry(due, next(self._seq), delivery_id, policy.origin(url), job)
-        if self._running and due <= self.clock():
+        """A delivery committed as due at `due` (epoch seconds); `job` spares a database read."""
+        with self._cond:
+            self._schedule_locked(delivery_id, due, url, job, self._generation)
+
+    def _schedule_locked(self, delivery_id, due, url, job, generation) -> None:
+        if delivery_id in self._claimed:
+            return  # the window already holds it
+        if (due, delivery_id) > self._loaded:
+            return  # on disk; the timer loads it with its window
+        if len(self._claimed) >= self.window_cap:
+            self._dirty = True  # no room: it waits on disk, the timer rescans when there is
+            return
+        self._claimed.add(delivery_id)
+        now = self.clock()
+        if job is not None and due - now > self.KEEP_JOB:
+            job = None  # read again when due: memory holds ids, not bodies
+        entry = (due, next(self._seq), delivery_id, self.origin(url), job, generation)
+        if self._running and due <= now and not self._storage_down.is_set():
             self._to_lane(entry)
             return
-        with self._cond:
-            heapq.heappush(self._heap, entry)
-            if self._heap[0] is entry:
-                self._cond.notify()  # a new earliest due time: the timer must look again
+        heapq.heappush(self._heap, entry)
+        if self._heap[0] is entry:
+            self._cond.notify()  # a new earliest due time: the timer must look again
 
-    def resume(self) -> int:
-        """Schedule every unfinished delivery of the store (after a start or a crash)."""
-        pending = self.store.unfinished()
-        with self._cond:
-            for due, delivery_id, url in pending:
-                heapq.heappush(self._heap, _Entry(due, next(self._seq), delivery_id, policy.origin(url)))
-            self._cond.notify()
-        return len(pending)
+    def _load(self, until: float) -> int:
+        """Move the queue's window up to `until` from disk into the heap (caller holds _cond).
 
-    def forget_all(self) -> None:
-        """Drop every scheduled delivery (the log is being cleared)."""
-        with self._cond:
-            self._heap.clear()
-        for lane in self._all_lanes():
-            with lane.cond:
-                lane.ready.clear()
+        Invariant afterwards: every unfinished delivery at or before ``_loaded`` (due, id) is
+        in memory; ``schedule`` keeps it so for what is committed later. A load that runs
+        out of room stops at the last delivery it took, and the rest waits on disk.
+        """
+        room = self.window_cap - len(self._claimed)
+        if room <= 0:
+            return 0
+        after = None if self._dirty or self._loaded[0] == float("-inf") else self._loaded
+        limit = room + len(self._claimed)
+        rows = self.store.due_window(after, until, limit)
+        pushed, last, full = 0, None, False
+        for due, did, url in rows:
+            if did not in self._claimed:
+                if pushed >= room:
+                    full = True
+                    break
+                self._claimed.add(did)
+                heapq.heappush(self._heap, (due, next(self._seq), did, self.origin(url), None, self._generation))
+                pushed += 1
+            last = (due, did)
+        if full or len(rows) >= limit:
+            self._loaded = last if last is not None else self._loaded
+        else:
+            self._loaded = (until, float("inf"))
+        self._dirty = False
+        return pushed
 
     def next_due(self) -> float | None:
-        due = [lane.ready[0].due for lane in self._all_lanes() if lane.ready]
+        """When the earliest delivery is due, in memory or on disk."""
         with self._cond:
-            if self._heap:
-                due.append(self._heap[0].due)
+            due = [self._heap[0][0]] if self._heap else []
+        with self._work:
+            due += [lane.ready[0][0] for lane in self._lanes.values() if lane.ready]
+        on_disk = self.store.next_due()
+        if on_disk is not None:
+            due.append(on_disk)
         return min(due) if due else None
 
     def backlog(self) -> int:
-        """Deliveries scheduled but not yet in flight."""
+        """Deliveries loaded and due soon or now but not yet in flight."""
         with self._cond:
             waiting = len(self._heap)
-        return waiting + sum(len(lane.ready) for lane in self._all_lanes())
+        with self._work:
+            return waiting + sum(len(lane.ready) for lane in self._lanes.values())
 
-    def _all_lanes(self) -> list[_Lane]:
-        with self._lanes_lock:
-            return list(self._lanes.values())
+    def forget_all(self) -> int:
+        """Clear the log: drop every delivery, in memory and on disk (a new generation)."""
+        with self.gate:
+            with self._cond:
+                self._generation += 1
+                self._heap.clear()
+                self._claimed.clear()
+                self._loaded = (float("-inf"), float("-inf"))
+                self._dirty = True
+            with self._work:
+                for lane in self._lanes.values():
+                    lane.ready.clear()
+            return self.store.clear()
 
-    def _lane(self, key: tuple) -> _Lane:
-        lane = self._lanes.get(key)
-        if lane is None:
-            with self._lanes_lock:
-                lane = self._lanes.setdefault(key, _Lane())
-        return lane
+    # --- lanes and workers ---------------------------------------------------------------
 
-    def _to_lane(self, entry: _Entry) -> None:
-        lane = self._lane(entry.origin)
-        with lane.cond:
+    def _to_lane(self, entry: tuple) -> None:
+        with self._work:
+            lane = self._lanes.get(entry[3])
+            if lane is None:
+                lane = self._lanes[entry[3]] = _Lane(entry[3])
             lane.ready.append(entry)
-            if lane.idle:
-                lane.cond.notify()
-            elif lane.threads < self.per_origin and not self._stopping:
-                lane.threads += 1
-                t = threading.Thread(target=self._lane_worker, args=(lane,), daemon=True,
-                                     name=f"mock-norce-{entry.origin[1]}:{entry.origin[2]}")
-                with self._lanes_lock:
-                    self._threads = [x for x in self._threads if x.is_alive()] + [t]
-                t.start()
+            self._make_runnable(lane)
+
+    def _make_runnable(self, lane: _Lane) -> None:
+        """Queue a lane that has work and room (caller holds _work); wake or start one worker."""
+        if lane.queued or not lane.ready or lane.inflight >= self.per_origin:
+            return
+        lane.queued = True
+        self._runnable.append(lane)
+        if self._idle:
+            self._work.notify()
+        elif self._workers < self.max_workers and not self._stopping:
+            self._workers += 1
+            t = threading.Thread(target=self._worker, name="mock-norce-sender", daemon=True)
+            self._threads = [x for x in self._threads if x.is_alive()] + [t]
+            t.start()
+
+    def _worker(self) -> None:
+        while True:
+            with self._work:
+                while not self._runnable or self._stopping:
+                    if self._stopping:
+                        self._workers -= 1
+                        return
+                    self._idle += 1
+                    woke = self._work.wait(self.IDLE_THREAD_EXIT)
+                    self._idle -= 1
+                    if not woke and not self._runnable:
+                        self._workers -= 1
+                        return
+                lane = self._runnable.popleft()
+                lane.queued = False
+                entry = lane.ready.popleft()
+                lane.inflight += 1
+                self._make_runnable(lane)
+            try:
+                self._attempt(entry)
+            except BaseException as exc:  # noqa: BLE001 - a worker must outlive any attempt
+                self.health.incident("sender", f"unexpected {type(exc).__name__} in an attempt: {exc}", exc)
+                self._release(entry[2])
+            finally:
+                with self._work:
+                    lane.inflight -= 1
+                    if lane.ready:
+                        self._make_runnable(lane)
+                    elif not lane.inflight and not lane.queued:
+                        self._lanes.pop(lane.key, None)
+
+    def _release(self, delivery_id: int) -> None:
+        with self._cond:
+            self._claimed.discard(delivery_id)
+            self._dirty = True
 
     # --- running with threads ------------------------------------------------------------
 
     def start(self) -> int:
-        """Resume unfinished deliveries, then start the timer and the writer."""
-        resumed = self.resume()
+        """Start the timer and the writer; returns how many deliveries were waiting on disk."""
+        waiting = sum(self.store.counts()[s] for s in (policy.PENDING, policy.RETRYING))
         self._running = True
         for target, name in ((self._timer, "mock-norce-timer"), (self._write, "mock-norce-writer")):
             t = threading.Thread(target=target, name=name, daemon=True)
             self._threads.append(t)
             t.start()
-        return resumed
+        return waiting
+
+    def alive(self) -> dict[str, bool]:
+        """Whether the timer and the writer threads run (for /healthz)."""
+        if not self._running:
+            return {}
+        names = {t.name for t in self._threads if t.is_alive()}
+        return {"timer": "mock-norce-timer" in names, "writer": "mock-norce-writer" in names}
 
     def stop(self, grace: float = 6.0) -> None:
         """Let attempts in flight finish (up to `grace` s), interrupt the rest, write everything."""
         self._stopping = True
+        self._stopped.set()
         with self._cond:
             self._cond.notify_all()
-        for lane in self._all_lanes():
-            with lane.cond:
-                lane.cond.notify_all()
-        with self._lanes_lock:
-            senders = [t for t in self._threads if t.name != "mock-norce-writer"]
+        with self._work:
+            self._work.notify_all()
+            senders = [t for t in self._threads if t.name == "mock-norce-sender"]
         end = time.monotonic() + grace
         for t in senders:
             t.join(max(0.0, end - time.monotonic()))
@@ -185,84 +305,92 @@ class Dispatcher:
                 t.join(2.0)
         self._results.put(_STOP)
         for t in self._threads:
-            if t.name == "mock-norce-writer":
+            if t.name != "mock-norce-sender":
                 t.join(10.0)
         self._running = False
         self.sender.close()
 
     def _timer(self) -> None:
-        """Move deliveries from the heap into their lanes when they fall due."""
-        while True:
-            due_now = []
-            with self._cond:
-                while not self._stopping:
-                    now = self.clock()
-                    while self._heap and self._heap[0].due <= now:
-                        due_now.append(heapq.heappop(self._heap))
-                    if due_now:
-                        break
-                    self._cond.wait(self._heap[0].due - now if self._heap else None)
-                if self._stopping:
-                    return
-            for entry in due_now:
-                self._to_lane(entry)
+        """Load the queue's next window from disk; move deliveries into lanes when due."""
+        backoff = 0.05
+        while not self._stopping:
+            try:
+                self._timer_round()
+                backoff = 0.05
+                self.health.clear("timer")
+            except BaseException as exc:  # noqa: BLE001 - the timer must outlive any failure
+                self.health.report("timer", f"{type(exc).__name__}: {exc}", exc)
+                self._stopped.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
 
-    def _lane_worker(self, lane: _Lane) -> None:
-        while True:
-            with lane.cond:
-                while not lane.ready:
-                    if self._stopping:
-                        lane.threads -= 1
-                        return
-                    lane.idle += 1
-                    woke = lane.cond.wait(self.IDLE_THREAD_EXIT)
-                    lane.idle -= 1
-                    if not woke and not lane.ready:
-                        lane.threads -= 1
-                        return
-                if self._stopping:
-                    lane.threads -= 1
-                    return
-                entry = lane.ready.popleft()
-            self._attempt(entry)
+    def _timer_round(self) -> None:
+        due_now = []
+        with self._cond:
+            while not self._stopping:
+                now = self.clock()
+                if self._storage_down.is_set():
+                    self._cond.wait(0.1)  # no new attempts while their results cannot be written
+                    continue
+                if self._dirty or now + self.WINDOW / 2 >= self._loaded[0]:
+                    self._load(now + self.WINDOW)
+                while self._heap and self._heap[0][0] <= now:
+                    due_now.append(heapq.heappop(self._heap))
+                if due_now:
+                    break
+                wake = self._loaded[0] - self.WINDOW / 2
+                if self._heap:
+                    wake = min(wake, self._heap[0][0])
+                self._cond.wait(sleep_for(wake - now))
+        for entry in due_now:
+            self._to_lane(entry)
 
     # --- one attempt ---------------------------------------------------------------------
 
-    def _attempt(self, entry: _Entry) -> None:
-        job = entry.job or self.store.job(entry.delivery_id)
+    def _attempt(self, entry: tuple) -> None:
+        due, _, did, _, job, generation = entry
+        if generation != self._generation:
+            return  # the log was cleared since it was scheduled
         if job is None:
-            return  # finished or deleted since it was scheduled
+            job = self.store.job(did)
+            if job is None or job.due != due:
+                self._release(did)  # finished, deleted or moved since it was loaded
+                return
         started = self.clock()
-        outcome = self.sender.post(job.url, job.body, job.headers)
-        record, retry = self._judge(job, started, outcome)
+        try:
+            outcome = self.sender.post(job.url, job.body, job.headers)
+        except Exception as exc:  # noqa: BLE001 - a bug in the sender is a failed attempt, not a dead lane
+            self.health.incident("sender", f"unexpected {type(exc).__name__} in the sender: {exc}", exc)
+            outcome = Outcome(False, None, "internal_error", f"mock-norce failed to send: {type(exc).__name__}: {exc}",
+                              url=job.url)
+        record = self._judge(job, started, outcome)
+        record.generation = generation
         self._results.put(record)
-        if retry is not None and not self._stopping:
-            self.schedule(job.delivery_id, retry.due, job.url, retry)
 
-    def _judge(self, job: Job, started: float, outcome: Outcome) -> tuple[AttemptRecord, Job | None]:
-        """The delivery's new state after an attempt, and the job of its next attempt if any."""
+    def _judge(self, job: Job, started: float, outcome: Outcome) -> AttemptRecord:
+        """The delivery's new state after an attempt."""
+        late = max(0.0, started - job.due)
         if self._aborting and not outcome.ok:
             outcome.error_class, outcome.error = "interrupted", "mock-norce stopped during the attempt"
             status = policy.RETRYING if job.attempts else policy.PENDING
             # Not counted against the 17; made again as soon as mock-norce is back.
             return AttemptRecord(job.delivery_id, job.attempts + 1, started, outcome, status, started,
-                                 job.run_id, started - job.due), None
+                                 job.run_id, late, job.url)
         number = job.attempts + 1
-        late = max(0.0, started - job.due)
         if outcome.ok:
             return AttemptRecord(job.delivery_id, number, started, outcome, policy.DELIVERED, None,
-                                 job.run_id, late), None
+                                 job.run_id, late, job.url)
         delay = policy.retry_delay(number, job.scale)
         if delay is None:
-            return AttemptRecord(job.delivery_id, number, started, outcome, policy.DEAD, None, job.run_id, late), None
-        due = started + delay
-        retry = Job(job.delivery_id, job.url, job.headers, job.body, number, job.scale, due, job.run_id)
-        return AttemptRecord(job.delivery_id, number, started, outcome, policy.RETRYING, due, job.run_id, late), retry
+            return AttemptRecord(job.delivery_id, number, started, outcome, policy.DEAD, None, job.run_id, late,
+                                 job.url)
+        return AttemptRecord(job.delivery_id, number, started, outcome, policy.RETRYING, started + delay,
+                             job.run_id, late, job.url)
 
     # --- recording -----------------------------------------------------------------------
 
     def _write(self) -> None:
-        while True:
+        stop = False
+        while not stop:
             first = self._results.get()
             stop = first is _STOP
             batch = [] if stop else [first]
@@ -277,9 +405,17 @@ class Dispatcher:
                     stop = True
                 else:
                     batch.append(item)
-            self._commit(batch)
-            if stop:
-                return
+            try:
+                self._commit(batch, final=stop)
+                self.health.clear("writer")
+            except BaseException as exc:  # noqa: BLE001 - the writer must outlive any failure
+                # Results of this batch are lost to this process only: their deliveries keep
+                # their due time on disk and the window's rescan attempts them again.
+                self.health.report("writer", f"{type(exc).__name__}: {exc}", exc)
+                with self._cond:
+                    for r in batch:
+                        self._claimed.discard(r.delivery_id)
+                    self._dirty = True
 
     def flush(self) -> int:
         """Write the results waiting in the queue (for running without threads)."""
@@ -291,37 +427,80 @@ class Dispatcher:
                 break
             if item is not _STOP:
                 batch.append(item)
-        self._commit(batch)
+        self._commit(batch, final=True)
         return len(batch)
 
-    def _commit(self, batch: list[AttemptRecord]) -> None:
-        if batch:
-            self.store.record(batch)
-            for record in batch:
-                for listener in self.listeners:
+    def _commit(self, batch: list[AttemptRecord], final: bool = False) -> None:
+        """Write a batch, retrying while the database fails; then retries, listeners, waiters."""
+        from .errors import StorageUnavailable
+
+        backoff, give_up = 0.05, time.monotonic() + 1.0
+        while batch:
+            try:
+                with self.gate:
+                    live = [r for r in batch if r.generation == self._generation]
+                    written = self.store.record(live)
+                    with self._cond:
+                        for r in live:
+                            self._claimed.discard(r.delivery_id)
+                        for r in written:
+                            if r.due is not None and not r.outcome.error_class == "interrupted":
+                                self._schedule_locked(r.delivery_id, r.due, r.url, None, self._generation)
+                break
+            except StorageUnavailable as exc:
+                self._storage_down.set()
+                self.health.report("storage", exc.message)
+                if (final or self._stopping) and time.monotonic() > give_up:
+                    log.error("stopping with %d attempt result(s) unwritten (%s); those deliveries are attempted "
+                              "again at the next start", len(batch), exc.message)
+                    return
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+        else:
+            written = []
+        if self._storage_down.is_set():
+            self._storage_down.clear()
+            self.health.clear("storage")
+            with self._cond:
+                self._cond.notify_all()
+        for record in written:
+            for listener in self.listeners:
+                try:
                     listener(record)
-                if record.due is None:
-                    self._wake(record.delivery_id)
+                except Exception as exc:  # noqa: BLE001 - a listener must not stop the recording
+                    self.health.incident("listeners", f"{type(exc).__name__}: {exc}", exc)
+            if record.due is None:
+                self._wake(record.delivery_id)
+        self._prune()
+
+    def _prune(self) -> None:
         now = self.clock()
-        if (self.retention_max is not None or self.retention_age is not None) and \
-                now - self._last_prune >= self.prune_every:
-            self._last_prune = now
-            cutoff = now - self.retention_age if self.retention_age is not None else None
+        if (self.retention_max is None and self.retention_age is None) or now - self._last_prune < self.prune_every:
+            return
+        self._last_prune = now
+        cutoff = now - self.retention_age if self.retention_age is not None else None
+        try:
             self.store.prune(self.retention_max, cutoff)
+        except Exception as exc:  # noqa: BLE001 - retention is tidying; delivery goes on
+            self.health.incident("retention", f"{type(exc).__name__}: {exc}", exc)
 
     def run_due(self, now: float | None = None) -> int:
-        """Make every attempt due at `now` in this thread (in due order), then write the results."""
+        """Make every attempt due at `now` in this thread (in due order), writing results as it goes."""
         now = self.clock() if now is None else now
         made = 0
         while True:
             with self._cond:
-                if not self._heap or self._heap[0].due > now:
-                    break
-                entry = heapq.heappop(self._heap)
-            self._attempt(entry)
-            made += 1
-        self.flush()
-        return made
+                self._dirty = True
+                self._load(now)
+                due = []
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap))
+            if not due:
+                return made
+            for entry in due:
+                self._attempt(entry)
+                made += 1
+            self.flush()
 
     # --- waiting -------------------------------------------------------------------------
 
@@ -334,7 +513,7 @@ class Dispatcher:
             status = self.store.delivery_status(delivery_id)
             if status is None or status in (policy.DELIVERED, policy.DEAD):
                 return status is not None
-            return event.wait(timeout)
+            return event.wait(sleep_for(timeout))
         finally:
             with self._waiters_lock:
                 waiting = self._waiters.get(delivery_id, [])

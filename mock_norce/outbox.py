@@ -13,6 +13,7 @@ from . import __version__
 from .dispatcher import Dispatcher
 from .errors import MockNorceError
 from .events import EventFactory, Payload, factory_from_settings
+from .health import Health
 from .sender import Sender
 from .settings import Settings
 from .store import Job, Store
@@ -41,21 +42,25 @@ class Outbox:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, database: str | None = None,
-                      clock: Callable[[], float] = time.time, factory: EventFactory | None = None) -> "Outbox":
+                      clock: Callable[[], float] = time.time, factory: EventFactory | None = None,
+                      health: Health | None = None) -> "Outbox":
         """Everything delivery needs, built from the settings (not started)."""
         factory = factory or factory_from_settings(settings)
+        health = health or Health()
         subs = Subscriptions(factory.catalog.names(), settings.subscriber_url, settings.allow_link_local)
         if settings.config_file is not None:
             subs.load(settings.config_file)
             if settings.subscriber_url:  # the environment wins over the file
                 subs.set_default_url(settings.subscriber_url)
-        store = Store(database or settings.database_path)
+        store = Store(database or settings.database_path,
+                      on_failure=lambda message: health.report("storage", message),
+                      on_recovery=lambda: health.clear("storage"))
         sender = Sender(USER_AGENT, timeout=settings.timeout, max_redirects=settings.max_redirects,
                         body_cap=settings.response_body_cap, keep_post_on_redirect=settings.redirect_keep_post,
                         allow_link_local=settings.allow_link_local)
         dispatcher = Dispatcher(store, sender, clock=clock, per_origin=settings.concurrency,
                                 retention_max=settings.retention_max or None,
-                                retention_age=settings.retention_age)
+                                retention_age=settings.retention_age, health=health)
         return cls(factory, subs, store, dispatcher, time_scale=settings.time_scale, clock=clock)
 
     # --- sending -------------------------------------------------------------------------
@@ -89,14 +94,16 @@ class Outbox:
             body = payload.to_bytes()
             rows.append((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale, due))
             slots.append(len(rows) - 1)
-        if rows:
-            ids = self.store.add_events(rows, now, schedule_row)
-        else:
-            ids = []
-            if schedule_row is not None:
-                self.store.save_schedule(schedule_row)
-        for (_, body, _, _, target_url, headers, _, due), did in zip(rows, ids):
-            self.dispatcher.schedule(did, due, target_url, Job(did, target_url, headers, body, 0, scale, due, run_id))
+        with self.dispatcher.gate:  # no clear between the commit and the scheduling
+            if rows:
+                ids = self.store.add_events(rows, now, schedule_row)
+            else:
+                ids = []
+                if schedule_row is not None:
+                    self.store.save_schedule(schedule_row)
+            for (_, body, _, _, target_url, headers, _, due), did in zip(rows, ids):
+                self.dispatcher.schedule(did, due, target_url,
+                                         Job(did, target_url, headers, body, 0, scale, due, run_id))
         for listener in self.emit_listeners:
             listener(rows, run_id)
         return [None if slot is None else ids[slot] for slot in slots]
@@ -113,11 +120,12 @@ class Outbox:
     def redeliver(self, delivery_id: int) -> int:
         """A new series of attempts of a delivery's event, same body, same URL and headers."""
         now = self.clock()
-        new_id = self.store.add_redelivery(delivery_id, now)
-        if new_id is None:
-            raise DeliveryNotFound(f"no delivery {delivery_id}")
-        job = self.store.job(new_id)
-        self.dispatcher.schedule(new_id, now, job.url, job)
+        with self.dispatcher.gate:
+            new_id = self.store.add_redelivery(delivery_id, now)
+            if new_id is None:
+                raise DeliveryNotFound(f"no delivery {delivery_id}")
+            job = self.store.job(new_id)
+            self.dispatcher.schedule(new_id, now, job.url, job)
         return new_id
 
     # --- reading -------------------------------------------------------------------------
@@ -139,15 +147,15 @@ class Outbox:
         return counts["pending"] + counts["retrying"]
 
     def clear(self) -> int:
-        """Forget every event and delivery (between tests)."""
-        self.dispatcher.forget_all()
-        return self.store.clear()
+        """Forget every event and delivery (between tests): no retry of them is made after this,
+        and the result of an attempt already on the wire is discarded."""
+        return self.dispatcher.forget_all()
 
     # --- life ----------------------------------------------------------------------------
 
     def start(self) -> int:
         return self.dispatcher.start()
 
-    def stop(self, grace: float = 6.0) -> None:
+    def stop(self, grace: float = 3.0) -> None:
         self.dispatcher.stop(grace)
         self.store.close()

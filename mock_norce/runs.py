@@ -2,26 +2,31 @@
 
 One thread plays every active run: it sleeps until the earliest run has a step due, ticks
 the due runs (``runner.Run``) and hands their events to the outbox. A run is *completed* once
-all its steps are played and every delivery it made is delivered or dead; *failed* if a step
-could not be played; *cancelled* if asked to stop (its deliveries already made go on).
-Runs are recorded in the store; a run that was playing when mock-norce stopped is marked
-failed at the next start.
+all its steps are played and every delivery it made is delivered or dead, as the log's kept
+counts say (never while a step's events are still being written); *failed* if a step
+could not be played (the reason is kept); *cancelled* if asked to stop (its deliveries already
+made go on). Runs are recorded in the store; a run that was playing when mock-norce stopped
+is marked failed at the next start. The thread survives anything one run does.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+from . import limits, policy
 from .errors import MockNorceError
 from .events import new_seed
 from .outbox import Outbox
 from .runner import Emitted, Run
 from .scenarios import Library
 from .subscriptions import check_url
+
+log = logging.getLogger("mock_norce.runs")
 
 RUNNING, COMPLETED, FAILED, CANCELLED = "running", "completed", "failed", "cancelled"
 FINAL = (COMPLETED, FAILED, CANCELLED)
@@ -39,7 +44,7 @@ class RunConflict(MockNorceError):
 class _Active:
     run: Run
     row: dict
-    outstanding: int = 0
+    emitting: bool = False  # a step's events are being written: not complete whatever the counts say
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -55,6 +60,7 @@ class RunManager:
         self._lock = threading.Condition(threading.RLock())
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self.health = getattr(outbox.dispatcher, "health", None)
         outbox.dispatcher.listeners.append(self._on_record)
 
     # --- control -------------------------------------------------------------------------
@@ -65,8 +71,8 @@ class RunManager:
         scenario = self.library.get(name)
         if url is not None:
             check_url(url, self.outbox.subscriptions.allow_link_local)
-        if time_scale is not None and (not isinstance(time_scale, (int, float)) or time_scale < 0):
-            raise MockNorceError("time_scale must be a number >= 0")
+        if time_scale is not None:
+            limits.check_number(time_scale, "time_scale", 0, limits.TIME_SCALE_MAX)
         seed = new_seed() if seed is None else seed
         scale = self.outbox.time_scale if time_scale is None else float(time_scale)
         now = self.clock()
@@ -125,51 +131,57 @@ class RunManager:
 
     def _play(self, active: _Active, now: float) -> None:
         row = active.row
+        with self._lock:
+            active.emitting = True
+        emitted, ids, error = [], [], None
         try:
             emitted = active.run.tick(now)
-            ids = self.outbox.emit_many([e.payload for e in emitted], url=row["url"], run_id=row["id"],
-                                        scale=row["time_scale"]) if emitted else []
+            if emitted:
+                ids = self.outbox.emit_many([e.payload for e in emitted], url=row["url"], run_id=row["id"],
+                                            scale=row["time_scale"])
         except MockNorceError as exc:
-            with self._lock:
-                row["error"] = exc.message
-                self._finish(active, FAILED)
-            return
+            error, ids = exc.message, []
+        except Exception as exc:  # noqa: BLE001 - one run's bug fails that run, not the thread
+            log.exception("run %s failed unexpectedly", row["id"])
+            error, ids = f"mock-norce failed to play it: {type(exc).__name__}: {exc}", []
         with self._lock:
-            active.outstanding += sum(1 for did in ids if did is not None)
-            row["events"] += len(emitted)
-            if active.run.error and row["status"] == RUNNING:
-                row["error"] = active.run.error
-                self._finish(active, FAILED)
-            elif active.run.done and active.outstanding == 0 and row["status"] == RUNNING:
-                self._finish(active, COMPLETED)
+            active.emitting = False
+            row["events"] += len(ids)
+            if row["status"] == RUNNING:
+                if error or active.run.error:
+                    row["error"] = error or active.run.error
+                    self._finish(active, FAILED)
+                else:
+                    self._complete_if_done(active)
         for e, did in zip(emitted, ids):
             for hook in self.on_emit:
                 hook(row["id"], e, did)
+
+    def _complete_if_done(self, active: _Active) -> None:
+        """Completed once every step is played and the log has nothing of it left to deliver."""
+        if active.emitting or not active.run.done or active.row["status"] != RUNNING:
+            return
+        counts = self.outbox.store.run_counts(active.row["id"])
+        if counts[policy.PENDING] == 0 and counts[policy.RETRYING] == 0:
+            self._finish(active, COMPLETED)
 
     def _on_record(self, record) -> None:
         if record.due is not None or record.run_id is None:
             return
         with self._lock:
-            run_id = record.run_id
-            active = self._active.get(run_id)
-            if active is None:
-                return
-            active.outstanding = max(0, active.outstanding - 1)
-            if active.outstanding == 0:
-                if active.row["status"] == RUNNING and active.run.done:
-                    self._finish(active, COMPLETED)
-                elif active.row["status"] != RUNNING:
-                    self._active.pop(run_id, None)
+            active = self._active.get(record.run_id)
+            if active is not None:
+                self._complete_if_done(active)
 
     def _finish(self, active: _Active, status: str) -> None:
         active.row["status"] = status
         active.row["finished"] = self.clock()
-        self.outbox.store.save_run(active.row)
-        active.done.set()
-        self._lock.notify_all()
-        # Keep finished runs in memory only while deliveries may still report to them.
-        if active.outstanding == 0:
-            self._active.pop(active.row["id"], None)
+        self._active.pop(active.row["id"], None)
+        try:
+            self.outbox.store.save_run(active.row)
+        finally:
+            active.done.set()
+            self._lock.notify_all()
 
     # --- life ----------------------------------------------------------------------------
 
@@ -188,12 +200,27 @@ class RunManager:
             self._thread.join(5)
 
     def _loop(self) -> None:
+        backoff = 0.05
         while True:
-            next_at = self.tick()
+            try:
+                next_at = self.tick()
+                backoff = 0.05
+                if self.health is not None:
+                    self.health.clear("runs")
+            except Exception as exc:  # noqa: BLE001 - the runs thread must outlive any failure
+                if self.health is not None:
+                    self.health.report("runs", f"{type(exc).__name__}: {exc}", exc)
+                else:
+                    log.exception("runs thread")
+                next_at = self.clock() + backoff
+                backoff = min(backoff * 2, 2.0)
             with self._lock:
                 if self._stopping:
                     return
                 has_due = any(a.row["status"] == RUNNING and not a.run.done and a.run.next_at <= self.clock()
                               for a in self._active.values())
                 if not has_due:
-                    self._lock.wait(None if next_at is None else max(0.0, next_at - self.clock()))
+                    self._lock.wait(limits.sleep_for(None if next_at is None else next_at - self.clock()))
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()

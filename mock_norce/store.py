@@ -1,93 +1,27 @@
-"""The outbox: deliveries and their attempts (and later runs) in one SQLite file.
+"""What is kept in the database: deliveries with their attempts, runs and schedules.
 
 A delivery row is one event (type and the exact body bytes) and one series of attempts of it
 to one URL, with its status and the time of its next attempt (``due``, NULL once delivered or
 dead); a manual redelivery is a new row with the same body. An attempt row is one POST and
-what came back. The deliveries table has no index but its key: each index costs every
-insert more than the occasional full scan (start-up, counts, filters) costs. Deliveries
-are committed before their first attempt, so a ``kill -9`` loses nothing: on the next start every delivery
-with a ``due`` is attempted again (at least once: a duplicate is possible, a loss is not).
+what came back. Deliveries are committed before their first attempt, so a ``kill -9`` loses
+nothing: on the next start every delivery with a ``due`` is attempted again (at least once:
+a duplicate is possible, a loss is not). The rows with a ``due`` are the delivery queue
+itself (``due_window``); nothing else keeps them.
 
-One connection, one lock: SQLite has one writer anyway, and WAL lets the file be read by
-other processes (``sqlite3`` on the command line) while we write.
+Connections, schema and failures are database.py's; every method here is one short
+transaction or one read, and raises StorageUnavailable when the file fails.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from . import policy
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused, even after a clear
-    type TEXT NOT NULL,
-    body BLOB NOT NULL,
-    valid INTEGER NOT NULL DEFAULT 1,
-    run_id TEXT,
-    url TEXT NOT NULL,
-    headers TEXT NOT NULL DEFAULT '{}',
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    due REAL,
-    scale REAL NOT NULL DEFAULT 1.0,
-    created REAL NOT NULL,
-    finished REAL,
-    last_status_code INTEGER,
-    last_error TEXT,
-    redelivery_of INTEGER
-);
-CREATE TABLE IF NOT EXISTS attempts (
-    id INTEGER PRIMARY KEY,
-    delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
-    number INTEGER NOT NULL,
-    started REAL NOT NULL,
-    url TEXT NOT NULL,
-    method TEXT NOT NULL,
-    status_code INTEGER,
-    latency_ms REAL,
-    error_class TEXT,
-    error TEXT,
-    response_headers TEXT,
-    response_body BLOB,
-    body_truncated INTEGER NOT NULL DEFAULT 0,
-    hops TEXT
-);
-CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
-CREATE INDEX IF NOT EXISTS deliveries_run ON deliveries(run_id) WHERE run_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    scenario TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    time_scale REAL NOT NULL,
-    url TEXT,
-    started REAL NOT NULL,
-    finished REAL,
-    events INTEGER NOT NULL DEFAULT 0,
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS schedules (
-    id TEXT PRIMARY KEY,
-    name TEXT,
-    spec TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created REAL NOT NULL,
-    ends_at REAL,
-    fired INTEGER NOT NULL DEFAULT 0,
-    emitted INTEGER NOT NULL DEFAULT 0,
-    next_fire REAL,
-    last_fire REAL,
-    carry REAL NOT NULL DEFAULT 0,
-    seed INTEGER NOT NULL
-);
-"""
-
+from .database import DELETE_TRIGGER, Database
 
 @dataclass
 class Job:
@@ -115,33 +49,27 @@ class AttemptRecord:
     due: float | None  # its next attempt, None when finished
     run_id: str | None = None
     lateness: float = 0.0  # how long after its due time the attempt started
+    url: str = ""  # the delivery's URL (where its retry goes)
+    generation: int = 0  # the dispatcher's generation it was made in (a clear starts a new one)
 
 
 _EMPTY = "{}"
 
 
 class Store:
-    """SQLite access for the outbox. Thread-safe; every method is one short transaction."""
+    """The repositories of the outbox over one Database. Thread-safe."""
 
-    def __init__(self, path: str | Path):
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self.lock = threading.RLock()
-        with self.lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a commit survives a crash of this process (kill -9); only
-            # power loss can undo the last commits.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(SCHEMA)
+    def __init__(self, path: str | Path, on_failure=None, on_recovery=None):
+        self.database = Database(path, on_failure, on_recovery)
+        self.path = self.database.path
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The writer connection (tests and maintenance only)."""
+        return self.database.db
 
     def close(self) -> None:
-        with self.lock:
-            self._db.close()
+        self.database.close()
 
     # --- writing -------------------------------------------------------------------------
 
@@ -156,101 +84,107 @@ class Store:
         rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
                  policy.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
         ids = []
-        with self.lock:
-            self._db.execute("BEGIN")
-            try:
-                for row in rows:
-                    ids.append(self._db.execute(
-                        "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?)", row).lastrowid)
-                if schedule_row is not None:
-                    self.save_schedule(schedule_row)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self.database.transaction() as db:
+            for row in rows:
+                ids.append(db.execute(
+                    "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)", row).lastrowid)
+            if schedule_row is not None:
+                self._save_schedule(db, schedule_row)
         return ids
 
     def add_redelivery(self, delivery_id: int, now: float, url: str | None = None,
                        headers: dict | None = None) -> int | None:
         """A new delivery (a new series of attempts) of the same event; None if it is unknown."""
-        with self.lock:
-            row = self._db.execute("SELECT type, body, valid, run_id, url, headers, scale FROM deliveries"
-                                   " WHERE id=?", (delivery_id,)).fetchone()
+        with self.database.transaction() as db:
+            row = db.execute("SELECT type, body, valid, run_id, url, headers, scale FROM deliveries"
+                             " WHERE id=?", (delivery_id,)).fetchone()
             if row is None:
                 return None
-            cur = self._db.execute(
+            return db.execute(
                 "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created,"
                 " redelivery_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (row["type"], row["body"], row["valid"], row["run_id"], url or row["url"],
                  json.dumps(headers) if headers is not None else row["headers"],
-                 policy.PENDING, now, row["scale"], now, delivery_id))
-            return cur.lastrowid
+                 policy.PENDING, now, row["scale"], now, delivery_id)).lastrowid
 
-    def record(self, records: list[AttemptRecord]) -> None:
-        """Write attempts and the new state of their deliveries in one transaction."""
+    def record(self, records: list[AttemptRecord]) -> list[AttemptRecord]:
+        """Write attempts and the new state of their deliveries in one transaction.
+
+        Returns the records written: a delivery deleted meanwhile (the log was cleared) has
+        nothing to attach its attempt to, and its series ends there.
+        """
+        written = []
         if not records:
-            return
-        with self.lock:
-            self._db.execute("BEGIN")
-            try:
-                for r in records:
-                    o = r.outcome
-                    finished = None if r.due is not None else r.started + o.latency_ms / 1000
-                    counted = o.error_class != "interrupted"
-                    updated = self._db.execute(
-                        "UPDATE deliveries SET status=?, attempts=attempts+?, due=?, finished=?,"
-                        " last_status_code=?, last_error=? WHERE id=?",
-                        (r.status, int(counted), r.due, finished, o.status, o.error, r.delivery_id))
-                    if updated.rowcount == 0:
-                        continue  # deleted meanwhile (the log was cleared): nothing to attach to
-                    self._db.execute(
-                        "INSERT INTO attempts(delivery_id, number, started, url, method, status_code, latency_ms,"
-                        " error_class, error, response_headers, response_body, body_truncated, hops)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (r.delivery_id, r.number, r.started, o.url, o.method, o.status, o.latency_ms,
-                         o.error_class, o.error, json.dumps(o.response_headers), o.response_body,
-                         int(o.body_truncated), json.dumps(o.hops)))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            return written
+        with self.database.transaction() as db:
+            for r in records:
+                o = r.outcome
+                finished = None if r.due is not None else r.started + o.latency_ms / 1000
+                counted = o.error_class != "interrupted"
+                updated = db.execute(
+                    "UPDATE deliveries SET status=?, attempts=attempts+?, due=?, finished=?,"
+                    " last_status_code=?, last_error=? WHERE id=?",
+                    (r.status, int(counted), r.due, finished, o.status, o.error, r.delivery_id))
+                if updated.rowcount == 0:
+                    continue
+                db.execute(
+                    "INSERT INTO attempts(delivery_id, number, started, url, method, status_code, latency_ms,"
+                    " error_class, error, response_headers, response_body, body_truncated, hops)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (r.delivery_id, r.number, r.started, o.url, o.method, o.status, o.latency_ms,
+                     o.error_class, o.error, json.dumps(o.response_headers), o.response_body,
+                     int(o.body_truncated), json.dumps(o.hops)))
+                written.append(r)
+        return written
 
     def clear(self) -> int:
-        """Delete every event, delivery and attempt; returns how many deliveries went."""
-        with self.lock:
-            n = self._db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM attempts")
-            self._db.execute("DELETE FROM deliveries")
-            self._db.execute("COMMIT")
-            return n
+        """Delete every delivery and attempt; returns how many deliveries went.
+
+        The per-row count trigger is dropped for the delete (and the counts emptied), so a
+        clear of a million rows takes a moment, not a minute.
+        """
+        with self.database.transaction() as db:
+            n = db.execute("SELECT coalesce(sum(n), 0) FROM delivery_counts").fetchone()[0]
+            db.execute("DELETE FROM attempts")
+            db.execute("DROP TRIGGER IF EXISTS deliveries_counted_out")
+            db.execute("DELETE FROM deliveries")
+            db.execute("DELETE FROM delivery_counts")
+            db.execute("DELETE FROM run_counts")
+            db.execute(DELETE_TRIGGER)
+        return n
+
+    PRUNE_CHUNK = 2000  # rows deleted per transaction, so the writer is never held long
 
     def prune(self, keep: int | None, older_than: float | None) -> int:
-        """Retention: drop finished deliveries beyond the newest `keep` or finished before a time."""
+        """Retention: drop the oldest finished deliveries beyond the newest `keep`, and those
+        finished before `older_than` (checked among the oldest finished ones)."""
         removed = 0
-        with self.lock:
-            self._db.execute("BEGIN")
-            try:
-                if keep is not None:
-                    removed += self._drop(
-                        "SELECT id FROM deliveries WHERE due IS NULL ORDER BY id DESC LIMIT -1 OFFSET ?", (keep,))
-                if older_than is not None:
-                    removed += self._drop("SELECT id FROM deliveries WHERE due IS NULL AND finished < ?",
-                                          (older_than,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        if keep is not None:
+            counts = self.counts()
+            excess = counts[policy.DELIVERED] + counts[policy.DEAD] - keep
+            while excess > 0:
+                n = min(excess, self.PRUNE_CHUNK)
+                with self.database.transaction() as db:
+                    done = self._drop(db, "SELECT id FROM deliveries WHERE due IS NULL ORDER BY id LIMIT ?", (n,))
+                removed += done
+                excess -= n
+                if done < n:
+                    break
+        if older_than is not None:
+            with self.database.transaction() as db:
+                removed += self._drop(db, "SELECT id FROM (SELECT id, finished FROM deliveries WHERE due IS NULL"
+                                          " ORDER BY id LIMIT ?) WHERE finished < ?", (self.PRUNE_CHUNK, older_than))
         return removed
 
-    def _drop(self, select: str, args: tuple) -> int:
-        ids = [r[0] for r in self._db.execute(select, args).fetchall()]
+    @staticmethod
+    def _drop(db: sqlite3.Connection, select: str, args: tuple) -> int:
+        ids = [r[0] for r in db.execute(select, args).fetchall()]
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            self._db.execute(f"DELETE FROM attempts WHERE delivery_id IN ({marks})", chunk)
-            self._db.execute(f"DELETE FROM deliveries WHERE id IN ({marks})", chunk)
+            db.execute(f"DELETE FROM attempts WHERE delivery_id IN ({marks})", chunk)
+            db.execute(f"DELETE FROM deliveries WHERE id IN ({marks})", chunk)
         return len(ids)
 
     # --- runs ----------------------------------------------------------------------------
@@ -260,33 +194,30 @@ class Store:
     def save_run(self, run: dict) -> None:
         """Insert or update a run's row."""
         values = tuple(run.get(k) for k in self._RUN_FIELDS)
-        with self.lock:
-            self._db.execute(f"INSERT OR REPLACE INTO runs({', '.join(self._RUN_FIELDS)}) VALUES "
-                             f"({', '.join('?' * len(self._RUN_FIELDS))})", values)
+        with self.database.transaction() as db:
+            db.execute(f"INSERT OR REPLACE INTO runs({', '.join(self._RUN_FIELDS)}) VALUES "
+                       f"({', '.join('?' * len(self._RUN_FIELDS))})", values)
 
     def run(self, run_id: str) -> dict | None:
-        with self.lock:
-            row = self._db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        with self.database.reader() as db:
+            row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         return dict(row) if row else None
 
     def runs(self, limit: int = 50) -> list[dict]:
-        with self.lock:
-            return [dict(r) for r in self._db.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))]
+        with self.database.reader() as db:
+            return [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))]
 
     def run_counts(self, run_id: str) -> dict[str, int]:
-        """Deliveries of a run by status."""
-        with self.lock:
-            rows = self._db.execute("SELECT status, count(*) FROM deliveries WHERE run_id=? GROUP BY status",
-                                    (run_id,)).fetchall()
-        out = {s: 0 for s in policy.STATUSES}
-        out.update({r[0]: r[1] for r in rows})
-        return out
+        """Deliveries of a run by status (kept as they change: no scan)."""
+        with self.database.reader() as db:
+            rows = db.execute("SELECT status, n FROM run_counts WHERE run_id=?", (run_id,)).fetchall()
+        return _by_status(rows)
 
     def fail_unfinished_runs(self, reason: str, now: float) -> int:
         """Runs left 'running' by a crash or stop cannot go on: mark them failed."""
-        with self.lock:
-            return self._db.execute("UPDATE runs SET status='failed', error=?, finished=? WHERE status='running'",
-                                    (reason, now)).rowcount
+        with self.database.transaction() as db:
+            return db.execute("UPDATE runs SET status='failed', error=?, finished=? WHERE status='running'",
+                              (reason, now)).rowcount
 
     # --- schedules -----------------------------------------------------------------------
 
@@ -294,26 +225,48 @@ class Store:
                         "last_fire", "carry", "seed")
 
     def save_schedule(self, row: dict) -> None:
+        with self.database.transaction() as db:
+            self._save_schedule(db, row)
+
+    def _save_schedule(self, db: sqlite3.Connection, row: dict) -> None:
         values = tuple(json.dumps(row[k]) if k == "spec" else row.get(k) for k in self._SCHEDULE_FIELDS)
-        with self.lock:
-            self._db.execute(f"INSERT OR REPLACE INTO schedules({', '.join(self._SCHEDULE_FIELDS)}) VALUES "
-                             f"({', '.join('?' * len(self._SCHEDULE_FIELDS))})", values)
+        db.execute(f"INSERT OR REPLACE INTO schedules({', '.join(self._SCHEDULE_FIELDS)}) VALUES "
+                   f"({', '.join('?' * len(self._SCHEDULE_FIELDS))})", values)
 
     def schedules(self) -> list[dict]:
-        with self.lock:
-            rows = self._db.execute("SELECT * FROM schedules ORDER BY created").fetchall()
+        with self.database.reader() as db:
+            rows = db.execute("SELECT * FROM schedules ORDER BY created").fetchall()
         return [dict(r) | {"spec": json.loads(r["spec"])} for r in rows]
 
     def delete_schedule(self, schedule_id: str) -> None:
-        with self.lock:
-            self._db.execute("DELETE FROM schedules WHERE id=?", (schedule_id,))
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM schedules WHERE id=?", (schedule_id,))
+
+    # --- the queue -----------------------------------------------------------------------
+
+    def due_window(self, after: tuple[float, int] | None, until: float, limit: int) -> list[tuple[float, int, str]]:
+        """(due, id, url) of unfinished deliveries due by `until`, after the (due, id) `after`,
+        in due order: the next window of the queue."""
+        with self.database.reader() as db:
+            if after is None:
+                return [tuple(r) for r in db.execute(
+                    "SELECT due, id, url FROM deliveries WHERE due IS NOT NULL AND due <= ?"
+                    " ORDER BY due, id LIMIT ?", (until, limit))]
+            return [tuple(r) for r in db.execute(
+                "SELECT due, id, url FROM deliveries WHERE due IS NOT NULL AND due >= ? AND due <= ?"
+                " AND (due > ? OR id > ?) ORDER BY due, id LIMIT ?", (after[0], until, after[0], after[1], limit))]
+
+    def next_due(self) -> float | None:
+        """When the earliest unfinished delivery is due."""
+        with self.database.reader() as db:
+            return db.execute("SELECT min(due) FROM deliveries WHERE due IS NOT NULL").fetchone()[0]
 
     # --- reading -------------------------------------------------------------------------
 
     def job(self, delivery_id: int) -> Job | None:
         """Everything needed for the next attempt of an unfinished delivery."""
-        with self.lock:
-            row = self._db.execute(
+        with self.database.reader() as db:
+            row = db.execute(
                 "SELECT id, url, headers, body, attempts, scale, due, run_id FROM deliveries"
                 " WHERE id=? AND due IS NOT NULL", (delivery_id,)).fetchone()
         if row is None:
@@ -321,61 +274,66 @@ class Store:
         return Job(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7])
 
     def delivery_status(self, delivery_id: int) -> str | None:
-        with self.lock:
-            row = self._db.execute("SELECT status FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
+        with self.database.reader() as db:
+            row = db.execute("SELECT status FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
         return row[0] if row else None
-
-    def unfinished(self) -> list[tuple[float, int, str]]:
-        """(due, delivery id, url) of every delivery still to be attempted: the work after a restart."""
-        with self.lock:
-            return [(r[0], r[1], r[2]) for r in self._db.execute(
-                "SELECT due, id, url FROM deliveries WHERE due IS NOT NULL ORDER BY due, id")]
 
     def delivery(self, delivery_id: int) -> dict | None:
         """A delivery with its event and every attempt, oldest first."""
-        with self.lock:
-            row = self._db.execute("SELECT * FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
+        with self.database.reader() as db:
+            row = db.execute("SELECT * FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
             if row is None:
                 return None
-            attempts = self._db.execute("SELECT * FROM attempts WHERE delivery_id=? ORDER BY id",
-                                        (delivery_id,)).fetchall()
+            attempts = db.execute("SELECT * FROM attempts WHERE delivery_id=? ORDER BY id",
+                                  (delivery_id,)).fetchall()
         out = _delivery_dict(row)
         out["attempt_log"] = [_attempt_dict(a) for a in attempts]
         return out
 
     def deliveries(self, *, event_type: str | None = None, status: str | None = None,
                    run_id: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-        """A page of deliveries, newest first, and the total that match the filters."""
+        """A page of deliveries, newest first, and the total that match the filters.
+
+        The page walks an index newest first; the total comes from the kept counts (only a
+        run filtered by type as well is counted row by row).
+        """
         where, args = [], []
-        if event_type:
-            where.append("type = ?")
-            args.append(event_type)
-        if status:
-            where.append("status = ?")
-            args.append(status)
-        if run_id:
-            where.append("run_id = ?")
-            args.append(run_id)
+        for column, value in (("type", event_type), ("status", status), ("run_id", run_id)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
         clause = ("WHERE " + " AND ".join(where)) if where else ""
-        with self.lock:
-            total = self._db.execute(f"SELECT count(*) FROM deliveries {clause}", args).fetchone()[0]
-            rows = self._db.execute(f"SELECT * FROM deliveries {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-                                    (*args, limit, offset)).fetchall()
+        with self.database.reader() as db:
+            total = self._total(db, event_type, status, run_id, clause, args)
+            rows = db.execute(f"SELECT * FROM deliveries {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                              (*args, limit, offset)).fetchall()
         return [_delivery_dict(r) for r in rows], total
 
+    @staticmethod
+    def _total(db, event_type, status, run_id, clause, args) -> int:
+        if run_id and event_type:
+            return db.execute(f"SELECT count(*) FROM deliveries {clause}", args).fetchone()[0]
+        if run_id:
+            table, where = "run_counts", [("run_id", run_id), ("status", status)]
+        else:
+            table, where = "delivery_counts", [("type", event_type), ("status", status)]
+        kept = [(c, v) for c, v in where if v]
+        sql = f"SELECT coalesce(sum(n), 0) FROM {table}"
+        if kept:
+            sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in kept)
+        return db.execute(sql, [v for _, v in kept]).fetchone()[0]
+
     def counts(self) -> dict[str, int]:
-        """How many deliveries are in each status."""
-        with self.lock:
-            rows = self._db.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
-        out = {s: 0 for s in policy.STATUSES}
-        out.update({r[0]: r[1] for r in rows})
-        return out
+        """How many deliveries are in each status (kept as they change: no scan)."""
+        with self.database.reader() as db:
+            rows = db.execute("SELECT status, sum(n) FROM delivery_counts GROUP BY status").fetchall()
+        return _by_status(rows)
 
     def subscriber_health(self, last: int = 500) -> list[dict]:
         """Per subscriber origin, over the last attempts: how many, how many 2xx, the latest outcome."""
-        with self.lock:
-            rows = self._db.execute("SELECT url, status_code, error_class, latency_ms, started FROM attempts"
-                                    " ORDER BY id DESC LIMIT ?", (last,)).fetchall()
+        with self.database.reader() as db:
+            rows = db.execute("SELECT url, status_code, error_class, latency_ms, started FROM attempts"
+                              " ORDER BY id DESC LIMIT ?", (last,)).fetchall()
         out: dict[str, dict] = {}
         for url, code, error_class, latency, started in rows:
             scheme, host, port = policy.origin(url)
@@ -389,6 +347,12 @@ class Store:
             entry["success_rate"] = entry["ok"] / entry["attempts"]
             entry["avg_latency_ms"] = entry.pop("latency_total") / entry["attempts"]
         return sorted(out.values(), key=lambda e: -e["last_at"])
+
+
+def _by_status(rows) -> dict[str, int]:
+    out = {s: 0 for s in policy.STATUSES}
+    out.update({r[0]: r[1] for r in rows if r[0] in out})
+    return out
 
 
 def _delivery_dict(row: sqlite3.Row) -> dict:
