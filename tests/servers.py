@@ -241,7 +241,7 @@ class Served:
         raise AssertionError(f"serve did not start:\n{self.log.read()}")
 
     def _wait_healthy(self) -> None:
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline:
             try:
                 if http("GET", self.url + "/healthz", timeout=1)[0] == 200:
