@@ -100,7 +100,8 @@ class Dispatcher:
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._waiters: dict[int, list[threading.Event]] = {}
         self._waiters_lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self._threads: list[threading.Thread] = []  # the timer and the writer
+        self._senders: list[threading.Thread] = []
         self._running = False
         self._stopping = False
         self._aborting = False
@@ -228,7 +229,7 @@ class Dispatcher:
         elif self._workers < self.max_workers and not self._stopping:
             self._workers += 1
             t = threading.Thread(target=self._worker, name="mock-norce-sender", daemon=True)
-            self._threads = [x for x in self._threads if x.is_alive()] + [t]
+            self._senders = [x for x in self._senders if x.is_alive()] + [t]
             t.start()
 
     def _worker(self) -> None:
@@ -294,7 +295,7 @@ class Dispatcher:
             self._cond.notify_all()
         with self._work:
             self._work.notify_all()
-            senders = [t for t in self._threads if t.name == "mock-norce-sender"]
+            senders = list(self._senders)
         end = time.monotonic() + grace
         for t in senders:
             t.join(max(0.0, end - time.monotonic()))
@@ -305,8 +306,7 @@ class Dispatcher:
                 t.join(2.0)
         self._results.put(_STOP)
         for t in self._threads:
-            if t.name != "mock-norce-sender":
-                t.join(10.0)
+            t.join(10.0)
         self._running = False
         self.sender.close()
 
