@@ -7,10 +7,8 @@ emitted, a retry due soon) joins the heap at once; one due later stays on disk u
 loads its window (``Store.due_window``). So memory does not grow with the backlog: a million
 deliveries waiting for a subscriber that is down cost disk, not RAM.
 
-Every subscriber origin (scheme, host, port) has a lane with at most ``per_origin`` attempts in
-flight; a shared pool of at most ``max_workers`` threads takes work from lanes that may send.
-A slow or hanging subscriber holds up only its own lane (and at most per_origin threads).
-One writer thread commits attempt results in batches (group commit), then schedules retries,
+Due deliveries go into per-origin lanes sent by a bounded pool of threads (lanes.py). One
+writer thread commits attempt results in batches (group commit), then schedules retries,
 tells listeners and wakes whoever waits for a delivery to finish.
 
 No thread can die silently: an unexpected exception in an attempt becomes a failed attempt
@@ -33,11 +31,11 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from typing import Callable
 
 from . import policy
 from .health import Health
+from .lanes import LanePool
 from .limits import sleep_for
 from .sender import Outcome, Sender
 from .store import AttemptRecord, Job, Store
@@ -47,22 +45,9 @@ log = logging.getLogger("mock_norce.dispatcher")
 _STOP = object()
 
 
-class _Lane:
-    """The due deliveries of one origin."""
-
-    __slots__ = ("key", "ready", "inflight", "queued")
-
-    def __init__(self, key: tuple):
-        self.key = key
-        self.ready: deque = deque()
-        self.inflight = 0
-        self.queued = False  # in the runnable queue
-
-
 class Dispatcher:
     """Schedules, sends and records the attempts of every delivery of one store."""
 
-    IDLE_THREAD_EXIT = 60.0  # seconds a worker waits for work before it ends
     COMMIT_WINDOW = 0.001  # the writer gathers results this long before a commit
     WINDOW = 1.0  # seconds of the queue loaded ahead into memory
     KEEP_JOB = 0.25  # an emitted delivery due sooner than this keeps its body in memory
@@ -74,13 +59,12 @@ class Dispatcher:
         self.store = store
         self.sender = sender
         self.clock = clock
-        self.per_origin = max(1, per_origin)
         self.retention_max = retention_max
         self.retention_age = retention_age
         self.prune_every = prune_every
         self.window_cap = window_cap
-        self.max_workers = max(1, max_workers)
         self.health = health or Health()
+        self.lanes = LanePool(self._attempt, self._attempt_failed, per_origin=per_origin, max_workers=max_workers)
         self.listeners: list[Callable[[AttemptRecord], None]] = []  # called after each commit
         # The gate orders emits, commits and clears: an event is scheduled in the generation
         # it was committed in, and a clear cannot fall between a commit and its retry.
@@ -92,16 +76,10 @@ class Dispatcher:
         self._dirty = True  # something at or before _loaded may be on disk only: rescan
         self._generation = 0
         self._seq = itertools.count()
-        self._work = threading.Condition(threading.Lock())  # lanes and workers
-        self._lanes: dict[tuple, _Lane] = {}
-        self._runnable: deque[_Lane] = deque()
-        self._workers = 0
-        self._idle = 0
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._waiters: dict[int, list[threading.Event]] = {}
         self._waiters_lock = threading.Lock()
         self._threads: list[threading.Thread] = []  # the timer and the writer
-        self._senders: list[threading.Thread] = []
         self._running = False
         self._stopping = False
         self._aborting = False
@@ -140,7 +118,7 @@ class Dispatcher:
             job = None  # read again when due: memory holds ids, not bodies
         entry = (due, next(self._seq), delivery_id, self.origin(url), job, generation)
         if self._running and due <= now and not self._storage_down.is_set():
-            self._to_lane(entry)
+            self.lanes.submit(entry)
             return
         heapq.heappush(self._heap, entry)
         if self._heap[0] is entry:
@@ -180,8 +158,9 @@ class Dispatcher:
         """When the earliest delivery is due, in memory or on disk."""
         with self._cond:
             due = [self._heap[0][0]] if self._heap else []
-        with self._work:
-            due += [lane.ready[0][0] for lane in self._lanes.values() if lane.ready]
+        in_lanes = self.lanes.earliest()
+        if in_lanes is not None:
+            due.append(in_lanes)
         on_disk = self.store.next_due()
         if on_disk is not None:
             due.append(on_disk)
@@ -191,8 +170,7 @@ class Dispatcher:
         """Deliveries loaded and due soon or now but not yet in flight."""
         with self._cond:
             waiting = len(self._heap)
-        with self._work:
-            return waiting + sum(len(lane.ready) for lane in self._lanes.values())
+        return waiting + self.lanes.waiting()
 
     def forget_all(self) -> int:
         """Clear the log: drop every delivery, in memory and on disk (a new generation)."""
@@ -203,72 +181,19 @@ class Dispatcher:
                 self._claimed.clear()
                 self._loaded = (float("-inf"), float("-inf"))
                 self._dirty = True
-            with self._work:
-                for lane in self._lanes.values():
-                    lane.ready.clear()
+            self.lanes.clear()
             return self.store.clear()
 
-    # --- lanes and workers ---------------------------------------------------------------
+    # --- running with threads ------------------------------------------------------------
 
-    def _to_lane(self, entry: tuple) -> None:
-        with self._work:
-            lane = self._lanes.get(entry[3])
-            if lane is None:
-                lane = self._lanes[entry[3]] = _Lane(entry[3])
-            lane.ready.append(entry)
-            self._make_runnable(lane)
-
-    def _make_runnable(self, lane: _Lane) -> None:
-        """Queue a lane that has work and room (caller holds _work); wake or start one worker."""
-        if lane.queued or not lane.ready or lane.inflight >= self.per_origin:
-            return
-        lane.queued = True
-        self._runnable.append(lane)
-        if self._idle:
-            self._work.notify()
-        elif self._workers < self.max_workers and not self._stopping:
-            self._workers += 1
-            t = threading.Thread(target=self._worker, name="mock-norce-sender", daemon=True)
-            self._senders = [x for x in self._senders if x.is_alive()] + [t]
-            t.start()
-
-    def _worker(self) -> None:
-        while True:
-            with self._work:
-                while not self._runnable or self._stopping:
-                    if self._stopping:
-                        self._workers -= 1
-                        return
-                    self._idle += 1
-                    woke = self._work.wait(self.IDLE_THREAD_EXIT)
-                    self._idle -= 1
-                    if not woke and not self._runnable:
-                        self._workers -= 1
-                        return
-                lane = self._runnable.popleft()
-                lane.queued = False
-                entry = lane.ready.popleft()
-                lane.inflight += 1
-                self._make_runnable(lane)
-            try:
-                self._attempt(entry)
-            except BaseException as exc:  # noqa: BLE001 - a worker must outlive any attempt
-                self.health.incident("sender", f"unexpected {type(exc).__name__} in an attempt: {exc}", exc)
-                self._release(entry[2])
-            finally:
-                with self._work:
-                    lane.inflight -= 1
-                    if lane.ready:
-                        self._make_runnable(lane)
-                    elif not lane.inflight and not lane.queued:
-                        self._lanes.pop(lane.key, None)
+    def _attempt_failed(self, entry: tuple, exc: BaseException) -> None:
+        self.health.incident("sender", f"unexpected {type(exc).__name__} in an attempt: {exc}", exc)
+        self._release(entry[2])
 
     def _release(self, delivery_id: int) -> None:
         with self._cond:
             self._claimed.discard(delivery_id)
             self._dirty = True
-
-    # --- running with threads ------------------------------------------------------------
 
     def start(self) -> int:
         """Start the timer and the writer; returns how many deliveries were waiting on disk."""
@@ -293,17 +218,11 @@ class Dispatcher:
         self._stopped.set()
         with self._cond:
             self._cond.notify_all()
-        with self._work:
-            self._work.notify_all()
-            senders = list(self._senders)
-        end = time.monotonic() + grace
-        for t in senders:
-            t.join(max(0.0, end - time.monotonic()))
-        if any(t.is_alive() for t in senders):
+
+        def abort():
             self._aborting = True
             self.sender.abort_in_flight()
-            for t in senders:
-                t.join(2.0)
+        self.lanes.stop(grace, abort)
         self._results.put(_STOP)
         for t in self._threads:
             t.join(10.0)
@@ -342,7 +261,7 @@ class Dispatcher:
                     wake = min(wake, self._heap[0][0])
                 self._cond.wait(sleep_for(wake - now))
         for entry in due_now:
-            self._to_lane(entry)
+            self.lanes.submit(entry)
 
     # --- one attempt ---------------------------------------------------------------------
 

@@ -187,7 +187,7 @@ def test_14_sender_threads_are_capped_over_many_hanging_origins(settings, factor
         listeners.append(sock)
     ob = Outbox.from_settings(settings.with_(subscriber_url="http://127.0.0.1:9/", timeout=1.5),
                               database=str(tmp_path / "t.db"), factory=factory)
-    ob.dispatcher.max_workers = 8
+    ob.dispatcher.lanes.max_workers = 8
     ob.start()
     try:
         for sock in listeners:
