@@ -117,6 +117,71 @@ def test_obs1_check_url_converts_an_iri_like_dotnet(iri, uri):
     assert check_url(uri, allow_link_local=True) == uri  # converting twice changes nothing
 
 
+def test_obs1_the_sender_never_raises_for_what_it_cannot_encode(serve):
+    subscriber = serve(answer(204))
+    sender = Sender("t", timeout=2)
+    try:
+        cases = [
+            (subscriber.url + "/hooks/€", {}, "URL has '€'"),  # a raw IRI stored by an older version
+            (subscriber.url + "/a b", {}, "URL has ' '"),
+            ("http://bücher.invalid/", {}, "host has 'ü'"),
+            (f"http://127.0.0.1:{subscriber.port}0000/", {}, "Port out of range"),
+            ("http://[::1/", {}, "Invalid IPv6 URL"),
+            ("ftp://127.0.0.1/", {}, "not http(s)"),
+            (subscriber.url, {"X-Name": "Gr€ta"}, "outside Latin-1"),
+            (subscriber.url, {"X-Evil": "a\r\nHost: b"}, "CR, LF, NUL"),
+            (subscriber.url, {"Bad Name": "x"}, "not a valid HTTP header name"),
+        ]
+        for url, headers, message in cases:
+            out = sender.post(url, BODY, headers)
+            assert not out.ok and out.error_class == "bad_request" and message in out.error, (url, out)
+        assert subscriber.requests == []
+
+        def broken(*args):
+            raise RuntimeError("a bug")
+        sender._connect = broken
+        out = sender.post(subscriber.url + "/x", BODY)
+        assert not out.ok and out.error_class == "internal_error" and out.error == "RuntimeError: a bug"
+        assert not sender._busy
+    finally:
+        sender.close()
+
+
+def test_obs1_a_raw_iri_stored_by_an_older_version_fails_by_policy_and_the_lane_lives_on(served, serve, tmp_path):
+    subscriber = serve(answer(204))
+    s = served()
+    status, data = fire(s, f"http://127.0.0.1:{servers.unused_port()}/x", wait=0)  # retrying
+    did = data["delivery"]["id"]
+    s.stop()
+    # What an older version stored: the IRI as typed, due now, with a fast retry scale.
+    with sqlite3.connect(tmp_path / "data" / "mock-norce.db") as db:
+        db.execute("UPDATE deliveries SET url=?, status='pending', due=?, scale=0.00001, attempts=0 WHERE id=?",
+                   (subscriber.url + "/hooks/€", time.time(), did))
+        db.execute("DELETE FROM attempts WHERE delivery_id=?", (did,))
+    db.close()
+    subscriber.requests.clear()
+    s = served()
+    status, d = http("GET", f"{s.url}/api/deliveries/{did}?wait=20", timeout=30)
+    assert d["status"] == "dead" and d["attempts"] == 17, d
+    assert {a["error_class"] for a in d["attempt_log"]} == {"bad_request"}
+    assert "URL has '€'" in d["last_error"]
+    status, data = fire(s, subscriber.url + "/fine")  # the same origin's lane is alive
+    assert status == 200 and data["delivery"]["status"] == "delivered", data
+    assert [r.path for r in subscriber.requests] == ["/fine"]
+    assert "Traceback" not in s.output()
+
+
+def test_ipv6_zone_ids_reach_the_resolver_and_never_the_host_header():
+    sender = Sender("t", timeout=2, allow_link_local=True)
+    out = sender.post("http://[fe80::1%25lo]:9/", BODY)  # no such address on lo: fails, as an Outcome
+    assert not out.ok and out.error_class in ("network", "connection_refused", "timeout"), out
+    blocked = Sender("t", timeout=2).post("http://[fe80::1%25lo]:9/", BODY)
+    assert blocked.error_class == "blocked_address", blocked
+    from urllib.parse import urlsplit
+    head = sender._request_bytes(urlsplit("http://[fe80::1%25eth0]:8080/x"), "POST", b"", {})
+    assert b"\r\nHost: [fe80::1]:8080\r\n" in head
+
+
 # --- observation 5: header values outside Latin-1 -----------------------------------------
 
 def test_obs5_header_values_outside_latin1_are_refused_at_the_api(served, serve):
@@ -131,5 +196,137 @@ def test_obs5_header_values_outside_latin1_are_refused_at_the_api(served, serve)
     status, data = fire(s)
     assert status == 200 and data["delivery"]["status"] == "delivered", data
     assert subscriber.requests[0].headers["x-name"] == "Grüße"  # one byte each, as Latin-1
+
+
+# --- corrupted answers ---------------------------------------------------------------------
+
+def _raw(data: bytes):
+    def handler(req, conn):
+        conn.sendall(data)
+        conn.close()
+        return None
+    return handler
+
+
+@pytest.mark.parametrize("data,error_class", [
+    (b"HTTP/1.1 20 OK\r\n\r\n", "protocol_error"),
+    (b"HTTP/1.1 2000 OK\r\n\r\n", "protocol_error"),
+    (b"SMTP 220 hello\r\n\r\n", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\n: empty name\r\n\r\n", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 20000 + b"\r\n\r\n", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 300 + b"\r\n", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", "protocol_error"),
+    (b"HTTP/1.1 200 OK\r\nContent-Le", "protocol_error"),
+    (b"\x00\x01\x02\xff\xfe", "protocol_error"),
+    (b"HTTP/1.1 200 \xff\xfe\r\nX-\xe9: \xff\x00\r\nContent-Length: 2\r\n\r\nok", None),  # odd but valid
+])
+def test_corrupted_answers_are_outcomes(serve, data, error_class):
+    sender = Sender("t", timeout=2)
+    out = sender.post(serve(_raw(data)).url, BODY)
+    assert out.error_class == error_class, out
+    assert out.ok == (error_class is None)
+    sender.close()
+
+
+# --- observation 14: idle sockets over 1,000 origins ---------------------------------------
+
+class Farm:
+    """`count` listening sockets on 127.0.0.1 (1,000 origins), one thread answering 204 on all,
+    keeping connections open as long as the client does."""
+
+    def __init__(self, count: int):
+        self.sel = selectors.DefaultSelector()
+        self.ports = []
+        self.open = 0
+        self._closed = False
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(4)
+            sock.setblocking(False)
+            self.sel.register(sock, selectors.EVENT_READ, None)
+            self.ports.append(sock.getsockname()[1])
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._closed:
+            for key, _ in self.sel.select(0.1):
+                if key.data is None:
+                    try:
+                        conn, _ = key.fileobj.accept()
+                    except BlockingIOError:
+                        continue
+                    conn.setblocking(False)
+                    self.sel.register(conn, selectors.EVENT_READ, bytearray())
+                    self.open += 1
+                    continue
+                try:
+                    chunk = key.fileobj.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    self.sel.unregister(key.fileobj)
+                    key.fileobj.close()
+                    self.open -= 1
+                    continue
+                buf = key.data
+                buf += chunk
+                while b"\r\n\r\n" in buf:
+                    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+                    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), 0)
+                    if len(rest) < length:
+                        break
+                    del buf[:len(head) + 4 + length]
+                    key.fileobj.send(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    def close(self):
+        self._closed = True
+        self._thread.join(5)
+        for key in list(self.sel.get_map().values()):
+            key.fileobj.close()
+        self.sel.close()
+
+
+def _sockets() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return count
+
+
+def test_obs14_idle_sockets_stay_bounded_over_1000_origins():
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc to count sockets")
+    before = _sockets()
+    farm = Farm(1000)
+    sender = Sender("t", timeout=5)
+    try:
+        for port in farm.ports:
+            out = sender.post(f"http://127.0.0.1:{port}/hook", BODY)
+            assert out.ok, out
+        deadline = time.monotonic() + 10
+        while farm.open > 64 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the farm sees the evicted connections close
+        assert farm.open <= 64, farm.open
+        # The sender's side: at most 64 client sockets besides the farm's 1,000 listeners and
+        # its own (at most 64) accepted ones.
+        assert _sockets() - before - 1000 <= 2 * 64 + 4
+        assert len(sender.pool) <= 64
+    finally:
+        sender.close()
+        farm.close()
 
 
