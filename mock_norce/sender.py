@@ -27,6 +27,11 @@ from .wire import Conn, Fail, Response, Stale, classify, close, read_response, r
 
 _STORED_HEADERS = 100
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# What a hop of a request made on a pooled connection the subscriber had closed says in the log.
+STALE_UNSENT = ("stale keep-alive connection (closed by the subscriber before the whole request was "
+                "sent), retried on a new one")
+STALE_SENT = ("stale keep-alive connection (closed after the request was sent, without an answer), "
+              "retried on a new one: the subscriber may have received it twice")
 
 
 @dataclass
@@ -160,9 +165,13 @@ class Sender:
                 try:
                     send(conn, request, deadline)
                     resp = read_response(conn, method, deadline, self.body_cap)
-                except Stale:
+                except Stale as stale:
+                    # The server had closed the pooled connection: once more, on a new one. The
+                    # try is logged, since the subscriber may have got the request already.
                     close(conn.sock)
-                    continue  # the server had closed the pooled connection: once more, fresh
+                    hops.append({"url": url, "method": method, "status": None, "latency_ms": _ms(tried),
+                                 "error": STALE_SENT if stale.sent else STALE_UNSENT})
+                    continue
                 except BaseException:
                     close(conn.sock)
                     raise

@@ -330,3 +330,27 @@ def test_obs14_idle_sockets_stay_bounded_over_1000_origins():
         farm.close()
 
 
+# --- observation 16c: a retry on a stale keep-alive connection -----------------------------
+
+def test_obs16c_a_retry_on_a_stale_connection_is_logged_as_a_hop(served, serve):
+    seen: dict[int, int] = {}
+
+    def close_after_reading_the_second(req, conn):
+        seen[id(conn)] = seen.get(id(conn), 0) + 1
+        if seen[id(conn)] == 2:
+            conn.close()  # read it, never answered: did the subscriber handle it? it may have
+            return None
+        return servers.response(200)
+    subscriber = serve(close_after_reading_the_second)
+    s = served()
+    first = fire(s, subscriber.url + "/one")[1]["delivery"]
+    status, data = fire(s, subscriber.url + "/two")
+    assert status == 200 and first["status"] == "delivered" and data["delivery"]["status"] == "delivered", data
+    assert [r.path for r in subscriber.requests] == ["/one", "/two", "/two"]  # the subscriber got it twice
+    assert subscriber.requests[1].body == subscriber.requests[2].body
+    attempts = http("GET", f"{s.url}/api/deliveries/{data['delivery']['id']}")[1]["attempt_log"]
+    assert len(attempts) == 1
+    stale, final = attempts[0]["hops"]
+    assert stale["status"] is None and stale["url"].endswith("/two") and stale["method"] == "POST"
+    assert "stale keep-alive connection" in stale["error"] and "may have received it twice" in stale["error"]
+    assert final["status"] == 200
