@@ -61,6 +61,38 @@ def test_obs16a_run_into_head_stops_quietly_too(serve):
     assert time.monotonic() - start < 30
 
 
+# --- observation 16b: the default sink when serving on IPv6 --------------------------------
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def test_obs16b_serving_on_ipv6_loopback_posts_to_its_own_sink_there(served):
+    if not _has_ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback (::1)")
+    s = served(MOCK_NORCE_HOST="::1")
+    assert s.url.startswith("http://[::1]:"), s.url
+    assert http("GET", s.url + "/api/subscriptions")[1]["default_url"] == s.url + "/sink/default"
+    status, data = http("POST", s.url + "/api/events/SkuChangedNotification?wait=10", {}, timeout=20)
+    assert status == 200 and data["delivery"]["status"] == "delivered", data
+    assert http("GET", s.url + "/api/sink")[1]["received"] == 1
+
+
+@pytest.mark.parametrize("listen,expected", [
+    ("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"), ("::", "[::1]"), ("::1", "[::1]"),
+    ("localhost", "localhost"), ("fd00::5", "[fd00::5]"),
+])
+def test_obs16b_the_sink_is_reached_on_the_address_served_on(listen, expected):
+    from mock_norce.cli_engine import _reachable_host
+
+    assert _reachable_host(listen) == expected
+
+
 # --- observations 1 and 5 at the CLI's doors: config file and environment ------------------
 
 def test_obs1_subscriber_url_from_the_environment_is_converted(serve):
