@@ -15,6 +15,7 @@ from .settings import Settings
 
 
 def fire(args, settings: Settings) -> int:
+    from . import policy
     from .outbox import Outbox
     from .subscriptions import mask_url
 
@@ -27,7 +28,10 @@ def fire(args, settings: Settings) -> int:
         o = record.outcome
         what = f"HTTP {o.status}" if o.status is not None else o.error_class
         extra = f"  ({o.error})" if o.error and o.status is None else ""
-        hops = f"  via {len(o.hops) - 1} redirect(s)" if len(o.hops) > 1 else ""
+        redirects = sum(1 for h in o.hops if h.get("status") in policy.REDIRECT_CODES)
+        hops = f"  via {redirects} redirect(s)" if redirects else ""
+        if any(h.get("status") is None for h in o.hops):  # hops are redirects and stale tries
+            hops += "  (sent again: the kept-alive connection was stale)"
         nxt = ""
         if record.due is not None:
             nxt = f"; next attempt in {record.due - record.started:.4g} s"

@@ -15,7 +15,7 @@ import pytest
 from mock_norce.cli import EXIT_PIPE
 
 from ..conftest import ROOT
-from ..servers import after, answer, http
+from ..servers import after, answer, http, response
 
 CLI = [sys.executable, "-m", "mock_norce"]
 
@@ -52,13 +52,29 @@ def test_obs16a_generate_into_head_stops_quietly_with_the_sigpipe_status():
 
 
 def test_obs16a_run_into_head_stops_quietly_too(serve):
-    subscriber = serve(after(0.5, 204))  # a run of several seconds: head is long gone before it ends
+    subscriber = serve(after(1.0, 204))  # a run of several seconds: head is long gone before it ends
     start = time.monotonic()
     status, stderr, shown = into_head(["run", "web-order", "--url", subscriber.url, "--time-scale", "0"])
     assert shown.startswith("run ")
     assert "Traceback" not in stderr and "Exception" not in stderr and "interrupted" not in stderr, stderr
     assert status == EXIT_PIPE
     assert time.monotonic() - start < 30
+
+
+def test_obs16c_fire_tells_a_stale_connection_from_a_redirect(serve):
+    seen: dict[int, int] = {}
+
+    def fail_then_close(req, conn):
+        seen[id(conn)] = seen.get(id(conn), 0) + 1
+        if seen[id(conn)] == 2:
+            conn.close()  # the retry arrives on the kept-alive connection: read, never answered
+            return None
+        return response(503 if len(seen) == 1 else 200)
+    subscriber = serve(fail_then_close)
+    out = run_cli(["fire", "JobCompletedEvent", "--url", subscriber.url], MOCK_NORCE_TIME_SCALE="0.001")
+    assert out.returncode == 0, out.stderr
+    second = [line for line in out.stdout.splitlines() if line.startswith("attempt  2")][0]
+    assert "HTTP 200" in second and "kept-alive connection was stale" in second and "redirect" not in second
 
 
 # --- observation 16b: the default sink when serving on IPv6 --------------------------------
