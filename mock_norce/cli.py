@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from typing import Sequence
 
 from . import __version__
 from .errors import MockNorceError
+from .output import STDOUT_GONE, say, stdout_gone  # noqa: F401 - say: for cli_engine
 from .settings import Settings, documented_variables
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
+# stdout closed by its reader (`mock-norce generate ... | head -n 1`): the status a tool
+# killed by SIGPIPE has in a shell (`yes | head` gives 141 under `set -o pipefail`), without
+# a message; the reader had all it wanted, and finally blocks still run.
+EXIT_PIPE = 128 + signal.SIGPIPE
 
 
 class UsageError(MockNorceError):
@@ -46,16 +53,6 @@ def cmd_events(args, settings: Settings) -> int:
             note = (note + " " if note else "") + "some facts unconfirmed by Norce's docs"
         print(f"{et.name:<{width}}  {et.category:<9}  {et.kind:<12}  {note}".rstrip())
     return EXIT_OK
-
-
-_OUT = __import__("threading").Lock()
-
-
-def say(line: str) -> None:
-    """Print one whole line; the delivery threads print too, and lines must not interleave."""
-    with _OUT:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
 
 
 def parse_sets(et, pairs: Sequence[str]) -> dict:
@@ -315,19 +312,24 @@ def _sigterm_as_exit(signum, frame):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import signal
-
     if threading_is_main():
         signal.signal(signal.SIGTERM, _sigterm_as_exit)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
-        return args.func(args, settings)
+        status = args.func(args, settings)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is handled below
+        return status
     except MockNorceError as exc:
         print(f"mock-norce: error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # before OSError, of which it is one
+        stdout_gone()
+        return EXIT_PIPE
     except KeyboardInterrupt:
+        if STDOUT_GONE.is_set():
+            return EXIT_PIPE  # a delivery thread found stdout closed and stopped the command
         print("mock-norce: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
@@ -335,15 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mock-norce: error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "),
               file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:
-        # Output piped into `head` and closed early: not an error worth a traceback.
-        sys.stderr.close()
-        return EXIT_OK
 
 
 def threading_is_main() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 

@@ -15,6 +15,7 @@ from .settings import Settings
 
 
 def fire(args, settings: Settings) -> int:
+    from . import policy
     from .outbox import Outbox
     from .subscriptions import mask_url
 
@@ -27,7 +28,10 @@ def fire(args, settings: Settings) -> int:
         o = record.outcome
         what = f"HTTP {o.status}" if o.status is not None else o.error_class
         extra = f"  ({o.error})" if o.error and o.status is None else ""
-        hops = f"  via {len(o.hops) - 1} redirect(s)" if len(o.hops) > 1 else ""
+        redirects = sum(1 for h in o.hops if h.get("status") in policy.REDIRECT_CODES)
+        hops = f"  via {redirects} redirect(s)" if redirects else ""
+        if any(h.get("status") is None for h in o.hops):  # hops are redirects and stale tries
+            hops += "  (sent again: the kept-alive connection was stale)"
         nxt = ""
         if record.due is not None:
             nxt = f"; next attempt in {record.due - record.started:.4g} s"
@@ -133,7 +137,7 @@ def serve(args, settings: Settings) -> int:
     port = server.effective_port
     subs = core.outbox.subscriptions
     if subs.default_url is None:
-        subs.set_default_url(f"http://127.0.0.1:{port}/sink/default")
+        subs.set_default_url(f"http://{_reachable_host(settings.host)}:{port}/sink/default")
     try:
         loopback = ipaddress.ip_address(settings.host).is_loopback
     except ValueError:
@@ -148,7 +152,8 @@ def serve(args, settings: Settings) -> int:
         raise
     from .subscriptions import mask_url
 
-    print(f"mock-norce {__version__} on http://{settings.host}:{port}/  (UI; API under /api, /openapi.json)\n"
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6 in brackets
+    print(f"mock-norce {__version__} on http://{shown}:{port}/  (UI; API under /api, /openapi.json)\n"
           f"  default subscriber: {mask_url(subs.default_url)}\n  database: {settings.database_path}", flush=True)
     try:
         server.run()
@@ -159,3 +164,20 @@ def serve(args, settings: Settings) -> int:
         core.stop()
     print("mock-norce: stopped", flush=True)
     return EXIT_OK
+
+
+def _reachable_host(listen: str) -> str:
+    """The address on which this process reaches its own listener, ready for a URL.
+
+    The built-in sink is posted to on the address served on: ::1 as [::1] (127.0.0.1 is not
+    listened on then); for every address (0.0.0.0, ::) the loopback of the same family.
+    """
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(listen)
+    except ValueError:
+        return listen  # a name, such as localhost
+    if ip.is_unspecified:
+        return "127.0.0.1" if ip.version == 4 else "[::1]"
+    return f"[{ip}]" if ip.version == 6 else str(ip)

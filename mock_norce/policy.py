@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from .iri import to_uri
+
 # Delay before retry n (n = 1..16), in seconds.
 BACKOFF = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 18000, 21600)
 MAX_ATTEMPTS = len(BACKOFF) + 1  # 17
@@ -48,10 +50,21 @@ def schedule_offsets(scale: float = 1.0) -> list[float]:
 
 
 def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of a URL: the unit of connection pooling and header trust."""
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return parts.scheme, (parts.hostname or "").lower(), port
+    """(scheme, host, port) of a URL: the unit of connection pooling and header trust.
+
+    Never raises: a URL that cannot be parsed (stored by an older version, say) gets port 0,
+    and the sender fails its attempts as ``bad_request``.
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return "", "", 0
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    return parts.scheme, host, port
 
 
 @dataclass(frozen=True)
@@ -74,10 +87,14 @@ def follow(current_url: str, method: str, status: int, location: str | None,
     """
     if not location or not location.strip():
         return f"{status} redirect without a Location header"
-    target = urljoin(current_url, location.strip())
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"redirect to an unsupported URL {target!r}"
+    target = urljoin(current_url, _location_text(location.strip()))
+    try:
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"redirect to an unsupported URL {target!r}"
+        target = to_uri(target)
+    except ValueError as exc:  # BadUrl, or urlsplit's bad IPv6 or port
+        return f"redirect to a URL that cannot be used: {target!r} {exc}"
     if status in (307, 308) or keep_post or method != "POST":
         next_method, keep_body = method, method == "POST"
     else:
@@ -85,3 +102,18 @@ def follow(current_url: str, method: str, status: int, location: str | None,
     here, there = origin(current_url), origin(target)
     downgrade = here[0] == "https" and there[0] == "http"
     return Hop(target, next_method, keep_body, keep_headers=(here == there and not downgrade))
+
+
+def _location_text(location: str) -> str:
+    """A Location header (read as Latin-1 off the wire) as the IRI its sender meant.
+
+    Servers put raw UTF-8 in Location; read as UTF-8, as .NET does, it becomes an IRI that
+    to_uri encodes back to the same bytes. Bytes that are not UTF-8 are percent-encoded as
+    they are.
+    """
+    if location.isascii():
+        return location
+    try:
+        return location.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return "".join(c if ord(c) < 128 else f"%{ord(c):02X}" for c in location)

@@ -4,15 +4,16 @@ A small HTTP/1.1 client over plain sockets, written for two things general clien
 give: a *total* deadline (connect, TLS, every redirect hop and a slowly dribbling body all
 count against Norce's 5 s; ``requests`` only bounds each read) and full control of what is
 sent (no Accept-Encoding, so a gzip bomb stays a small stored blob; nothing but the user's
-static headers, Content-Type and a User-Agent). Keep-alive connections are pooled per origin.
-Every outcome, good or bad, is an ``Outcome``; nothing here raises for a subscriber's fault.
+static headers, Content-Type and a User-Agent). Keep-alive connections are pooled (pool.py).
+Every outcome, good or bad, is an ``Outcome``: nothing here raises, not for a subscriber's
+fault, not for a URL or header that cannot be put on the wire, not for a bug of its own.
 """
 
 from __future__ import annotations
 
 import base64
 import ipaddress
-import select
+import re
 import socket
 import ssl
 import threading
@@ -21,9 +22,16 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from . import policy
+from .pool import Pool
 from .wire import Conn, Fail, Response, Stale, classify, close, read_response, remaining, send
 
 _STORED_HEADERS = 100
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# What a hop of a request made on a pooled connection the subscriber had closed says in the log.
+STALE_UNSENT = ("stale keep-alive connection (closed by the subscriber before the whole request was "
+                "sent), retried on a new one")
+STALE_SENT = ("stale keep-alive connection (closed after the request was sent, without an answer), "
+              "retried on a new one: the subscriber may have received it twice")
 
 
 @dataclass
@@ -52,19 +60,19 @@ def blocked_address(ip: str) -> bool:
 
 
 class Sender:
-    """Posts bodies to subscribers. Thread-safe; connections are pooled per origin."""
+    """Posts bodies to subscribers. Thread-safe; idle keep-alive connections are pooled."""
 
     def __init__(self, user_agent: str, timeout: float = 5.0, max_redirects: int = 10,
                  body_cap: int = 64 * 1024, keep_post_on_redirect: bool = False,
-                 allow_link_local: bool = False, max_idle_per_origin: int = 8):
+                 allow_link_local: bool = False, max_idle_per_origin: int = 8,
+                 max_idle_total: int = 64, max_idle_age: float = 30.0):
         self.user_agent = user_agent
         self.timeout = timeout
         self.max_redirects = max_redirects
         self.body_cap = body_cap
         self.keep_post = keep_post_on_redirect
         self.allow_link_local = allow_link_local
-        self.max_idle = max_idle_per_origin
-        self._idle: dict[tuple, list[Conn]] = {}
+        self.pool = Pool(max_idle_per_origin, max_idle_total, max_idle_age)
         self._busy: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._tls = ssl.create_default_context()
@@ -80,11 +88,8 @@ class Sender:
         current = url
         try:
             for _ in range(self.max_redirects + 1):
-                hop_start = time.monotonic()
                 resp = self._exchange(current, method, body if send_body else None,
-                                      (headers or {}) if keep_headers else {}, deadline)
-                hops.append({"url": current, "method": method, "status": resp.status,
-                             "latency_ms": round((time.monotonic() - hop_start) * 1000, 3)})
+                                      (headers or {}) if keep_headers else {}, deadline, hops)
                 if resp.status not in policy.REDIRECT_CODES:
                     return self._finish(start, resp, current, method, hops)
                 location = next((v for k, v in resp.headers if k.lower() == "location"), None)
@@ -96,14 +101,22 @@ class Sender:
             raise Fail("too_many_redirects", f"more than {self.max_redirects} redirects")
         except Fail as fail:
             return Outcome(False, None, fail.error_class, str(fail), _ms(start), current, method, hops=hops)
+        except Exception as exc:  # noqa: BLE001 - a bug must fail this attempt, not kill a lane
+            return Outcome(False, None, "internal_error", f"{type(exc).__name__}: {exc}", _ms(start),
+                           current, method, hops=hops)
+
+    def reap(self) -> int:
+        """Close pooled connections idle for longer than max_idle_age; returns how many.
+
+        Taking or giving back a connection reaps too; this is for the quiet times, when
+        nothing is sent for a while: the engine calls it now and then (every few seconds is
+        plenty), so idle sockets do not outlive their use.
+        """
+        return self.pool.reap()
 
     def close(self) -> None:
         """Close every idle pooled connection."""
-        with self._lock:
-            conns = [c for lst in self._idle.values() for c in lst]
-            self._idle.clear()
-        for c in conns:
-            close(c.sock)
+        self.pool.close()
 
     def abort_in_flight(self) -> int:
         """Shut down the sockets of attempts in progress (used when stopping); returns how many."""
@@ -130,12 +143,20 @@ class Sender:
         )
 
     def _exchange(self, url: str, method: str, body: bytes | None, headers: dict[str, str],
-                  deadline: float) -> Response:
-        parts = urlsplit(url)
+                  deadline: float, hops: list[dict]) -> Response:
+        """One request and its response; a hop is logged for it (and for a stale try before it)."""
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises for a port out of range
+        except ValueError as exc:
+            raise Fail("bad_request", f"cannot send to this URL: {exc}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Fail("bad_request", "cannot send to this URL: not http(s) with a host")
         key = policy.origin(url)
         request = self._request_bytes(parts, method, body, headers)
         for fresh in (False, True):
-            conn = None if fresh else self._take_idle(key)
+            tried = time.monotonic()
+            conn = None if fresh else self.pool.take(key)
             if conn is None:
                 conn = self._connect(key, deadline)
             with self._lock:
@@ -144,16 +165,21 @@ class Sender:
                 try:
                     send(conn, request, deadline)
                     resp = read_response(conn, method, deadline, self.body_cap)
-                except Stale:
+                except Stale as stale:
+                    # The server had closed the pooled connection: once more, on a new one. The
+                    # try is logged, since the subscriber may have got the request already.
                     close(conn.sock)
-                    continue  # the server had closed the pooled connection: once more, fresh
+                    hops.append({"url": url, "method": method, "status": None, "latency_ms": _ms(tried),
+                                 "error": STALE_SENT if stale.sent else STALE_UNSENT})
+                    continue
                 except BaseException:
                     close(conn.sock)
                     raise
                 if resp.reusable:
-                    self._give_back(key, conn)
+                    self.pool.give(key, conn)
                 else:
                     close(conn.sock)
+                hops.append({"url": url, "method": method, "status": resp.status, "latency_ms": _ms(tried)})
                 return resp
             finally:
                 with self._lock:
@@ -162,7 +188,9 @@ class Sender:
 
     def _request_bytes(self, parts, method: str, body: bytes | None, headers: dict[str, str]) -> bytes:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.hostname or ""
+        _check_ascii("URL", target)
+        host = (parts.hostname or "").split("%")[0]  # an IPv6 zone is not sent (RFC 6874)
+        _check_ascii("host", host)
         if ":" in host:
             host = f"[{host}]"
         if parts.port:
@@ -178,38 +206,17 @@ class Sender:
         if parts.username is not None and "authorization" not in given:
             cred = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
             lines.append(f"Authorization: Basic {base64.b64encode(cred).decode()}")
-        lines.extend(f"{k}: {v}" for k, v in headers.items())
+        for name, value in headers.items():
+            _check_header(name, value)
+            lines.append(f"{name}: {value}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         return head + body if body is not None else head
 
     # --- connections ---------------------------------------------------------------------
 
-    def _take_idle(self, key) -> Conn | None:
-        with self._lock:
-            pool = self._idle.get(key)
-            while pool:
-                conn = pool.pop()
-                # A pooled socket that is readable has been closed (or sent junk): drop it. A
-                # connection used a moment ago is trusted (a stale one is retried anyway),
-                # which spares a system call per event under load.
-                if time.monotonic() - conn.idle_since > 1.0 and select.select([conn.sock], [], [], 0)[0]:
-                    close(conn.sock)
-                    continue
-                conn.reused = True
-                return conn
-        return None
-
-    def _give_back(self, key, conn: Conn) -> None:
-        conn.idle_since = time.monotonic()
-        with self._lock:
-            pool = self._idle.setdefault(key, [])
-            if len(pool) < self.max_idle:
-                pool.append(conn)
-                return
-        close(conn.sock)
-
     def _connect(self, key, deadline: float) -> Conn:
         scheme, host, port = key
+        host = host.replace("%25", "%", 1)  # an IPv6 zone as the resolver wants it: fe80::1%eth0
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
@@ -229,7 +236,7 @@ class Sender:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if scheme == "https":
                     sock.settimeout(remaining(deadline))
-                    sock = self._tls.wrap_socket(sock, server_hostname=host)
+                    sock = self._tls.wrap_socket(sock, server_hostname=host.split("%")[0])
                 return Conn(sock)
             except Fail:
                 close(sock)
@@ -238,6 +245,22 @@ class Sender:
                 close(sock)
                 last = classify(exc)
         raise last or Fail("dns", f"{host} has no address")
+
+
+def _check_ascii(what: str, text: str) -> None:
+    """A request line and Host header carry printable ASCII only (no space)."""
+    bad = next((c for c in text if not 33 <= ord(c) <= 126), None)
+    if bad is not None:
+        raise Fail("bad_request", f"the {what} has {bad!r}, which HTTP cannot carry (a URL stored by an older "
+                                  "mock-norce? set it again: IRIs are converted to URIs when set)")
+
+
+def _check_header(name, value) -> None:
+    if not isinstance(name, str) or not _TOKEN.match(name):
+        raise Fail("bad_request", f"header name {name!r} is not a valid HTTP header name")
+    if not isinstance(value, str) or any(c in value for c in "\r\n\0") or any(ord(c) > 255 for c in value):
+        raise Fail("bad_request", f"header {name!r} has a value HTTP cannot carry (CR, LF, NUL or a "
+                                  "character outside Latin-1)")
 
 
 def _ms(start: float) -> float:

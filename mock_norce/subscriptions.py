@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from .errors import MockNorceError, UnknownEventType
+from .iri import BadUrl, to_uri
 
 
 class SubscriptionError(MockNorceError):
@@ -47,30 +48,29 @@ class Subscription:
 
 
 def check_url(url: Any, allow_link_local: bool = False, what: str = "URL") -> str:
-    """The URL if mock-norce can post to it; SubscriptionError saying why not otherwise."""
+    """The URL as mock-norce will send it, if it can post to it; SubscriptionError saying why not.
+
+    An IRI (``http://bücher.example/hooks/€``) comes back as the URI Norce's .NET client
+    would send (``http://xn--bcher-kva.example/hooks/%E2%82%AC``, see iri.py); that converted
+    URL is the one to store and send. A URL that is a valid URI already comes back unchanged.
+    """
     if not isinstance(url, str) or not url.strip():
         raise SubscriptionError(f"{what} must be a non-empty string")
-    if any(c in url for c in "\r\n\t ") or any(ord(c) < 32 for c in url):
-        raise SubscriptionError(f"{what} {url!r} contains whitespace or control characters")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise SubscriptionError(f"{what} {mask_url(url)!r} is not http(s)")
-    if not parts.hostname:
-        raise SubscriptionError(f"{what} {mask_url(url)!r} has no host")
     try:
-        parts.port
-    except ValueError:
-        raise SubscriptionError(f"{what} {mask_url(url)!r} has a bad port") from None
+        uri = to_uri(url)
+    except BadUrl as exc:
+        raise SubscriptionError(f"{what} {mask_url(url)!r} {exc}") from None
+    host = (urlsplit(uri).hostname or "").split("%")[0]  # no IPv6 zone
     try:
-        ip = ipaddress.ip_address(parts.hostname)
+        ip = ipaddress.ip_address(host)
     except ValueError:
         ip = None
     if ip is not None and not allow_link_local:
         mapped = getattr(ip, "ipv4_mapped", None) or ip
         if mapped.is_link_local:
-            raise SubscriptionError(f"{what} {mask_url(url)!r} is a link-local (cloud metadata) address; "
+            raise SubscriptionError(f"{what} {mask_url(uri)!r} is a link-local (cloud metadata) address; "
                                     "set MOCK_NORCE_ALLOW_LINK_LOCAL=1 to allow it")
-    return url
+    return uri
 
 
 def check_headers(headers: Any) -> dict[str, str]:
@@ -174,12 +174,10 @@ class Subscriptions:
         sub = self.get(event_type)
         if not sub.enabled:
             return None
-        chosen = url or sub.url or self._default
+        chosen = check_url(url, self.allow_link_local) if url else (sub.url or self._default)
         if chosen is None:
             raise NoSubscriber(f"no subscriber URL for {event_type}: set MOCK_NORCE_SUBSCRIBER_URL, "
                                "configure the type, or pass a URL")
-        if url:
-            check_url(url, self.allow_link_local)
         return chosen, dict(sub.headers)
 
     def load(self, path: Path) -> None:

@@ -45,7 +45,15 @@ class Response:
 
 
 class Stale(Exception):
-    """A reused connection failed before any byte of the response: safe to try again."""
+    """A reused connection failed before any byte of the response: try again on a new one.
+
+    ``sent`` tells whether the whole request had been written: then the subscriber may have
+    received and handled it, and the retry on a new connection may reach it a second time.
+    """
+
+    def __init__(self, sent: bool):
+        super().__init__("request sent, no answer" if sent else "request not sent")
+        self.sent = sent
 
 
 def remaining(deadline: float) -> float:
@@ -84,7 +92,7 @@ def send(conn: Conn, data: bytes, deadline: float) -> None:
         conn.sock.sendall(data)
     except (ConnectionResetError, BrokenPipeError) as exc:
         if conn.reused:
-            raise Stale() from exc
+            raise Stale(sent=False) from exc
         raise classify(exc) from None
     except OSError as exc:
         raise classify(exc) from None
@@ -103,7 +111,7 @@ def fill(conn: Conn, deadline: float) -> int:
 
 def readline(conn: Conn, deadline: float, what: str) -> bytes:
     while True:
-        idx = conn.buf.find(b"\n")
+        idx = conn.buf.find(b"\n", 0, _MAX_LINE + 1)  # the same limit however the bytes arrived
         if idx >= 0:
             line = bytes(conn.buf[:idx + 1])
             del conn.buf[:idx + 1]
@@ -115,18 +123,20 @@ def readline(conn: Conn, deadline: float, what: str) -> bytes:
 
 
 def read_response(conn: Conn, method: str, deadline: float, cap: int) -> Response:
+    stale_if_closed = conn.reused  # only until a first byte of an answer (a 100 Continue) came
     while True:
         if not conn.buf:
             try:
                 got = fill(conn, deadline)
             except Fail as fail:
-                if conn.reused and fail.error_class == "connection_reset":
-                    raise Stale() from None
+                if stale_if_closed and fail.error_class == "connection_reset":
+                    raise Stale(sent=True) from None
                 raise
             if got == 0:
-                if conn.reused:
-                    raise Stale()
+                if stale_if_closed:
+                    raise Stale(sent=True)
                 raise Fail("empty_response", "connection closed without a response")
+        stale_if_closed = False
         status_line = readline(conn, deadline, "status line")
         parts = status_line.split(b" ", 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit() or len(parts[1]) != 3:

@@ -169,3 +169,31 @@ def test_link_local_is_refused_unless_allowed():
     assert blocked_address("::ffff:169.254.1.1") and not blocked_address("127.0.0.1")
     out = Sender("t", timeout=1).post("http://169.254.169.254/latest/meta-data", BODY)
     assert not out.ok and out.error_class == "blocked_address"
+
+
+def test_idle_pool_keeps_the_most_recently_used_connections_over_all_origins(serve):
+    a, b, c = serve(answer(204)), serve(answer(204)), serve(answer(204))
+    sender = Sender("t", max_idle_total=2)
+    try:
+        for server in (a, b, c, c):
+            assert sender.post(server.url, BODY).ok
+        assert len(sender.pool) == 2 and c.connections == 1  # c's connection was kept and reused
+        assert sender.post(a.url, BODY).ok and a.connections == 2  # a's, the oldest, had been closed
+    finally:
+        sender.close()
+
+
+def test_idle_connections_older_than_max_age_are_closed(serve):
+    a, b = serve(answer(204)), serve(answer(204))
+    sender = Sender("t", max_idle_age=0.3)
+    try:
+        assert sender.post(a.url, BODY).ok and sender.post(b.url, BODY).ok
+        assert len(sender.pool) == 2
+        time.sleep(0.5)
+        assert sender.reap() == 2 and len(sender.pool) == 0  # what the engine calls now and then
+        assert sender.post(a.url, BODY).ok and a.connections == 2
+        time.sleep(0.5)
+        assert sender.post(b.url, BODY).ok  # giving b's connection back reaps a's old one
+        assert len(sender.pool) == 1 and b.connections == 2
+    finally:
+        sender.close()
