@@ -229,14 +229,19 @@ class Dispatcher:
         self._running = False
         self.sender.close()
 
+    REAP_EVERY = 10.0  # seconds between closing the sender's expired idle connections
+
     def _timer(self) -> None:
         """Load the queue's next window from disk; move deliveries into lanes when due."""
-        backoff = 0.05
+        backoff, reaped = 0.05, time.monotonic()
         while not self._stopping:
             try:
                 self._timer_round()
                 backoff = 0.05
                 self.health.clear("timer")
+                if time.monotonic() - reaped >= self.REAP_EVERY:
+                    reaped = time.monotonic()
+                    self.sender.reap()  # idle sockets do not outlive their use in quiet times
             except BaseException as exc:  # noqa: BLE001 - the timer must outlive any failure
                 self.health.report("timer", f"{type(exc).__name__}: {exc}", exc)
                 self._stopped.wait(backoff)
@@ -256,10 +261,12 @@ class Dispatcher:
                     due_now.append(heapq.heappop(self._heap))
                 if due_now:
                     break
-                wake = self._loaded[0] - self.WINDOW / 2
+                wake = min(self._loaded[0] - self.WINDOW / 2, now + self.REAP_EVERY)
                 if self._heap:
                     wake = min(wake, self._heap[0][0])
                 self._cond.wait(sleep_for(wake - now))
+                if now + self.REAP_EVERY <= self.clock():
+                    break
         for entry in due_now:
             self.lanes.submit(entry)
 
