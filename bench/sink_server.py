@@ -1,10 +1,15 @@
 """A fast subscriber for benchmarks: answers every POST with 204, keep-alive, asyncio.
 
+`GET /count` answers 200 with the number of requests received so far (itself not counted),
+so a benchmark can count deliveries on the subscriber's side.
+
     python bench/sink_server.py PORT_FILE     (writes the port it listens on, then serves)
 """
 
 import asyncio
 import sys
+
+received = 0
 
 
 class Sink(asyncio.Protocol):
@@ -13,6 +18,7 @@ class Sink(asyncio.Protocol):
         self.buf = b""
 
     def data_received(self, data):
+        global received
         self.buf += data
         while True:
             end = self.buf.find(b"\r\n\r\n")
@@ -25,6 +31,11 @@ class Sink(asyncio.Protocol):
             if len(self.buf) < total:
                 return
             self.buf = self.buf[total:]
+            if head.startswith(b"get /count "):
+                text = str(received).encode()
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(text), text))
+                continue
+            received += 1
             self.transport.write(b"HTTP/1.1 204 No Content\r\n\r\n")
 
 
