@@ -109,6 +109,7 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(due, id) WHERE due IS NO
 CREATE INDEX IF NOT EXISTS deliveries_type ON deliveries(type, id);
 CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status, id);
 CREATE INDEX IF NOT EXISTS deliveries_run_id ON deliveries(run_id, id) WHERE run_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
 CREATE TABLE IF NOT EXISTS delivery_counts (
     type TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (type, status)
 ) WITHOUT ROWID;
@@ -252,6 +253,7 @@ class Database:
             if conn is None:
                 conn = self._connect()
                 conn.execute("PRAGMA query_only=1")
+                conn.execute("PRAGMA cache_size=-1024")  # 1 MB each: reads are small pages of the log
             yield conn
         except sqlite3.DatabaseError as exc:
             if conn is not None:
@@ -268,6 +270,25 @@ class Database:
                     conn.close()
 
     # --- failures ------------------------------------------------------------------------
+
+    def probe(self) -> bool:
+        """Try one small write (while the storage is down): True, and recovered, if it worked.
+
+        Its own connection with a short busy timeout, so a lock held elsewhere does not hold
+        up the caller; a real write, so a full disk is not mistaken for a free one.
+        """
+        if self.memory:
+            return True
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=0.1)
+            try:
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:
+            return False
+        self._on_recovery()
+        return True
 
     def _failed(self, exc: sqlite3.DatabaseError) -> StorageUnavailable:
         message = reason(exc, self.path)

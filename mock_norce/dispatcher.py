@@ -48,7 +48,7 @@ _STOP = object()
 class Dispatcher:
     """Schedules, sends and records the attempts of every delivery of one store."""
 
-    COMMIT_WINDOW = 0.001  # the writer gathers results this long before a commit
+    COMMIT_WINDOW = 0.003  # the writer gathers results this long before a commit (fewer, larger ones)
     WINDOW = 1.0  # seconds of the queue loaded ahead into memory
     KEEP_JOB = 0.25  # an emitted delivery due sooner than this keeps its body in memory
 
@@ -64,7 +64,8 @@ class Dispatcher:
         self.prune_every = prune_every
         self.window_cap = window_cap
         self.health = health or Health()
-        self.lanes = LanePool(self._attempt, self._attempt_failed, per_origin=per_origin, max_workers=max_workers)
+        self.lanes = LanePool(self._attempt, self._attempt_failed, per_origin=per_origin, max_workers=max_workers,
+                              thin=_without_job)
         self.listeners: list[Callable[[AttemptRecord], None]] = []  # called after each commit
         # The gate orders emits, commits and clears: an event is scheduled in the generation
         # it was committed in, and a clear cannot fall between a commit and its retry.
@@ -74,6 +75,7 @@ class Dispatcher:
         self._claimed: set[int] = set()  # in the heap, a lane, on the wire or awaiting commit
         self._loaded: tuple[float, float] = (float("-inf"), float("-inf"))  # (due, id) loaded up to
         self._dirty = True  # something at or before _loaded may be on disk only: rescan
+        self._full = False  # the timer waits for room in the window
         self._generation = 0
         self._seq = itertools.count()
         self._results: queue.SimpleQueue = queue.SimpleQueue()
@@ -84,20 +86,11 @@ class Dispatcher:
         self._stopping = False
         self._aborting = False
         self._storage_down = threading.Event()
+        self.storage_problem: str | None = None  # why results cannot be written, while they cannot
         self._stopped = threading.Event()
         self._last_prune = 0.0
-        self._origins: dict[str, tuple] = {}
 
     # --- scheduling ----------------------------------------------------------------------
-
-    def origin(self, url: str) -> tuple:
-        key = self._origins.get(url)
-        if key is None:
-            key = policy.origin(url)
-            if len(self._origins) > 10_000:
-                self._origins.clear()
-            self._origins[url] = key
-        return key
 
     def schedule(self, delivery_id: int, due: float, url: str, job: Job | None = None) -> None:
         """A delivery committed as due at `due` (epoch seconds); `job` spares a database read."""
@@ -116,7 +109,7 @@ class Dispatcher:
         now = self.clock()
         if job is not None and due - now > self.KEEP_JOB:
             job = None  # read again when due: memory holds ids, not bodies
-        entry = (due, next(self._seq), delivery_id, self.origin(url), job, generation)
+        entry = (due, next(self._seq), delivery_id, policy.origin(url), job, generation)
         if self._running and due <= now and not self._storage_down.is_set():
             self.lanes.submit(entry)
             return
@@ -135,7 +128,9 @@ class Dispatcher:
         if room <= 0:
             return 0
         after = None if self._dirty or self._loaded[0] == float("-inf") else self._loaded
-        limit = room + len(self._claimed)
+        # A rescan from the start reads past what is claimed; a load of the next range meets
+        # only the few retries still awaiting their commit.
+        limit = room + (len(self._claimed) if after is None else 64)
         rows = self.store.due_window(after, until, limit)
         pushed, last, full = 0, None, False
         for due, did, url in rows:
@@ -144,7 +139,7 @@ class Dispatcher:
                     full = True
                     break
                 self._claimed.add(did)
-                heapq.heappush(self._heap, (due, next(self._seq), did, self.origin(url), None, self._generation))
+                heapq.heappush(self._heap, (due, next(self._seq), did, policy.origin(url), None, self._generation))
                 pushed += 1
             last = (due, did)
         if full or len(rows) >= limit:
@@ -194,6 +189,13 @@ class Dispatcher:
         with self._cond:
             self._claimed.discard(delivery_id)
             self._dirty = True
+            self._room_freed()
+
+    def _room_freed(self) -> None:
+        """Wake the timer if it waits for room in the window (caller holds _cond)."""
+        if self._full and len(self._claimed) < self.window_cap * 0.9:
+            self._full = False
+            self._cond.notify()
 
     def start(self) -> int:
         """Start the timer and the writer; returns how many deliveries were waiting on disk."""
@@ -242,6 +244,10 @@ class Dispatcher:
                 if time.monotonic() - reaped >= self.REAP_EVERY:
                     reaped = time.monotonic()
                     self.sender.reap()  # idle sockets do not outlive their use in quiet times
+                if "storage" in self.health.down() and not self._storage_down.is_set():
+                    # A write refused at a door left the storage marked down, and the writer
+                    # has nothing to retry: find out when it can be written again.
+                    self.store.database.probe()
             except BaseException as exc:  # noqa: BLE001 - the timer must outlive any failure
                 self.health.report("timer", f"{type(exc).__name__}: {exc}", exc)
                 self._stopped.wait(backoff)
@@ -261,11 +267,15 @@ class Dispatcher:
                     due_now.append(heapq.heappop(self._heap))
                 if due_now:
                     break
-                wake = min(self._loaded[0] - self.WINDOW / 2, now + self.REAP_EVERY)
+                wake = now + (1.0 if "storage" in self.health.down() else self.REAP_EVERY)
+                if len(self._claimed) < self.window_cap:
+                    wake = min(wake, self._loaded[0] - self.WINDOW / 2)
+                else:
+                    self._full = True  # a commit or release that frees room wakes us
                 if self._heap:
                     wake = min(wake, self._heap[0][0])
                 self._cond.wait(sleep_for(wake - now))
-                if now + self.REAP_EVERY <= self.clock():
+                if wake <= self.clock():
                     break
         for entry in due_now:
             self.lanes.submit(entry)
@@ -314,25 +324,52 @@ class Dispatcher:
 
     # --- recording -----------------------------------------------------------------------
 
+    def after_writes(self, callback: Callable[[], None]) -> None:
+        """Call `callback` in the writer once every result queued before it is written and
+        its listeners have run (so, e.g., a run ends after its last attempt was reported)."""
+        self._results.put(callback)
+
     def _write(self) -> None:
         stop = False
         while not stop:
             first = self._results.get()
-            stop = first is _STOP
-            batch = [] if stop else [first]
-            if not stop:
+            items = [first]
+            if first is not _STOP:
                 time.sleep(self.COMMIT_WINDOW)  # let a burst gather into one transaction
-            while len(batch) < 5000:
+            while len(items) < 5000:
+                try:
+                    items.append(self._results.get_nowait())
+                except queue.Empty:
+                    break
+            stop = _STOP in items
+            self._write_items([x for x in items if x is not _STOP], final=stop)
+
+    def flush(self) -> int:
+        """Write the results waiting in the queue (for running without threads), and what
+        their listeners queue in turn."""
+        written = 0
+        while not self._results.empty():
+            items = []
+            while True:
                 try:
                     item = self._results.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
-                    stop = True
-                else:
-                    batch.append(item)
+                if item is not _STOP:
+                    items.append(item)
+            self._write_items(items, final=True)
+            written += sum(1 for x in items if isinstance(x, AttemptRecord))
+        return written
+
+    def _write_items(self, items: list, final: bool) -> None:
+        """Commit the records, calling each callback once the records before it are written."""
+        batch: list[AttemptRecord] = []
+        for item in items + [None]:
+            if isinstance(item, AttemptRecord):
+                batch.append(item)
+                continue
             try:
-                self._commit(batch, final=stop)
+                self._commit(batch, final=final)
                 self.health.clear("writer")
             except BaseException as exc:  # noqa: BLE001 - the writer must outlive any failure
                 # Results of this batch are lost to this process only: their deliveries keep
@@ -342,19 +379,12 @@ class Dispatcher:
                     for r in batch:
                         self._claimed.discard(r.delivery_id)
                     self._dirty = True
-
-    def flush(self) -> int:
-        """Write the results waiting in the queue (for running without threads)."""
-        batch = []
-        while True:
-            try:
-                item = self._results.get_nowait()
-            except queue.Empty:
-                break
-            if item is not _STOP:
-                batch.append(item)
-        self._commit(batch, final=True)
-        return len(batch)
+            batch = []
+            if item is not None:
+                try:
+                    item()
+                except Exception as exc:  # noqa: BLE001 - a callback must not stop the recording
+                    self.health.incident("listeners", f"{type(exc).__name__}: {exc}", exc)
 
     def _commit(self, batch: list[AttemptRecord], final: bool = False) -> None:
         """Write a batch, retrying while the database fails; then retries, listeners, waiters."""
@@ -372,8 +402,10 @@ class Dispatcher:
                         for r in written:
                             if r.due is not None and not r.outcome.error_class == "interrupted":
                                 self._schedule_locked(r.delivery_id, r.due, r.url, None, self._generation)
+                        self._room_freed()
                 break
             except StorageUnavailable as exc:
+                self.storage_problem = exc.message
                 self._storage_down.set()
                 self.health.report("storage", exc.message)
                 if (final or self._stopping) and time.monotonic() > give_up:
@@ -385,6 +417,7 @@ class Dispatcher:
         else:
             written = []
         if self._storage_down.is_set():
+            self.storage_problem = None
             self._storage_down.clear()
             self.health.clear("storage")
             with self._cond:
@@ -452,3 +485,8 @@ class Dispatcher:
         with self._waiters_lock:
             for event in self._waiters.get(delivery_id, ()):
                 event.set()
+
+
+def _without_job(entry: tuple) -> tuple:
+    """An entry that waits behind others keeps its id, not its body (read again when sent)."""
+    return entry if entry[4] is None else entry[:4] + (None,) + entry[5:]

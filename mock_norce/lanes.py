@@ -35,8 +35,10 @@ class LanePool:
     IDLE_THREAD_EXIT = 60.0  # seconds a thread waits for work before it ends
 
     def __init__(self, work: Callable[[tuple], None], on_error: Callable[[tuple, BaseException], None], *,
-                 per_origin: int = 1, max_workers: int = 64, origin_of: Callable[[tuple], tuple] = lambda e: e[3]):
+                 per_origin: int = 1, max_workers: int = 64, origin_of: Callable[[tuple], tuple] = lambda e: e[3],
+                 thin: Callable[[tuple], tuple] = lambda e: e):
         self.work = work
+        self.thin = thin  # makes an entry that has to wait behind others smaller
         self.on_error = on_error
         self.per_origin = max(1, per_origin)
         self.max_workers = max(1, max_workers)
@@ -55,7 +57,7 @@ class LanePool:
             lane = self._lanes.get(key)
             if lane is None:
                 lane = self._lanes[key] = _Lane(key)
-            lane.ready.append(entry)
+            lane.ready.append(self.thin(entry) if lane.ready else entry)
             self._make_runnable(lane)
 
     def clear(self) -> None:
@@ -89,12 +91,18 @@ class LanePool:
             for t in threads:
                 t.join(2.0)
 
-    def _make_runnable(self, lane: _Lane) -> None:
-        """Queue a lane that has work and room (caller holds _cond); wake or start one thread."""
+    def _make_runnable(self, lane: _Lane, wake: bool = True) -> None:
+        """Queue a lane that has work and room (caller holds _cond); wake or start one thread.
+
+        A thread that has just finished with a lane queues it again without waking another:
+        it takes the work itself on its next turn.
+        """
         if lane.queued or not lane.ready or lane.inflight >= self.per_origin:
             return
         lane.queued = True
         self._runnable.append(lane)
+        if not wake:
+            return
         if self._idle:
             self._cond.notify()
         elif self._workers < self.max_workers and not self._stopping:
@@ -129,6 +137,6 @@ class LanePool:
                 with self._cond:
                     lane.inflight -= 1
                     if lane.ready:
-                        self._make_runnable(lane)
+                        self._make_runnable(lane, wake=False)
                     elif not lane.inflight and not lane.queued:
                         self._lanes.pop(lane.key, None)

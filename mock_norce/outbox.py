@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from . import __version__
 from .dispatcher import Dispatcher
-from .errors import MockNorceError
+from .errors import MockNorceError, StorageUnavailable
 from .events import EventFactory, Payload, factory_from_settings
 from .health import Health
 from .sender import Sender
@@ -81,6 +81,7 @@ class Outbox:
         ``schedule_row`` (the firing schedule's new state) is committed in the same
         transaction, so a firing's counts always equal its events in the log.
         """
+        self._writable()
         scale = self.time_scale if scale is None else scale
         now = self.clock()
         dues = iter(dues) if dues is not None else None
@@ -119,6 +120,7 @@ class Outbox:
 
     def redeliver(self, delivery_id: int) -> int:
         """A new series of attempts of a delivery's event, same body, same URL and headers."""
+        self._writable()
         now = self.clock()
         with self.dispatcher.gate:
             new_id = self.store.add_redelivery(delivery_id, now)
@@ -127,6 +129,12 @@ class Outbox:
             job = self.store.job(new_id)
             self.dispatcher.schedule(new_id, now, job.url, job)
         return new_id
+
+    def _writable(self) -> None:
+        """Refuse at once while the writer cannot record (rather than wait for the database)."""
+        problem = self.dispatcher.storage_problem
+        if problem is not None:
+            raise StorageUnavailable(problem)
 
     # --- reading -------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ default written in the README.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from .iri import to_uri
@@ -49,10 +50,12 @@ def schedule_offsets(scale: float = 1.0) -> list[float]:
     return offsets
 
 
+@lru_cache(maxsize=4096)
 def origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of a URL: the unit of connection pooling and header trust.
 
-    Never raises: a URL that cannot be parsed (stored by an older version, say) gets port 0,
+    Cached: the same few subscriber URLs are parsed for every attempt and every dashboard
+    refresh. Never raises: a URL that cannot be parsed (stored by an older version, say) gets port 0,
     and the sender fails its attempts as ``bad_request``.
     """
     try:

@@ -45,6 +45,7 @@ class _Active:
     run: Run
     row: dict
     emitting: bool = False  # a step's events are being written: not complete whatever the counts say
+    recheck: bool = False  # a completion check is queued behind the writer
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -151,8 +152,10 @@ class RunManager:
                 if error or active.run.error:
                     row["error"] = error or active.run.error
                     self._finish(active, FAILED)
-                else:
-                    self._complete_if_done(active)
+                elif active.run.done:
+                    # Its deliveries may all be written already, their listeners not yet run:
+                    # decide after the writer has caught up, so the run ends after its attempts.
+                    self.outbox.dispatcher.after_writes(lambda: self._recheck(active))
         for e, did in zip(emitted, ids):
             for hook in self.on_emit:
                 hook(row["id"], e, did)
@@ -165,13 +168,21 @@ class RunManager:
         if counts[policy.PENDING] == 0 and counts[policy.RETRYING] == 0:
             self._finish(active, COMPLETED)
 
+    def _recheck(self, active: _Active) -> None:
+        with self._lock:
+            active.recheck = False
+            self._complete_if_done(active)
+
     def _on_record(self, record) -> None:
         if record.due is not None or record.run_id is None:
             return
         with self._lock:
             active = self._active.get(record.run_id)
-            if active is not None:
-                self._complete_if_done(active)
+            if active is None or active.recheck:
+                return
+            # After the rest of this batch has been reported: the counts already include it.
+            active.recheck = True
+        self.outbox.dispatcher.after_writes(lambda: self._recheck(active))
 
     def _finish(self, active: _Active, status: str) -> None:
         active.row["status"] = status

@@ -83,14 +83,20 @@ class Store:
         """
         rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
                  policy.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
-        ids = []
         with self.database.transaction() as db:
-            for row in rows:
-                ids.append(db.execute(
-                    "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?)", row).lastrowid)
+            first = db.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name='deliveries'"
+                               ).fetchone()[0] + 1
+            # One statement for the batch: under the write lock, AUTOINCREMENT hands out
+            # consecutive ids from the sequence, so the ids are known without a round per row.
+            db.executemany(
+                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            last = db.execute("SELECT seq FROM sqlite_sequence WHERE name='deliveries'").fetchone()[0]
             if schedule_row is not None:
                 self._save_schedule(db, schedule_row)
+        ids = list(range(first, last + 1))
+        if len(ids) != len(rows):
+            raise AssertionError(f"expected {len(rows)} consecutive ids, got {first}..{last}")
         return ids
 
     def add_redelivery(self, delivery_id: int, now: float, url: str | None = None,
