@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.triggers.base import BaseTrigger
 from croniter import croniter
-from croniter.croniter import CroniterError
+from croniter.croniter import CroniterBadDateError, CroniterError
 
 from .schedule_spec import ScheduleError
 
@@ -71,13 +71,13 @@ def crontab(expr: object) -> CronTab:
     for i, field in enumerate(expr.split()):
         for part in field.split(","):
             _check_part(expr, i, part)
-    trigger = CronTab(expr)
     try:
+        trigger = CronTab(expr)
         trigger.get_next_fire_time(None, datetime.now(timezone.utc))
-    except CroniterError as exc:
+    except CroniterBadDateError as exc:
         # croniter looks ahead for years before it gives up on a date that never comes.
         raise ScheduleError(f"bad cron expression {expr!r}: it never fires ({exc})") from None
-    except (ValueError, KeyError, IndexError) as exc:
+    except (CroniterError, ValueError, KeyError, IndexError) as exc:
         raise ScheduleError(f"bad cron expression {expr!r}: {exc}") from None
     return trigger
 
