@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import random
 import sqlite3
 import threading
@@ -95,8 +96,9 @@ class Firer:
             new["status"] = FINISHED
         rate = spec["trigger"] == "rate"
         win = None
-        if rate:  # the time this firing stands for: its own on the grid, unless that is long gone
-            scheduled = row["next_fire"] if row["next_fire"] and 0 <= now - row["next_fire"] < 1 else now
+        if rate:  # the time this firing stands for: the latest on its grid (coalesced firings: the last)
+            width, last = window_of(spec), now if row["ends_at"] is None else min(now, row["ends_at"] - 0.001)
+            scheduled = row["created"] + math.floor((last - row["created"]) / width + 1e-6) * width
             win = window(live.pace, spec, scheduled, now)
         if self.max_backlog and self._throttled(row, live, now):
             self.figures.firing_skipped(sid)
@@ -203,6 +205,10 @@ class Firer:
                 except (sqlite3.Error, MockNorceError):
                     pass  # the next start finds it over and finishes it
         self._log(live, kind, self.clock(), "schedule %s: %s", row["id"], message, bug=bug)
+
+    def note(self, live: Live, kind: str, fmt: str, *args) -> None:
+        """Log a warning about a schedule, once a minute at most for each kind."""
+        self._log(live, kind, self.clock(), fmt, *args)
 
     def _log(self, live: Live, kind: str, now: float, fmt: str, *args, bug: Exception | None = None) -> None:
         if now - live.logged.get(kind, -LOG_EVERY) >= LOG_EVERY:

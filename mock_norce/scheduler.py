@@ -30,6 +30,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -99,9 +100,12 @@ class ScheduleService:
 
     def start(self) -> None:
         """Rebuild the jobs of every stored schedule and start firing."""
-        # Two INFO lines per job run ("Running job", "executed successfully"): at ten firings a
-        # second per rate schedule they would drown the log. Warnings still show.
-        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+        # APScheduler logs two lines per job run and a warning per firing it skips (the previous
+        # one still running) or misses: at ten firings a second per rate schedule a busy machine
+        # would drown the log. Those are said here instead, once a minute per schedule at most.
+        for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        self.aps.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         for row in self.outbox.store.schedules():
             self._rows[row["id"]] = row
             self._live[row["id"]] = Live()
@@ -250,6 +254,17 @@ class ScheduleService:
         row.update(changes)
 
     # --- firing --------------------------------------------------------------------------
+
+    def _on_skipped(self, event) -> None:
+        live = self._live.get(event.job_id)
+        if live is None:
+            return
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            self.firer.note(live, "busy", "schedule %s: a firing was skipped, the previous one was still running "
+                            "(a busy machine?); a rate's next window covers it", event.job_id)
+        else:
+            self.firer.note(live, "missed", "schedule %s: a firing was skipped, more than %g s late",
+                            event.job_id, self.misfire_grace)
 
     def _fire(self, sid: str) -> None:
         with self._lock:
