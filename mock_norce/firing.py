@@ -18,6 +18,7 @@ import math
 import random
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
@@ -75,6 +76,7 @@ class Firer:
         self.max_backlog = max_backlog  # 0: no bound
         self.stopping = False
         self.in_progress = 0
+        self._backlog, self._backlog_until = 0, float("-inf")  # the latest count of unfinished deliveries
 
     def fire(self, row: dict, live: Live) -> None:
         """One firing; whatever goes wrong is recorded on the schedule, never raised."""
@@ -183,8 +185,15 @@ class Firer:
         return stories, payloads
 
     def _throttled(self, row: dict, live: Live, now: float) -> bool:
-        """Whether the backlog is over the bound (one count per firing); says so when it changes."""
-        backlog = self.outbox.unfinished()
+        """Whether the backlog is over the bound (at most one count per firing); says so when it changes."""
+        if now >= self._backlog_until:
+            began = time.perf_counter()
+            self._backlog = self.outbox.unfinished()
+            # While counting is a scan of the log (not O(1)), a count that took a while is reused
+            # for a hundred times as long: counting stays under 1% of the time, at ten firings a
+            # second per schedule.
+            self._backlog_until = now + (time.perf_counter() - began) * 100
+        backlog = self._backlog
         over = backlog > self.max_backlog
         if over != self.figures[row["id"]].throttled:
             self.figures.set_throttled(row["id"], over)
