@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import random
+import re
 import sqlite3
 import threading
 import time
@@ -27,7 +28,7 @@ from mock_norce.scheduler import ScheduleError, crontab
 from mock_norce.stats import Figures
 from mock_norce.store import AttemptRecord
 
-from ..conftest import skip_or_fail
+from ..conftest import ROOT, skip_or_fail
 from ..fakesched import clock, world  # noqa: F401 (fixtures)
 from ..servers import Server, answer, http
 
@@ -283,6 +284,16 @@ def test_12_d_fire_times_agree_with_debian_cron_over_many_lines():
         assert ours == theirs, line
         compared += 1
     assert compared > 500
+
+
+def test_12_f_every_cron_line_of_the_readme_is_accepted():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Cron lines", 1)[1].split("Refused with the reason", 1)[0]
+    lines = [cell for row in table.splitlines() if row.startswith("| `")
+             for cell in re.findall(r"`([^`]+)`", row.split("|")[1])]
+    assert len(lines) >= 10
+    for line in lines:
+        crontab(line if len(line.split()) == 5 else "0 9 * * " + line)  # "(or `7`)": a weekday alone
 
 
 def test_12_e_a_cron_schedule_fires_on_sunday_in_utc(world):
