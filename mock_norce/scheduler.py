@@ -111,7 +111,11 @@ class ScheduleService:
             self._live[row["id"]] = Live()
             self.figures.track(row["id"])
             if row["status"] == ACTIVE:
-                self._add_job(row, resume=True)
+                try:
+                    self._add_job(row, resume=True)
+                except (ValueError, OverflowError) as exc:  # stored by an older version, before the ranges
+                    row.update(status=PAUSED, error=f"cannot be scheduled: {exc}; paused")
+                    logging.getLogger(__name__).warning("schedule %s: %s", row["id"], row["error"])
         self.aps.start()
 
     def stop(self) -> None:

@@ -186,6 +186,21 @@ def test_11_c_market_and_overrides_are_tried_at_create(world, extra, message):
     assert {b["PricelistCode"][:3] for b in bodies if "PricelistCode" in b} == {"FI-"}
 
 
+def test_11_d_a_stored_schedule_that_cannot_be_scheduled_is_paused_not_fatal(world, tmp_path):
+    db = str(tmp_path / "old.db")
+    w = world(db)
+    s = w.service.create({"event": PRICE, "interval": "1s"})
+    w.close()
+    con = sqlite3.connect(db)
+    con.execute("UPDATE schedules SET ends_at=1e300, next_fire=NULL WHERE id=?", (s["id"],))  # an older version
+    con.commit()
+    con.close()
+    again = world(db)
+    view = again.service.view(s["id"])
+    assert view["status"] == "paused" and "cannot be scheduled" in view["error"]
+    assert again.service.create({"event": PRICE, "interval": "1s"})["status"] == "active"  # the rest works
+
+
 # --- 12. cron lines are crontab ------------------------------------------------------------
 
 MONDAY = datetime(2026, 11, 23, tzinfo=timezone.utc)
