@@ -84,7 +84,7 @@ def build_core(settings: Settings, database: str | None = None) -> Core:
     outbox = Outbox.from_settings(settings, database=database, factory=factory, health=health)
     library = library_from_settings(settings, factory.catalog)
     runs = RunManager(outbox, library)
-    schedules = ScheduleService(outbox, library, runs, misfire_grace=settings.misfire_grace)
+    schedules = ScheduleService(outbox, library, runs, misfire_grace=settings.misfire_grace, max_backlog=settings.max_backlog)
     warnings = [f"skipped custom schema: {p}" for p in factory.catalog.problems]
     warnings += [f"skipped scenario: {p}" for p in library.problems]
     return Core(settings, factory, outbox, library, runs, schedules, Sink(settings.sink_keep),

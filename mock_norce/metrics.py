@@ -51,8 +51,9 @@ def exposition(total: Figures, deliveries: dict[str, int], backlog: int, schedul
                total.lateness)
     metric("mock_norce_deliveries", "gauge", "Deliveries in the log, by status.",
            [({"status": s}, n) for s, n in deliveries.items()])
+    # From the log, not from this process's figures: those miss the retries begun before a restart.
     metric("mock_norce_deliveries_in_retry", "gauge", "Deliveries between a failed attempt and the next.",
-           [({}, total.in_retry)])
+           [({}, deliveries.get("retrying", 0))])
     metric("mock_norce_queue_depth", "gauge", "Deliveries scheduled and not yet in flight.", [({}, backlog)])
     metric("mock_norce_schedules", "gauge", "Schedules, by status.", [({"status": s}, n) for s, n in schedules.items()])
     metric("mock_norce_sink_requests_total", "counter", "Requests the built-in sink received.", [({}, sink_received)])

@@ -8,6 +8,7 @@ that declares its own), so every event of one order carries that order's ids and
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -166,7 +167,8 @@ class MixStream:
     """Events of weighted scenarios played back to back without their waits: a soak's stream.
 
     Each scenario played keeps its entities, so the stream is made of coherent stories (an
-    order received, confirmed, paid...), interleaved as the weights say.
+    order received, confirmed, paid...), interleaved as the weights say. ``stories()`` tells
+    which play each payload belongs to, so a schedule can keep a story's events in order.
     """
 
     def __init__(self, weighted: list[tuple[Scenario, float]], factory: EventFactory, seed: int):
@@ -175,10 +177,14 @@ class MixStream:
         self.seed = seed
 
     def payloads(self) -> Iterator[Payload]:
+        return (payload for _, payload in self.stories())
+
+    def stories(self) -> Iterator[tuple[int, Payload]]:
+        """(story number, payload): the number counts the scenario plays, from 0."""
         rng = random.Random(self.seed)
         total = sum(w for _, w in self.weighted)
         empty = 0
-        while True:
+        for story in itertools.count():
             point, chosen = rng.random() * total, self.weighted[-1][0]
             for scenario, weight in self.weighted:
                 point -= weight
@@ -189,7 +195,7 @@ class MixStream:
             for kind, value in Player(chosen, self.factory, rng).play():
                 if kind == "emit":
                     produced = True
-                    yield value.payload
+                    yield story, value.payload
             empty = 0 if produced else empty + 1
             if empty > 1000:
                 raise ScenarioRunError(f"the mix produces no events ({chosen.name} emitted nothing 1000 times)")

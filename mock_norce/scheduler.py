@@ -1,24 +1,28 @@
-"""Schedules: fire events or run scenarios on an interval, a cron expression or at a rate.
+"""Schedules: fire events or run scenarios on an interval, a cron line or at a rate.
 
-The only module that imports APScheduler (3.x). Schedules are kept in our own table of the
-outbox database (the spec, the state: fired, emitted, next fire time), and handed to an
-APScheduler scheduler with an in-memory job store at start: the database, not APScheduler's
-store, is the record, so nothing is pickled and a restart rebuilds the jobs from it.
+The only module that drives APScheduler (3.x): crontab.py gives it standard cron lines,
+firing.py does what one firing does. Schedules are kept in our own table of the outbox
+database (the spec, the state: fired, emitted, next fire time), and handed to an APScheduler
+scheduler with an in-memory job store at start: the database, not APScheduler's store, is
+the record, so nothing is pickled and a restart rebuilds the jobs from it.
 
-- interval / cron: each firing sends one event, or starts one run of a scenario;
-- rate: a job every second writes that second's events at once (one transaction) with due
-  times spread over the second (plus jitter), and the dispatcher sends each on time. Events
-  come from an event type, or from scenarios played back to back without their waits
-  (a "mix" of weighted scenarios is a soak).
+- interval / cron: each firing sends one event, or starts one run of a scenario (``sid.N``);
+- rate: a firing every 0.1 s (1 s below 10/s) writes the events of a window of time that
+  begins 0.1 s later, due times spread over it (pacing.py), and the dispatcher sends each on
+  time. Events come from an event type, or from scenarios played back to back without their
+  waits (a "mix" of weighted scenarios is a soak); jitter shifts whole stories.
+
+A firing and its events are one transaction (firing.py), so the counts always match the
+log. stop() makes a firing in progress give up and waits for it before the database closes.
 
 Misfires: a firing missed while paused or stopped is never caught up in a burst. At most one
 is made up (coalesced), and only if it is less than ``misfire_grace`` seconds late; resuming
-a paused schedule starts from now. A firing's state is committed before its events, so a
-crash cannot fire it twice (it can, at worst, lose that one firing).
+a paused schedule starts from now.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -26,21 +30,23 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
+from .crontab import crontab
 from .errors import MockNorceError
-from .runner import MixStream
+from .firing import ACTIVE, FINISHED, PAUSED, Firer, Live, trigger_of, utc
 from .runs import RunManager
 from .schedule_spec import ScheduleError, parse_spec
 from .stats import FigureBook
 
-ACTIVE, PAUSED, FINISHED = "active", "paused", "finished"
-_WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+STOP_WAIT = 3.0  # the longest stop() waits for firings in progress (they give up at once)
+
+__all__ = ["ScheduleService", "ScheduleError", "ScheduleConflict", "ScheduleNotFound", "crontab",
+           "load_config_schedules", "ACTIVE", "PAUSED", "FINISHED"]
 
 
 class ScheduleNotFound(MockNorceError):
@@ -49,30 +55,6 @@ class ScheduleNotFound(MockNorceError):
 
 class ScheduleConflict(MockNorceError):
     code = "conflict"
-
-
-def _utc(t: float) -> datetime:
-    return datetime.fromtimestamp(t, timezone.utc)
-
-
-def crontab(expr: str) -> CronTrigger:
-    """A CronTrigger from a standard 5-field crontab line (0 and 7 are Sunday, as in cron).
-
-    APScheduler 3 numbers weekdays from Monday; day numbers are turned into names first.
-    """
-    fields = expr.split() if isinstance(expr, str) else []
-    if len(fields) != 5:
-        raise ScheduleError(f"bad cron expression {expr!r}: needs 5 fields (minute hour day month weekday)")
-
-    def day_name(token: str) -> str:
-        return _WEEKDAYS[int(token)] if token.isdigit() and int(token) <= 7 else token
-    dow = ",".join("-".join(day_name(t) for t in part.split("-")) if "/" not in part else part
-                   for part in fields[4].split(","))
-    try:
-        return CronTrigger(minute=fields[0], hour=fields[1], day=fields[2], month=fields[3], day_of_week=dow,
-                           timezone=timezone.utc)
-    except (ValueError, TypeError) as exc:
-        raise ScheduleError(f"bad cron expression {expr!r}: {exc}") from None
 
 
 class _Finite(BaseTrigger):
@@ -96,7 +78,7 @@ class ScheduleService:
     """Schedules of one database, driven by an APScheduler scheduler."""
 
     def __init__(self, outbox, library, runs: RunManager, *, clock: Callable[[], float] = time.time,
-                 misfire_grace: float = 60.0, scheduler=None):
+                 misfire_grace: float = 60.0, scheduler=None, max_backlog: int = 0):
         self.outbox = outbox
         self.library = library
         self.runs = runs
@@ -106,9 +88,11 @@ class ScheduleService:
             timezone=timezone.utc, executors={"default": ThreadPoolExecutor(8)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(misfire_grace)})
         self._rows: dict[str, dict] = {}
-        self._streams: dict[str, Any] = {}
-        self._lock = threading.RLock()
+        self._live: dict[str, Live] = {}
+        self._lock = threading.Condition(threading.RLock())  # guards the rows; stop() waits on it
         self.figures = FigureBook(clock, _schedule_of)
+        self.firer = Firer(outbox, library, runs, self.figures, clock, self._lock,
+                           lambda row: self._rows.get(row["id"]) is row and row["status"] == ACTIVE, max_backlog)
         outbox.emit_listeners.append(self.figures.on_written)
         outbox.dispatcher.listeners.append(self.figures.on_attempt)
 
@@ -116,34 +100,64 @@ class ScheduleService:
 
     def start(self) -> None:
         """Rebuild the jobs of every stored schedule and start firing."""
+        # APScheduler logs two lines per job run and a warning per firing it skips (the previous
+        # one still running) or misses: at ten firings a second per rate schedule a busy machine
+        # would drown the log. Those are said here instead, once a minute per schedule at most.
+        for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        self.aps.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         for row in self.outbox.store.schedules():
             self._rows[row["id"]] = row
+            self._live[row["id"]] = Live()
             self.figures.track(row["id"])
             if row["status"] == ACTIVE:
-                self._add_job(row, resume=True)
+                try:
+                    self._add_job(row, resume=True)
+                except (ValueError, OverflowError) as exc:  # stored by an older version, before the ranges
+                    row.update(status=PAUSED, error=f"cannot be scheduled: {exc}; paused")
+                    logging.getLogger(__name__).warning("schedule %s: %s", row["id"], row["error"])
         self.aps.start()
 
     def stop(self) -> None:
+        """Stop firing: a firing in progress abandons (nothing of it is committed) and is
+        waited for, so the database is never closed under it."""
+        with self._lock:
+            self.firer.stopping = True
+            deadline = time.monotonic() + STOP_WAIT
+            while self.firer.in_progress and deadline - time.monotonic() > 0:
+                self._lock.wait(deadline - time.monotonic())
+            idle = not self.firer.in_progress
         if self.aps.running:
-            self.aps.shutdown(wait=False)
+            self.aps.shutdown(wait=idle)
 
     # --- control -------------------------------------------------------------------------
 
     def create(self, data: Any) -> dict:
-        spec = parse_spec(data, self.outbox.factory.catalog, self.library, crontab)
+        """A new schedule, stored and scheduled, or nothing at all and an error."""
+        spec = parse_spec(data, self.outbox.factory, self.library, crontab)
         now = self.clock()
         sid = "s-" + uuid.uuid4().hex[:10]
         row = {"id": sid, "name": spec.get("name") or None, "spec": spec, "status": ACTIVE, "created": now,
                "ends_at": now + spec["duration"] if "duration" in spec else None, "fired": 0, "emitted": 0,
                "next_fire": None, "last_fire": None, "carry": 0.0,
                "seed": spec.get("seed", random.SystemRandom().randrange(2**62))}
+        try:
+            first = self._first_fire(row, resume=False)
+        except (OverflowError, ValueError) as exc:  # the ranges of parse_spec should make this unreachable
+            raise ScheduleError(f"cannot schedule this: {exc}") from None
+        row["next_fire"] = first.timestamp()
         with self._lock:
             if row["name"] and any(r["name"] == row["name"] for r in self._rows.values()):
                 raise ScheduleConflict(f"a schedule named {row['name']!r} exists already")
-            self._rows[sid] = row
+            self.outbox.store.save_schedule(row)  # first: if the disk refuses, nothing exists
+            self._rows[sid], self._live[sid] = row, Live()
             self.figures.track(sid, now)
-            self._add_job(row, resume=False)
-            self.outbox.store.save_schedule(row)
+            try:
+                self._schedule(row, first)
+            except BaseException:
+                self._rows.pop(sid), self._live.pop(sid), self.figures.forget(sid)
+                self.outbox.store.delete_schedule(sid)
+                raise
         return self.view(sid)
 
     def get(self, sid: str) -> dict:
@@ -153,8 +167,11 @@ class ScheduleService:
             return self._rows[sid]
 
     def view(self, sid: str) -> dict:
-        row = dict(self.get(sid))
-        row["figures"] = self.figures[sid].summary()
+        with self._lock:
+            row = dict(self.get(sid))
+        figures = self.figures[sid].summary()
+        row.setdefault("error", None)
+        row.update(throttled=figures["throttled"], skipped_firings=figures["skipped_firings"], figures=figures)
         return row
 
     def list(self) -> list[dict]:
@@ -167,9 +184,8 @@ class ScheduleService:
             row = self.get(sid)
             if row["status"] != ACTIVE:
                 raise ScheduleConflict(f"schedule {sid} is {row['status']}, not active")
-            row["status"], row["next_fire"] = PAUSED, None
+            self._save(row, status=PAUSED, next_fire=None)
             self._remove_job(sid)
-            self.outbox.store.save_schedule(row)
         return self.view(sid)
 
     def resume(self, sid: str) -> dict:
@@ -177,19 +193,18 @@ class ScheduleService:
             row = self.get(sid)
             if row["status"] != PAUSED:
                 raise ScheduleConflict(f"schedule {sid} is {row['status']}, not paused")
-            row["status"] = ACTIVE
+            self._save(row, status=ACTIVE)
             self._add_job(row, resume=False)  # from now: missed firings are not caught up
-            self.outbox.store.save_schedule(row)
         return self.view(sid)
 
     def delete(self, sid: str) -> None:
         with self._lock:
             self.get(sid)
+            self.outbox.store.delete_schedule(sid)
             self._remove_job(sid)
             self._rows.pop(sid)
-            self._streams.pop(sid, None)
+            self._live.pop(sid, None)
             self.figures.forget(sid)
-            self.outbox.store.delete_schedule(sid)
 
     def load_config(self, specs: list) -> None:
         """Schedules from the config file, by name: kept if unchanged, replaced if changed."""
@@ -198,7 +213,7 @@ class ScheduleService:
         for i, data in enumerate(specs):
             if not isinstance(data, dict) or not data.get("name"):
                 raise ScheduleError(f"config schedules[{i}] needs a name (it identifies it across restarts)")
-            spec = parse_spec(data, self.outbox.factory.catalog, self.library, crontab)
+            spec = parse_spec(data, self.outbox.factory, self.library, crontab)
             existing = next((r for r in self._rows.values() if r["name"] == data["name"]), None)
             if existing is not None:
                 if existing["spec"] == spec:
@@ -206,35 +221,27 @@ class ScheduleService:
                 self.delete(existing["id"])
             self.create(data)
 
-    # --- firing --------------------------------------------------------------------------
+    # --- jobs ----------------------------------------------------------------------------
 
-    def _trigger(self, row: dict):
-        spec = row["spec"]
-        start = _utc(row["created"])
-        end = _utc(row["ends_at"] - 0.001) if row["ends_at"] else None
-        if spec["trigger"] == "cron":
-            trigger = crontab(spec["cron"])
-            trigger.end_date = end
-            return trigger
-        seconds = spec["interval"] if spec["trigger"] == "interval" else 1.0
-        return IntervalTrigger(seconds=seconds, start_date=start, end_date=end, timezone=timezone.utc)
+    def _first_fire(self, row: dict, resume: bool) -> datetime | None:
+        now = utc(self.clock())
+        if resume and row["next_fire"]:
+            return utc(row["next_fire"])  # may be in the past: APScheduler's misfire rules apply
+        if row["spec"]["trigger"] == "cron" or resume:
+            return trigger_of(row).get_next_fire_time(None, now)
+        return now  # an interval or a rate fires at once
 
     def _add_job(self, row: dict, resume: bool) -> None:
-        trigger = self._trigger(row)
-        now = _utc(self.clock())
-        if resume and row["next_fire"]:
-            first = _utc(row["next_fire"])  # may be in the past: APScheduler's misfire rules apply
-        elif row["spec"]["trigger"] == "cron":
-            first = trigger.get_next_fire_time(None, now)
-        else:
-            first = trigger.get_next_fire_time(None, now) if resume else now
+        first = self._first_fire(row, resume)
         if first is None:
-            row["status"] = FINISHED
-            self.outbox.store.save_schedule(row)
+            self._save(row, status=FINISHED, next_fire=None)
             return
         row["next_fire"] = first.timestamp()
+        self._schedule(row, first)
+
+    def _schedule(self, row: dict, first: datetime) -> None:
         sid = row["id"]
-        finite = _Finite(trigger, lambda: self._rows.get(sid, {}).get("status") != ACTIVE)
+        finite = _Finite(trigger_of(row), lambda: self._rows.get(sid, {}).get("status") != ACTIVE)
         self.aps.add_job(self._fire, finite, args=[sid], id=sid, next_run_time=first,
                          replace_existing=True, coalesce=True, max_instances=1,
                          misfire_grace_time=int(self.misfire_grace))
@@ -245,76 +252,37 @@ class ScheduleService:
         except JobLookupError:
             pass
 
+    def _save(self, row: dict, **changes) -> None:
+        """Commit a row with changes, then apply them in memory (a failure changes nothing)."""
+        self.outbox.store.save_schedule(dict(row, **changes))
+        row.update(changes)
+
+    # --- firing --------------------------------------------------------------------------
+
+    def _on_skipped(self, event) -> None:
+        live = self._live.get(event.job_id)
+        if live is None:
+            return
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            self.firer.note(live, "busy", "schedule %s: a firing was skipped, the previous one was still running "
+                            "(a busy machine?); a rate's next window covers it", event.job_id)
+        else:
+            self.firer.note(live, "missed", "schedule %s: a firing was skipped, more than %g s late",
+                            event.job_id, self.misfire_grace)
+
     def _fire(self, sid: str) -> None:
         with self._lock:
             row = self._rows.get(sid)
-            if row is None or row["status"] != ACTIVE:
+            if self.firer.stopping or row is None or row["status"] != ACTIVE:
                 return
-            now = self.clock()
-            spec = row["spec"]
-            n = self._how_many(row)
-            row["fired"] += 1
-            row["emitted"] += n
-            row["last_fire"] = now
-            trigger = self._trigger(row)
-            following = trigger.get_next_fire_time(_utc(now), _utc(now + 0.0005))
-            done = following is None or ("count" in spec and
-                                         (row["emitted"] if spec["trigger"] == "rate" else row["fired"]) >= spec["count"])
-            row["next_fire"] = None if done else following.timestamp()
-            if done:
-                row["status"] = FINISHED  # the job's trigger ends with it
-            # Committed before anything is sent: a crash now loses this firing, never repeats it.
-            self.outbox.store.save_schedule(row)
+            live = self._live[sid]
+            self.firer.in_progress += 1
         try:
-            self._send(row, n, now)
-        except MockNorceError as exc:
-            row["error"] = exc.message  # shown with the schedule; the next firing tries again
-
-    def _how_many(self, row: dict) -> int:
-        spec = row["spec"]
-        if spec["trigger"] != "rate":
-            return 1
-        per_tick = spec["rate"] / (60.0 if spec["rate_per"] == "minute" else 1.0)
-        total = row["carry"] + per_tick
-        n = int(total + 1e-9)
-        row["carry"] = total - n
-        if "count" in spec:
-            n = min(n, spec["count"] - row["emitted"])
-        return max(0, n)
-
-    def _send(self, row: dict, n: int, now: float) -> None:
-        spec, sid = row["spec"], row["id"]
-        if spec["source"] == "scenario" and spec["trigger"] != "rate":
-            self.runs.start_run(spec["scenario"], seed=(row["seed"] + row["fired"]) % 2**62, url=spec.get("url"),
-                                time_scale=spec.get("time_scale"), run_id=f"{sid}.{row['fired']}")
-            return
-        if n <= 0:
-            return
-        payloads = [self._next_payload(row) for _ in range(n)]
-        dues = None
-        if spec["trigger"] == "rate":
-            rng = random.Random(row["seed"] ^ row["fired"])
-            jitter = spec.get("jitter", 0.0)
-            dues = [now + i / n + (rng.uniform(-jitter, jitter) if jitter else 0.0) for i in range(n)]
-            dues = [max(now, d) for d in dues]
-        self.outbox.emit_many(payloads, url=spec.get("url"), run_id=sid, dues=dues)
-
-    def _next_payload(self, row: dict):
-        spec, sid = row["spec"], row["id"]
-        stream = self._streams.get(sid)
-        if stream is None:
-            seed = (row["seed"] + row["fired"]) % 2**62  # fresh after a restart, still reproducible
-            if spec["source"] == "event":
-                rng = random.Random(seed)
-                factory = self.outbox.factory
-                stream = (factory.generate(spec["event"], rng=rng, market=spec.get("market"),
-                                           overrides=spec.get("overrides")) for _ in iter(int, 1))
-            else:
-                mix = spec.get("mix") or {spec["scenario"]: 1}
-                stream = MixStream([(self.library.get(name), w) for name, w in mix.items()],
-                                   self.outbox.factory, seed).payloads()
-            self._streams[sid] = stream
-        return next(stream)
+            self.firer.fire(row, live)
+        finally:
+            with self._lock:
+                self.firer.in_progress -= 1
+                self._lock.notify_all()
 
 
 def _schedule_of(run_id: str | None) -> str | None:

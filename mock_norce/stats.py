@@ -118,7 +118,12 @@ class Figures:
         self.delivered = 0
         self.failed = 0  # failed attempts
         self.dead = 0
-        self.in_retry = 0
+        # Deliveries seen failing and not yet finished. A set, not a counter: after a restart,
+        # retries of deliveries whose first failure was before it would drive a counter below 0.
+        self._retrying: set[int] = set()
+        self.skipped_firings = 0  # firings a schedule skipped because the backlog was over its bound
+        self.failed_firings = 0  # firings whose events could not be written (nothing of them counted)
+        self.throttled = False  # generation paused by the backlog bound
         self.outcomes: Counter = Counter()  # "200", "503", "timeout", ...
         self.latency = Histogram()
         self.lateness = Histogram()
@@ -150,18 +155,20 @@ class Figures:
                 self.delivered += 1
                 self.last_delivered = max(self.last_delivered or t, t)
                 self.series.add(t, "delivered")
-                if record.number > 1:
-                    self.in_retry -= 1
+                self._retrying.discard(record.delivery_id)
             else:
                 self.failed += 1
                 self.series.add(t, "failed")
                 if record.status == "dead":
                     self.dead += 1
                     self.series.add(t, "dead")
-                    if record.number > 1:
-                        self.in_retry -= 1
-                elif record.number == 1:
-                    self.in_retry += 1
+                    self._retrying.discard(record.delivery_id)
+                else:
+                    self._retrying.add(record.delivery_id)
+
+    @property
+    def in_retry(self) -> int:
+        return len(self._retrying)
 
     def summary(self) -> dict:
         with self._lock:
@@ -174,7 +181,9 @@ class Figures:
             return {
                 "start": self.start, "end": self.end, "elapsed_s": round(elapsed, 3),
                 "generated": self.generated, "attempts": self.attempts, "delivered": self.delivered,
-                "failed_attempts": self.failed, "dead": self.dead, "in_retry": self.in_retry,
+                "failed_attempts": self.failed, "dead": self.dead, "in_retry": len(self._retrying),
+                "throttled": self.throttled, "skipped_firings": self.skipped_firings,
+                "failed_firings": self.failed_firings,
                 "achieved_rate": round(self.generated / elapsed, 3),
                 "delivered_rate": round(self.delivered / elapsed, 3),
                 "last_delivered": self.last_delivered,
@@ -233,3 +242,24 @@ class FigureBook:
         figures = self._tags.get(self.tag_of(record.run_id))
         if figures is not None:
             figures.on_attempt(record)
+
+    def firing_skipped(self, tag: str) -> None:
+        """A firing of `tag` was skipped: the backlog is over its bound."""
+        for figures in (self.total, self._tags.get(tag)):
+            if figures is not None:
+                with figures._lock:
+                    figures.skipped_firings += 1
+
+    def firing_failed(self, tag: str) -> None:
+        """A firing of `tag` could not write its events (none of them is counted)."""
+        for figures in (self.total, self._tags.get(tag)):
+            if figures is not None:
+                with figures._lock:
+                    figures.failed_firings += 1
+
+    def set_throttled(self, tag: str, throttled: bool) -> None:
+        """Whether `tag` pauses its generation; the total says whether any does."""
+        figures = self._tags.get(tag)
+        if figures is not None:
+            figures.throttled = throttled
+        self.total.throttled = any(f.throttled for f in list(self._tags.values()))

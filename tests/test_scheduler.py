@@ -7,97 +7,12 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from apscheduler.executors.debug import DebugExecutor
-from apscheduler.schedulers.base import BaseScheduler
 
 from mock_norce.enginelock import EngineLock, EngineLocked
-from mock_norce.outbox import Outbox
-from mock_norce.runs import RunManager
-from mock_norce.scenarios import library_from_settings
-from mock_norce.scheduler import ScheduleConflict, ScheduleError, ScheduleService, crontab
+from mock_norce.scheduler import ScheduleConflict, ScheduleError, crontab
 
+from .fakesched import clock, world  # noqa: F401 (fixtures)
 from .servers import answer
-
-START = datetime(2026, 11, 23, 0, 0, 30, tzinfo=timezone.utc).timestamp()
-
-
-class FakeClock:
-    def __init__(self, t: float = START):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class ManualScheduler(BaseScheduler):
-    """APScheduler without a thread: the test calls run_pending() after moving the clock."""
-
-    def shutdown(self, wait=True):
-        super().shutdown(wait)
-
-    def wakeup(self):
-        pass
-
-    def run_pending(self):
-        return self._process_jobs()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock()
-
-    class FakeDatetime(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.fromtimestamp(fake(), tz)
-    # APScheduler asks datetime.now() when it looks for due jobs and checks misfires.
-    monkeypatch.setattr("apscheduler.schedulers.base.datetime", FakeDatetime)
-    monkeypatch.setattr("apscheduler.executors.base.datetime", FakeDatetime)
-    return fake
-
-
-class World:
-    def __init__(self, settings, factory, clock, database, url):
-        self.clock = clock
-        self.outbox = Outbox.from_settings(settings.with_(subscriber_url=url, time_scale=0), database=database,
-                                           clock=clock, factory=factory)
-        self.library = library_from_settings(settings, factory.catalog)
-        self.runs = RunManager(self.outbox, self.library, clock=clock)
-        self.aps = ManualScheduler(timezone=timezone.utc, executors={"default": DebugExecutor()})
-        self.service = ScheduleService(self.outbox, self.library, self.runs, clock=clock, scheduler=self.aps,
-                                       misfire_grace=60)
-        self.service.start()
-
-    def advance(self, seconds: float, step: float = 1.0) -> None:
-        end = self.clock.t + seconds
-        self.aps.run_pending()  # what is due now, as the real scheduler's thread would at once
-        while self.clock.t < end - 1e-9:
-            self.clock.t = min(end, self.clock.t + step)
-            self.aps.run_pending()
-            self.runs.tick(self.clock.t)
-
-    def emitted(self, sid: str) -> int:
-        return self.outbox.store.deliveries(run_id=sid, limit=1)[1]
-
-    def close(self):
-        if self.aps.running:
-            self.aps.shutdown()
-            self.outbox.store.close()
-
-
-@pytest.fixture
-def world(settings, factory, clock, tmp_path, serve):
-    made = []
-    url = serve(answer(200)).url
-
-    def make(database=str(tmp_path / "sched.db")):
-        w = World(settings, factory, clock, database, url)
-        made.append(w)
-        return w
-    yield make
-    for w in made:
-        w.close()
-
 
 def test_interval_fires_on_time_and_stops_at_its_count(world):
     w = world()
@@ -139,9 +54,10 @@ def test_rate_per_second_and_per_minute(world):
     assert w.emitted(slow["id"]) == 30
     assert w.service.get(fast["id"])["status"] == "finished"
     rows = w.outbox.store._db.execute("SELECT created, due FROM deliveries WHERE run_id=?", (fast["id"],)).fetchall()
-    assert len({r[0] for r in rows}) == 10  # written once a second, five at a time...
+    assert len({r[0] for r in rows}) == 10  # below 10/s written once a second, five at a time...
     offsets = sorted(round(r[1] - r[0], 3) for r in rows)
-    assert offsets == sorted([0.0, 0.2, 0.4, 0.6, 0.8] * 10)  # ...and due spread over that second
+    # ...0.1 s before their second begins, due spread over it
+    assert offsets == sorted([0.1, 0.3, 0.5, 0.7, 0.9] * 10)
 
 
 def test_count_limits_a_rate_to_events(world):
