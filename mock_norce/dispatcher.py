@@ -110,8 +110,9 @@ class Dispatcher:
         if job is not None and due - now > self.KEEP_JOB:
             job = None  # read again when due: memory holds ids, not bodies
         entry = (due, next(self._seq), delivery_id, policy.origin(url), job, generation)
-        if self._running and due <= now and not self._storage_down.is_set():
-            self.lanes.submit(entry)
+        if self._running and due <= now and not self._storage_down.is_set() \
+                and not (self._heap and self._heap[0][0] <= due):
+            self.lanes.submit(entry)  # due, and nothing due before it waits: straight to its lane
             return
         heapq.heappush(self._heap, entry)
         if self._heap[0] is entry:

@@ -12,7 +12,7 @@ CORE = ["mock_norce.catalog", "mock_norce.events", "mock_norce.fields", "mock_no
         "mock_norce.runner", "mock_norce.runs", "mock_norce.sink", "mock_norce.openapi",
         "mock_norce.stats", "mock_norce.metrics", "mock_norce.enginelock", "mock_norce.schedule_spec",
         "mock_norce.iri", "mock_norce.pool", "mock_norce.output", "mock_norce.limits", "mock_norce.health",
-        "mock_norce.database", "mock_norce.lanes"]
+        "mock_norce.database", "mock_norce.lanes", "mock_norce.pacing"]
 
 
 def test_core_imports_no_web_or_scheduler():
