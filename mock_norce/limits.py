@@ -34,6 +34,8 @@ WAIT_MAX = 300.0
 # Nesting of a JSON request body and digits of one integer literal in it.
 JSON_DEPTH_MAX = 32
 JSON_INT_DIGITS_MAX = 20
+# Static headers of one subscription (a request line's worth; checking them is linear).
+HEADERS_MAX = 100
 # The longest a background thread sleeps in one go (it re-checks its work after that):
 # threading's timers overflow a little above 9.2e9 s.
 SLEEP_MAX = 3600.0
