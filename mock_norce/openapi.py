@@ -1,12 +1,15 @@
 """The OpenAPI 3.1 document of the control API, and the request schemas the API validates with.
 
 The request bodies are checked against the very schemas published here, so the document
-cannot drift from what the API accepts; a test checks every route of the app against it.
+cannot drift from what the API accepts; a test checks every route of the app against it, and
+Schemathesis (tests/faults/test_fuzz.py) checks every answer of a running server against it.
+Number ranges come from limits.py, the same constants the doors check.
 """
 
 from __future__ import annotations
 
 from . import __version__, policy
+from .limits import COUNT_MAX, INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, WAIT_MAX
 
 
 def _ref(name: str) -> dict:
@@ -25,6 +28,8 @@ def _ok(description: str, schema: dict | None = None) -> dict:
 
 
 ERROR = _ok("error", _ref("Error"))
+SEED = {"type": "integer", "minimum": SEED_MIN, "maximum": SEED_MAX, "description": "seed (int64)"}
+TIME_SCALE = {"type": "number", "minimum": 0, "maximum": TIME_SCALE_MAX, "description": "multiplies waits and delays"}
 
 REQUESTS = {
     "FireRequest": {
@@ -32,7 +37,7 @@ REQUESTS = {
         "properties": {
             "overrides": {"type": "object", "description": "field values to set; validated against the schema"},
             "omit": {"type": "array", "items": {"type": "string"}, "description": "optional fields to leave out"},
-            "seed": {"type": "integer", "description": "seed for a reproducible payload"},
+            "seed": SEED | {"description": "seed for a reproducible payload (int64)"},
             "market": {"type": "string", "description": "SE, NO, FI or DK"},
             "url": {"type": "string", "description": "one-off subscriber URL (default: the subscription's)"},
             "invalid": {"type": "boolean", "description": "allow overrides that break the schema (negative tests)"},
@@ -41,9 +46,9 @@ REQUESTS = {
     "RunRequest": {
         "type": "object", "additionalProperties": False,
         "properties": {
-            "seed": {"type": "integer"},
+            "seed": SEED,
             "url": {"type": "string"},
-            "time_scale": {"type": "number", "minimum": 0},
+            "time_scale": TIME_SCALE,
         },
     },
     "ScheduleRequest": {
@@ -61,12 +66,13 @@ REQUESTS = {
             "rate_per": {"enum": ["second", "minute"]},
             "jitter": {"type": ["string", "number"], "description": "random shift of each event, e.g. 100ms"},
             "duration": {"type": ["string", "number"], "description": "stop after, e.g. 10m"},
-            "count": {"type": "integer", "description": "stop after this many firings (events, for a rate)"},
+            "count": {"type": "integer", "minimum": 1, "maximum": COUNT_MAX,
+                      "description": "stop after this many firings (events, for a rate)"},
             "url": {"type": "string"},
-            "seed": {"type": "integer"},
+            "seed": SEED,
             "market": {"type": "string"},
             "overrides": {"type": "object"},
-            "time_scale": {"type": "number", "minimum": 0},
+            "time_scale": TIME_SCALE,
         },
     },
     "SubscriptionUpdate": {
@@ -133,124 +139,155 @@ def _param(name: str, where: str, schema: dict, description: str = "", required:
 
 
 TYPE = _param("type", "path", {"type": "string"}, "event type name, e.g. OrderConfirmedEvent")
-WAIT = _param("wait", "query", {"type": "number", "minimum": 0, "maximum": 300},
+ID = _param("id", "path", {"type": "string"})
+NAME = _param("name", "path", {"type": "string"})
+DELIVERY_ID = _param("id", "path", {"type": "integer", "minimum": 0, "maximum": INT64_MAX})
+WAIT = _param("wait", "query", {"type": "number", "minimum": 0, "maximum": WAIT_MAX},
               "seconds to block until the delivery (or run) has finished")
+
+
+def _limit(maximum: int) -> dict:
+    return _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": maximum})
+
+
+# What any request can get: 400 for an HTTP request waitress cannot parse, 401 without the
+# token (when MOCK_NORCE_API_TOKEN is set), 413 for a body over MOCK_NORCE_MAX_BODY, 503 when
+# the database cannot be used. Writes add 415 (not application/json); checked input adds 422.
+COMMON = ("400", "401", "413", "503")
+
+
+def _op(summary: str, responses: dict, *errors: str, parameters: list | None = None, body: str | None = None,
+        body_required: bool = False, write: bool = False, open_: bool = False) -> dict:
+    op: dict = {"summary": summary}
+    if parameters:
+        op["parameters"] = parameters
+    if body:
+        op["requestBody"] = {"required": body_required, **_json(_ref(body))}
+    codes = set(errors) | set(COMMON) | ({"415"} if write else set())
+    if open_:
+        op["security"] = []
+        codes.discard("401")
+    op["responses"] = dict(responses) | {code: ERROR for code in sorted(codes)}
+    return op
+
+
+def _object(**properties) -> dict:
+    return {"type": "object", "properties": properties}
+
+
+HEALTHY = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
+SINK_PARAMS = [
+    _param("path", "path", {"type": "string", "not": {"const": "clear"}},
+           "any path (clear is the UI's clear action, not the sink)"),
+    _param("status", "query", {"type": "integer", "minimum": 200, "maximum": 599}, "status to answer"),
+    _param("delay", "query", {"type": "number", "minimum": 0, "maximum": 30}, "seconds to wait first"),
+    _param("fail_rate", "query", {"type": "number", "minimum": 0, "maximum": 1}, "share answered 500"),
+]
+SINK_ANSWER = {"description": "received: the status asked for (or 500 by fail_rate); 503 sink_busy when "
+                              "too many requests are delaying (threads - 4) at once; 400 for bad parameters",
+               **_json({"type": "object"})}
+
+
+def _sink_op(summary: str) -> dict:
+    op = _op(summary, {"default": SINK_ANSWER}, parameters=SINK_PARAMS, open_=True)
+    op["requestBody"] = {"required": False, "content": {"*/*": {"schema": {}}}}
+    return op
 
 
 def document() -> dict:
     """The OpenAPI 3.1 document."""
+    schedule = _ref("Schedule")
     paths = {
-        "/healthz": {"get": {"summary": "Ready?", "security": [],
-                             "responses": {"200": _ok("ready", {"type": "object"}), "503": ERROR}}},
-        "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _ok("OpenAPI 3.1")}}},
-        "/api/events": {"get": {"summary": "The event types", "responses": {
-            "200": _ok("types", {"type": "array", "items": _ref("EventType")})}}},
-        "/api/events/{type}/schema": {"get": {"summary": "JSON Schema of a type", "parameters": [TYPE],
-                                              "responses": {"200": _ok("schema", {"type": "object"}), "404": ERROR}}},
-        "/api/events/{type}/sample": {"get": {
-            "summary": "A generated payload (nothing is sent)",
-            "parameters": [TYPE, _param("seed", "query", {"type": "integer"}), _param("market", "query", {"type": "string"})],
-            "responses": {"200": _ok("payload", {"type": "object"}), "400": ERROR, "404": ERROR, "422": ERROR}}},
-        "/api/events/{type}": {"post": {
-            "summary": "Generate, validate and deliver an event",
-            "parameters": [TYPE, WAIT],
-            "requestBody": {"required": False, **_json(_ref("FireRequest"))},
-            "responses": {"200": _ok("finished (with ?wait) or not recorded because the type is OFF",
-                                     {"type": "object"}),
-                          "202": _ok("accepted: payload and delivery", {"type": "object"}),
-                          "400": ERROR, "404": ERROR, "413": ERROR, "415": ERROR, "422": ERROR}}},
-        "/api/scenarios": {"get": {"summary": "The scenarios", "responses": {
-            "200": _ok("scenarios", {"type": "array", "items": _ref("Scenario")})}}},
-        "/api/scenarios/{name}": {"get": {"summary": "One scenario",
-                                          "parameters": [_param("name", "path", {"type": "string"})],
-                                          "responses": {"200": _ok("scenario", _ref("Scenario")), "404": ERROR}}},
-        "/api/scenarios/{name}/runs": {"post": {
-            "summary": "Start a run", "parameters": [_param("name", "path", {"type": "string"})],
-            "requestBody": {"required": False, **_json(_ref("RunRequest"))},
-            "responses": {"202": _ok("run started", _ref("Run")), "400": ERROR, "404": ERROR,
-                          "413": ERROR, "415": ERROR, "422": ERROR}}},
-        "/api/runs": {"get": {"summary": "Recent runs", "parameters": [_param("limit", "query", {"type": "integer"})],
-                              "responses": {"200": _ok("runs", {"type": "array", "items": _ref("Run")}),
-                                            "400": ERROR}}},
-        "/api/runs/{id}": {"get": {"summary": "A run", "parameters": [_param("id", "path", {"type": "string"}), WAIT],
-                                   "responses": {"200": _ok("run", _ref("Run")), "400": ERROR, "404": ERROR}}},
-        "/api/runs/{id}/cancel": {"post": {"summary": "Cancel a run",
-                                           "parameters": [_param("id", "path", {"type": "string"})],
-                                           "responses": {"200": _ok("cancelled", _ref("Run")), "404": ERROR,
-                                                         "409": ERROR}}},
+        "/healthz": {"get": {"summary": "Ready? Served even when every server thread is busy", "security": [],
+                             "responses": {"200": _ok("ready", HEALTHY), "503": ERROR}}},
+        "/openapi.json": {"get": _op("This document", {"200": _ok("OpenAPI 3.1", {"type": "object"})})},
+        "/api/events": {"get": _op("The event types", {
+            "200": _ok("types", {"type": "array", "items": _ref("EventType")})})},
+        "/api/events/{type}/schema": {"get": _op("JSON Schema of a type", {"200": _ok("schema", {"type": "object"})},
+                                                 "404", parameters=[TYPE])},
+        "/api/events/{type}/sample": {"get": _op(
+            "A generated payload (nothing is sent)", {"200": _ok("payload", {"type": "object"})}, "404", "422",
+            parameters=[TYPE, _param("seed", "query", SEED), _param("market", "query", {"type": "string"})])},
+        "/api/events/{type}": {"post": _op(
+            "Generate, validate and deliver an event",
+            {"200": _ok("finished (with ?wait) or not recorded because the type is OFF", {"type": "object"}),
+             "202": _ok("accepted: payload and delivery", {"type": "object"})},
+            "404", "422", parameters=[TYPE, WAIT], body="FireRequest", write=True)},
+        "/api/scenarios": {"get": _op("The scenarios", {
+            "200": _ok("scenarios", {"type": "array", "items": _ref("Scenario")})})},
+        "/api/scenarios/{name}": {"get": _op("One scenario", {"200": _ok("scenario", _ref("Scenario"))}, "404",
+                                             parameters=[NAME])},
+        "/api/scenarios/{name}/runs": {"post": _op(
+            "Start a run", {"202": _ok("run started", _ref("Run"))}, "404", "422",
+            parameters=[NAME], body="RunRequest", write=True)},
+        "/api/runs": {"get": _op("Recent runs", {"200": _ok("runs", {"type": "array", "items": _ref("Run")})},
+                                 "422", parameters=[_limit(500)])},
+        "/api/runs/{id}": {"get": _op("A run", {"200": _ok("run", _ref("Run"))}, "404", "422",
+                                      parameters=[ID, WAIT])},
+        "/api/runs/{id}/cancel": {"post": _op("Cancel a run", {"200": _ok("cancelled", _ref("Run"))}, "404", "409",
+                                              parameters=[ID], write=True)},
         "/api/deliveries": {
-            "get": {"summary": "The delivery log, newest first", "parameters": [
+            "get": _op("The delivery log, newest first", {"200": _ok("a page", _object(
+                items={"type": "array", "items": _ref("Delivery")}, total={"type": "integer"},
+                limit={"type": "integer"}, offset={"type": "integer"}))}, "422", parameters=[
                 _param("type", "query", {"type": "string"}), _param("status", "query", {"enum": list(policy.STATUSES)}),
-                _param("run", "query", {"type": "string"}),
-                _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}),
-                _param("offset", "query", {"type": "integer", "minimum": 0})],
-                "responses": {"200": _ok("a page", {"type": "object", "properties": {
-                    "items": {"type": "array", "items": _ref("Delivery")}, "total": {"type": "integer"},
-                    "limit": {"type": "integer"}, "offset": {"type": "integer"}}}), "400": ERROR}},
-            "delete": {"summary": "Forget every delivery (reset between tests)",
-                       "responses": {"200": _ok("deleted", {"type": "object"})}}},
-        "/api/deliveries/{id}": {"get": {"summary": "A delivery with every attempt",
-                                         "parameters": [_param("id", "path", {"type": "integer"}), WAIT],
-                                         "responses": {"200": _ok("delivery", _ref("Delivery")), "400": ERROR,
-                                                       "404": ERROR}}},
-        "/api/deliveries/{id}/redeliver": {"post": {
-            "summary": "A new series of attempts with the same body",
-            "parameters": [_param("id", "path", {"type": "integer"})],
-            "responses": {"202": _ok("the new delivery", _ref("Delivery")), "404": ERROR}}},
-        "/api/subscriptions": {"get": {"summary": "Subscriptions (secret header values masked)", "responses": {
-            "200": _ok("subscriptions", {"type": "object"})}}},
-        "/api/subscriptions/{type}": {"put": {
-            "summary": "Change a type's URL, headers or ON/OFF", "parameters": [TYPE],
-            "requestBody": {"required": True, **_json(_ref("SubscriptionUpdate"))},
-            "responses": {"200": _ok("updated", _ref("Subscription")), "400": ERROR, "404": ERROR,
-                          "413": ERROR, "415": ERROR, "422": ERROR}}},
+                _param("run", "query", {"type": "string"}), _limit(500),
+                _param("offset", "query", {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX})]),
+            "delete": _op("Forget every delivery (reset between tests)",
+                          {"200": _ok("deleted", _object(deleted={"type": "integer"}))}, write=True)},
+        "/api/deliveries/{id}": {"get": _op("A delivery with every attempt", {"200": _ok("delivery", _ref("Delivery"))},
+                                            "404", "422", parameters=[DELIVERY_ID, WAIT])},
+        "/api/deliveries/{id}/redeliver": {"post": _op(
+            "A new series of attempts with the same body", {"202": _ok("the new delivery", _ref("Delivery"))},
+            "404", parameters=[DELIVERY_ID], write=True)},
+        "/api/subscriptions": {"get": _op("Subscriptions (secrets masked)", {
+            "200": _ok("subscriptions", _object(default_url={"type": ["string", "null"]}, subscriptions={
+                "type": "array", "items": _ref("Subscription")}))})},
+        "/api/subscriptions/{type}": {"put": _op(
+            "Change a type's URL, headers or ON/OFF", {"200": _ok("updated", _ref("Subscription"))}, "404", "422",
+            parameters=[TYPE], body="SubscriptionUpdate", body_required=True, write=True)},
         "/api/schedules": {
-            "get": {"summary": "Schedules with their live figures", "responses": {
-                "200": _ok("schedules", {"type": "array", "items": _ref("Schedule")})}},
-            "post": {"summary": "Create a schedule", "requestBody": {"required": True, **_json(_ref("ScheduleRequest"))},
-                     "responses": {"201": _ok("created", _ref("Schedule")), "400": ERROR, "409": ERROR,
-                                   "413": ERROR, "415": ERROR, "422": ERROR}}},
+            "get": _op("Schedules with their live figures", {
+                "200": _ok("schedules", {"type": "array", "items": schedule})}),
+            "post": _op("Create a schedule", {"201": _ok("created", schedule)}, "409", "422",
+                        body="ScheduleRequest", body_required=True, write=True)},
         "/api/schedules/{id}": {
-            "get": {"summary": "A schedule", "parameters": [_param("id", "path", {"type": "string"})],
-                    "responses": {"200": _ok("schedule", _ref("Schedule")), "404": ERROR}},
-            "delete": {"summary": "Delete a schedule", "parameters": [_param("id", "path", {"type": "string"})],
-                       "responses": {"200": _ok("deleted", {"type": "object"}), "404": ERROR}}},
-        "/api/schedules/{id}/pause": {"post": {
-            "summary": "Pause", "parameters": [_param("id", "path", {"type": "string"})],
-            "responses": {"200": _ok("paused", _ref("Schedule")), "404": ERROR, "409": ERROR}}},
-        "/api/schedules/{id}/resume": {"post": {
-            "summary": "Resume (from now: missed firings are not caught up)",
-            "parameters": [_param("id", "path", {"type": "string"})],
-            "responses": {"200": _ok("resumed", _ref("Schedule")), "404": ERROR, "409": ERROR}}},
-        "/api/schedules/{id}/figures": {"get": {
-            "summary": "Live figures and their time series", "parameters": [_param("id", "path", {"type": "string"})],
-            "responses": {"200": _ok("figures", {"type": "object"}), "404": ERROR}}},
-        "/api/schedules/{id}/figures.csv": {"get": {
-            "summary": "The time series as CSV", "parameters": [_param("id", "path", {"type": "string"})],
-            "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
-                          "404": ERROR}}},
-        "/api/stats": {"get": {"summary": "Figures of everything since start", "responses": {
-            "200": _ok("figures", {"type": "object"})}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
+            "get": _op("A schedule", {"200": _ok("schedule", schedule)}, "404", parameters=[ID]),
+            "delete": _op("Delete a schedule", {"200": _ok("deleted", _object(deleted={"type": "string"}))}, "404",
+                          parameters=[ID], write=True)},
+        "/api/schedules/{id}/pause": {"post": _op("Pause", {"200": _ok("paused", schedule)}, "404", "409",
+                                                  parameters=[ID], write=True)},
+        "/api/schedules/{id}/resume": {"post": _op(
+            "Resume (from now: missed firings are not caught up)", {"200": _ok("resumed", schedule)}, "404", "409",
+            parameters=[ID], write=True)},
+        "/api/schedules/{id}/figures": {"get": _op("Live figures and their time series",
+                                                   {"200": _ok("figures", _object(summary={"type": "object"},
+                                                                                  points={"type": "array"}))},
+                                                   "404", parameters=[ID])},
+        "/api/schedules/{id}/figures.csv": {"get": _op(
+            "The time series as CSV",
+            {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}, "404",
+            parameters=[ID])},
+        "/api/stats": {"get": _op("Figures of everything since start", {"200": _ok("figures", {"type": "object"})})},
+        "/metrics": {"get": _op("Prometheus metrics", {
             "200": {"description": "text exposition format",
-                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+                    "content": {"text/plain": {"schema": {"type": "string"}}}}})},
         "/api/sink": {
-            "get": {"summary": "Requests the built-in sink received", "parameters": [
-                _param("limit", "query", {"type": "integer"}), _param("path", "query", {"type": "string"})],
-                "responses": {"200": _ok("requests", {"type": "object"}), "400": ERROR}},
-            "delete": {"summary": "Forget them", "responses": {"200": _ok("deleted", {"type": "object"})}}},
-        "/sink/{path}": {"post": {
-            "summary": "The built-in sink: a subscriber. Query: status, delay, fail_rate", "security": [],
-            "parameters": [_param("path", "path", {"type": "string"}),
-                           _param("status", "query", {"type": "integer"}), _param("delay", "query", {"type": "number"}),
-                           _param("fail_rate", "query", {"type": "number"})],
-            "requestBody": {"required": False, "content": {"*/*": {"schema": {}}}},
-            "responses": {"200": _ok("received (or the status asked for)"), "400": ERROR, "413": ERROR}}},
+            "get": _op("Requests the built-in sink received", {"200": _ok("requests", _object(
+                received={"type": "integer"}, items={"type": "array", "items": {"type": "object"}}))}, "422",
+                parameters=[_limit(1000), _param("path", "query", {"type": "string"})]),
+            "delete": _op("Forget them", {"200": _ok("deleted", _object(deleted={"type": "integer"}))}, write=True)},
+        "/sink/{path}": {
+            "post": _sink_op("The built-in sink: a subscriber. Open (no token); query: status, delay, fail_rate"),
+            "put": _sink_op("The same, for a PUT"),
+            "get": _sink_op("The same, for a redirected delivery (301/302/303 continue with GET)")},
     }
     return {
         "openapi": "3.1.0",
         "info": {"title": "mock-norce control API", "version": __version__,
-                 "description": "Fire Norce Commerce Events, run scenarios, read the delivery log."},
+                 "description": "Fire Norce Commerce Events, run scenarios, read the delivery log. Errors are "
+                                "{\"error\": code, \"message\": text}; out-of-range numbers get 422 out_of_range; "
+                                "writes under /api need Content-Type: application/json, even without a body."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": paths,
