@@ -9,7 +9,8 @@ Number ranges come from limits.py, the same constants the doors check.
 from __future__ import annotations
 
 from . import __version__, policy
-from .limits import COUNT_MAX, INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, WAIT_MAX
+from .limits import (COUNT_MAX, DURATION_MAX, INT64_MAX, JITTER_MAX, OFFSET_MAX, RATE_MAX, SEED_MAX, SEED_MIN,
+                     TIME_SCALE_MAX, WAIT_MAX)
 
 
 def _ref(name: str) -> dict:
@@ -29,6 +30,8 @@ def _ok(description: str, schema: dict | None = None) -> dict:
 
 ERROR = _ok("error", _ref("Error"))
 SEED = {"type": "integer", "minimum": SEED_MIN, "maximum": SEED_MAX, "description": "seed (int64)"}
+# Checked by the API, with the reason in a 422: http(s), a host, a good port, not link-local.
+URL = {"type": "string", "description": "an http(s) URL"}
 TIME_SCALE = {"type": "number", "minimum": 0, "maximum": TIME_SCALE_MAX, "description": "multiplies waits and delays"}
 
 REQUESTS = {
@@ -39,7 +42,7 @@ REQUESTS = {
             "omit": {"type": "array", "items": {"type": "string"}, "description": "optional fields to leave out"},
             "seed": SEED | {"description": "seed for a reproducible payload (int64)"},
             "market": {"type": "string", "description": "SE, NO, FI or DK"},
-            "url": {"type": "string", "description": "one-off subscriber URL (default: the subscription's)"},
+            "url": URL | {"description": "one-off subscriber URL (default: the subscription's)"},
             "invalid": {"type": "boolean", "description": "allow overrides that break the schema (negative tests)"},
         },
     },
@@ -47,7 +50,7 @@ REQUESTS = {
         "type": "object", "additionalProperties": False,
         "properties": {
             "seed": SEED,
-            "url": {"type": "string"},
+            "url": URL,
             "time_scale": TIME_SCALE,
         },
     },
@@ -60,15 +63,18 @@ REQUESTS = {
             "scenario": {"type": "string", "description": "a scenario: a run per firing, or its events at a rate"},
             "mix": {"type": "object", "additionalProperties": {"type": "number"},
                     "description": "scenario -> weight, played at a rate (a soak)"},
-            "interval": {"type": ["string", "number"], "description": "e.g. 30s"},
+            # Seconds as a number are bounded here; a duration string ("30s") by the schedule's own check.
+            "interval": {"type": ["string", "number"], "maximum": DURATION_MAX, "description": "e.g. 30s"},
             "cron": {"type": "string", "description": "5-field crontab, UTC, e.g. 0 2 * * *"},
-            "rate": {"type": "number", "description": "events per rate_per"},
+            "rate": {"type": "number", "maximum": RATE_MAX * 60,
+                     "description": f"events per rate_per: at most {RATE_MAX:g} a second, {RATE_MAX * 60:g} a minute"},
             "rate_per": {"enum": ["second", "minute"]},
-            "jitter": {"type": ["string", "number"], "description": "random shift of each event, e.g. 100ms"},
-            "duration": {"type": ["string", "number"], "description": "stop after, e.g. 10m"},
+            "jitter": {"type": ["string", "number"], "minimum": 0, "maximum": JITTER_MAX,
+                       "description": "random shift of each event, e.g. 100ms"},
+            "duration": {"type": ["string", "number"], "maximum": DURATION_MAX, "description": "stop after, e.g. 10m"},
             "count": {"type": "integer", "minimum": 1, "maximum": COUNT_MAX,
                       "description": "stop after this many firings (events, for a rate)"},
-            "url": {"type": "string"},
+            "url": URL,
             "seed": SEED,
             "market": {"type": "string"},
             "overrides": {"type": "object"},
@@ -78,7 +84,7 @@ REQUESTS = {
     "SubscriptionUpdate": {
         "type": "object", "additionalProperties": False,
         "properties": {
-            "url": {"type": ["string", "null"], "description": "own URL of the type; null: the default URL"},
+            "url": {"anyOf": [URL, {"type": "null"}], "description": "own URL of the type; null: the default URL"},
             "headers": {"type": "object", "additionalProperties": {"type": "string"},
                         "description": "static headers; a value of ******** keeps the current one"},
             "enabled": {"type": "boolean", "description": "ON/OFF; an OFF type's events are not recorded"},
@@ -157,12 +163,15 @@ COMMON = ("400", "401", "413", "503")
 
 
 def _op(summary: str, responses: dict, *errors: str, parameters: list | None = None, body: str | None = None,
-        body_required: bool = False, write: bool = False, open_: bool = False) -> dict:
+        write: bool = False, open_: bool = False) -> dict:
     op: dict = {"summary": summary}
     if parameters:
         op["parameters"] = parameters
-    if body:
-        op["requestBody"] = {"required": body_required, **_json(_ref(body))}
+    if body or write:
+        # Every write says Content-Type: application/json, so the body is documented as
+        # required; an empty body with that header is taken as {} (or ignored).
+        op["requestBody"] = {"required": True, "description": "JSON; may be empty, but Content-Type: "
+                             "application/json is required even then", **_json(_ref(body) if body else {})}
     codes = set(errors) | set(COMMON) | ({"415"} if write else set())
     if open_:
         op["security"] = []
@@ -177,21 +186,22 @@ def _object(**properties) -> dict:
 
 HEALTHY = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
 SINK_PARAMS = [
-    _param("path", "path", {"type": "string", "not": {"const": "clear"}},
-           "any path (clear is the UI's clear action, not the sink)"),
+    _param("path", "path", {"type": "string"}, "any path: the sink records it"),
     _param("status", "query", {"type": "integer", "minimum": 200, "maximum": 599}, "status to answer"),
     _param("delay", "query", {"type": "number", "minimum": 0, "maximum": 30}, "seconds to wait first"),
     _param("fail_rate", "query", {"type": "number", "minimum": 0, "maximum": 1}, "share answered 500"),
 ]
-SINK_ANSWER = {"description": "received: the status asked for (or 500 by fail_rate); 503 sink_busy when "
-                              "too many requests are delaying (threads - 4) at once; 400 for bad parameters",
-               **_json({"type": "object"})}
+SINK_ANSWER = {"description": "received: JSON with the status asked for (or 500 by fail_rate); any status can be "
+                              "asked for, so the sink documents them all here: 503 sink_busy when too many requests "
+                              "are delaying (threads - 4) at once, 400 for bad parameters, 413 for a body over "
+                              "MOCK_NORCE_MAX_BODY, these three in the error shape", **_json({"type": "object"})}
 
 
 def _sink_op(summary: str) -> dict:
-    op = _op(summary, {"default": SINK_ANSWER}, parameters=SINK_PARAMS, open_=True)
-    op["requestBody"] = {"required": False, "content": {"*/*": {"schema": {}}}}
-    return op
+    empty = {"description": "the status asked for, which has no body"}
+    return {"summary": summary, "security": [], "parameters": SINK_PARAMS,
+            "requestBody": {"required": False, "content": {"*/*": {"schema": {}}}},
+            "responses": {"default": SINK_ANSWER, "204": empty, "205": empty, "304": empty}}
 
 
 def document() -> dict:
@@ -245,12 +255,12 @@ def document() -> dict:
                 "type": "array", "items": _ref("Subscription")}))})},
         "/api/subscriptions/{type}": {"put": _op(
             "Change a type's URL, headers or ON/OFF", {"200": _ok("updated", _ref("Subscription"))}, "404", "422",
-            parameters=[TYPE], body="SubscriptionUpdate", body_required=True, write=True)},
+            parameters=[TYPE], body="SubscriptionUpdate", write=True)},
         "/api/schedules": {
             "get": _op("Schedules with their live figures", {
                 "200": _ok("schedules", {"type": "array", "items": schedule})}),
             "post": _op("Create a schedule", {"201": _ok("created", schedule)}, "409", "422",
-                        body="ScheduleRequest", body_required=True, write=True)},
+                        body="ScheduleRequest", write=True)},
         "/api/schedules/{id}": {
             "get": _op("A schedule", {"200": _ok("schedule", schedule)}, "404", parameters=[ID]),
             "delete": _op("Delete a schedule", {"200": _ok("deleted", _object(deleted={"type": "string"}))}, "404",
@@ -287,7 +297,8 @@ def document() -> dict:
         "info": {"title": "mock-norce control API", "version": __version__,
                  "description": "Fire Norce Commerce Events, run scenarios, read the delivery log. Errors are "
                                 "{\"error\": code, \"message\": text}; out-of-range numbers get 422 out_of_range; "
-                                "writes under /api need Content-Type: application/json, even without a body."},
+                                "writes under /api need Content-Type: application/json, even without a body; "
+                                "a method a path does not have gets 405 with Allow."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": paths,

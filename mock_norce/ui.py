@@ -21,7 +21,7 @@ from .events import coerce
 from .limits import JSON_INT_DIGITS_MAX, PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, check_number
 from .safejson import loads as safe_loads
 from .subscriptions import mask_headers, mask_url
-from .views import delivery_view, sink_view
+from .views import delivery_view, run_view, sink_view
 from .webio import error_response, is_api_request
 from .websecurity import safe_next, token_matches
 
@@ -70,7 +70,7 @@ def dashboard():
     recent, total = store.deliveries(limit=15)
     return render_template("dashboard.html", counts=store.counts(), total=total,
                            recent=[delivery_view(d) for d in recent], health=store.subscriber_health(),
-                           runs=core().runs.list(6), sink_received=core().sink.received,
+                           runs=[run_view(r) for r in core().runs.list(6)], sink_received=core().sink.received,
                            backlog=core().outbox.dispatcher.backlog(), warnings=core().warnings,
                            default_url=core().outbox.subscriptions.default_url)
 
@@ -174,7 +174,7 @@ def run_scenario(name):
 
 @bp.get("/runs")
 def runs():
-    return render_template("runs.html", runs=core().runs.list(100))
+    return render_template("runs.html", runs=[run_view(r) for r in core().runs.list(100)])
 
 
 @bp.get("/runs/<run_id>")
@@ -184,7 +184,7 @@ def run(run_id):
     except MockNorceError:
         abort(404)
     items, total = core().outbox.store.deliveries(run_id=run_id, limit=200)
-    return render_template("run.html", run=found, deliveries=[delivery_view(d) for d in items], total=total)
+    return render_template("run.html", run=run_view(found), deliveries=[delivery_view(d) for d in items], total=total)
 
 
 @bp.post("/runs/<run_id>/cancel")
@@ -235,7 +235,7 @@ def sink():
                            received=core().sink.received)
 
 
-@bp.post("/sink/clear")
+@bp.post("/sink-clear")  # outside /sink/, which belongs wholly to the open receiving end
 def sink_clear():
     core().sink.clear()
     return redirect(url_for("ui.sink"))

@@ -39,14 +39,13 @@ def error_response(status: int, code: str, message: str, errors: list | None = N
 
 
 def is_api_request() -> bool:
-    """Answer errors in JSON? (The UI's own pages, /sink/clear included, get HTML.)"""
+    """Answer errors in JSON? (The UI's own pages get HTML.)"""
     path = request.path
-    return path.startswith("/api/") or path in ("/openapi.json", "/healthz", "/metrics") \
-        or (path.startswith("/sink/") and request.endpoint != "ui.sink_clear")
+    return path.startswith(("/api/", "/sink/")) or path in ("/openapi.json", "/healthz", "/metrics")
 
 
 def _number(value) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
+    return str(value) if isinstance(value, int) else f"{value:.15g}"  # 31622400, not 3.16224e+07
 
 
 def range_text(lo, hi) -> str:
@@ -61,7 +60,7 @@ def body(schema_name: str, required: bool = False) -> dict:
     The Content-Type was checked before the view ran (websecurity's one hook).
     """
     raw = request.get_data(cache=True)
-    if not raw.strip():
+    if not raw:  # (only a truly empty body: whitespace alone is malformed JSON)
         if required:
             raise ApiError(400, "bad_request", "a JSON body is required")
         return {}
@@ -89,7 +88,7 @@ def body(schema_name: str, required: bool = False) -> dict:
 def number_arg(name: str, default=None, *, minimum: float, maximum: float, integer: bool = False):
     """A number from the query: 400 if it is not one, 422 naming the range if outside it."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     kind = "an integer" if integer else "a number"
     if integer and len(raw.strip().lstrip("+-")) > JSON_INT_DIGITS_MAX:
