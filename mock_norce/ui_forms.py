@@ -52,8 +52,8 @@ def schedules():
 
 def _schedules_page(form, status: int = 200):
     c = core()
-    return render_template("schedules.html", schedules=[schedule_view(s) for s in c.schedules.list()], types=c.factory.catalog.names(),
-                           scenarios=[s.name for s in c.library], form=form), status
+    return render_template("schedules.html", schedules=[schedule_view(s) for s in c.schedules.list()],
+                           types=c.factory.catalog.names(), scenarios=[s.name for s in c.library], form=form), status
 
 
 @bp.post("/schedules")
