@@ -113,9 +113,8 @@ def serve(args, settings: Settings) -> int:
     import ipaddress
     import logging
 
-    from waitress.server import create_server
-
     from .app import build_core, create_app
+    from .webserver import make_server
 
     if args.port is not None:
         settings = settings.with_(port=args.port)
@@ -129,9 +128,7 @@ def serve(args, settings: Settings) -> int:
     # One process, many threads: a second process would run a second dispatcher and
     # deliver every event twice. waitress is a production server; the debugger never runs.
     try:
-        server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
-                               ident="mock-norce", max_request_body_size=settings.max_body,
-                               channel_timeout=60, clear_untrusted_proxy_headers=True)
+        server = make_server(app, settings)  # waitress; /healthz never waits for a thread
     except OSError as exc:
         raise UsageError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     port = server.effective_port

@@ -14,8 +14,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from . import safejson
 from .catalog import Catalog, EventType
-from .errors import BadOverride, InvalidPayload
+from .errors import BadOverride, InvalidPayload, MockNorceError
 from .fields import ABSENT, Draw, plan_for
 from .tenant import Market, Tenant
 
@@ -143,9 +144,9 @@ def coerce(et: EventType, name: str, raw: str) -> Any:
     if kind == "string":
         return raw
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        return raw  # not JSON: keep the text; validation says what is wrong with it
+        value = safejson.loads(raw)  # typed in a form or on a command line: the guarded parser
+    except MockNorceError:
+        return raw  # not JSON (or not JSON we take): keep the text; validation says what is wrong
     if kind == "integer" and isinstance(value, float) and value.is_integer() and "." not in raw:
         return int(value)
     return value

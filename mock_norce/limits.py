@@ -34,6 +34,8 @@ WAIT_MAX = 300.0
 # Nesting of a JSON request body and digits of one integer literal in it.
 JSON_DEPTH_MAX = 32
 JSON_INT_DIGITS_MAX = 20
+# Static headers of one subscription (a request line's worth; checking them is linear).
+HEADERS_MAX = 100
 # The longest a background thread sleeps in one go (it re-checks its work after that):
 # threading's timers overflow a little above 9.2e9 s.
 SLEEP_MAX = 3600.0
@@ -45,15 +47,20 @@ class OutOfRange(MockNorceError):
     code = "out_of_range"
 
 
+def _show(bound: float) -> str:
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"  # 1000000, not 1e+06
+
+
 def check_number(value, what: str, lo: float, hi: float, *, integer: bool = False):
     """`value` if it is a (finite) number in [lo, hi], else OutOfRange naming the range."""
     kind = "a whole number" if integer else "a number"
+    lo_s, hi_s = _show(lo), _show(hi)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-        raise OutOfRange(f"{what} must be {kind} between {lo:g} and {hi:g}, got {value!r}")
+        raise OutOfRange(f"{what} must be {kind} between {lo_s} and {hi_s}, got {value!r:.40}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise OutOfRange(f"{what} must be {kind} between {lo:g} and {hi:g}, got {value!r}")
+        raise OutOfRange(f"{what} must be {kind} between {lo_s} and {hi_s}, got {value!r}")
     if not lo <= value <= hi:
-        raise OutOfRange(f"{what} must be between {lo:g} and {hi:g}, got {value!r}")
+        raise OutOfRange(f"{what} must be between {lo_s} and {hi_s}, got {value!r:.40}")
     return value
 
 

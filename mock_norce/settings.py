@@ -143,7 +143,7 @@ class Settings:
     )
     sink_keep: int = field(
         default=1000,
-        metadata={"env": "MOCK_NORCE_SINK_KEEP", "help": "requests the built-in sink remembers"},
+        metadata={"env": "MOCK_NORCE_SINK_KEEP", "help": "requests the built-in sink remembers (0: none, it only counts)"},
     )
 
     def __post_init__(self):

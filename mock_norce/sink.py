@@ -47,7 +47,8 @@ class Sink:
     """Records requests and decides the answer for each."""
 
     def __init__(self, keep: int = 1000, rng: random.Random | None = None):
-        self._records: deque[SinkRecord] = deque(maxlen=keep or None)
+        # 0 keeps none (the sink only counts); maxlen=None would have meant "keep everything".
+        self._records: deque[SinkRecord] = deque(maxlen=keep)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._rng = rng or random.Random()

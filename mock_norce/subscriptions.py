@@ -14,12 +14,13 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import yaml
 
 from .errors import MockNorceError, UnknownEventType
 from .iri import BadUrl, to_uri
+from .limits import HEADERS_MAX
 
 
 class SubscriptionError(MockNorceError):
@@ -79,7 +80,10 @@ def check_headers(headers: Any) -> dict[str, str]:
         return {}
     if not isinstance(headers, Mapping):
         raise SubscriptionError("headers must be a mapping of name to value")
+    if len(headers) > HEADERS_MAX:
+        raise SubscriptionError(f"at most {HEADERS_MAX} static headers, got {len(headers)}")
     out: dict[str, str] = {}
+    seen: set[str] = set()  # lower-case names: one lookup per header, not a scan (was quadratic)
     for name, value in headers.items():
         if not isinstance(name, str) or not _TOKEN.match(name):
             raise SubscriptionError(f"header name {name!r} is not a valid HTTP header name")
@@ -92,8 +96,9 @@ def check_headers(headers: Any) -> dict[str, str]:
             raise SubscriptionError(f"header {name!r} contains CR, LF or NUL (header injection)")
         if any(ord(c) > 255 for c in value):
             raise SubscriptionError(f"header {name!r} has characters outside Latin-1")
-        if any(k.lower() == name.lower() for k in out):
+        if name.lower() in seen:
             raise SubscriptionError(f"header {name!r} is given twice")
+        seen.add(name.lower())
         out[name] = value
     return out
 
@@ -102,25 +107,50 @@ def is_secret(name: str) -> bool:
     return bool(_SECRET.search(name))
 
 
-def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers fit to show: values of secret-looking headers replaced by a mask."""
-    return {k: (MASK if is_secret(k) else v) for k, v in headers.items()}
+def mask_headers(headers):
+    """Headers fit to show: values of secret-looking headers replaced by a mask.
+
+    A mapping gives a dict; a list of (name, value) pairs (repeated names kept, as received
+    by the sink or from a subscriber) gives a list of [name, value] pairs.
+    """
+    if isinstance(headers, Mapping):
+        return {k: (MASK if is_secret(k) else v) for k, v in headers.items()}
+    return [[k, MASK if is_secret(k) else v] for k, v in headers]
 
 
-def mask_url(url: str) -> str:
-    """A URL fit to show: its password and secret-looking query values masked."""
+def _mask_params(text: str) -> str:
+    def one(part: str) -> str:
+        key, sep, _ = part.partition("=")
+        return f"{key}={MASK}" if sep and is_secret(unquote_plus(key)) else part
+    return "&".join(one(p) for p in text.split("&"))
+
+
+def mask_url(url: str | None) -> str | None:
+    """A URL fit to show: its password and secret-looking query (and fragment) values masked.
+
+    The one masking function for URLs: API views, UI templates (the ``mask_url`` filter) and
+    CLI output all call it. Idempotent, so masking a masked URL changes nothing.
+    """
+    if not url:
+        return url
     try:
         parts = urlsplit(url)
+        password = parts.password
     except ValueError:
         return url
     netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
-    query = parts.query
-    if query:
-        query = "&".join(p.split("=", 1)[0] + "=" + MASK if "=" in p and is_secret(p.split("=", 1)[0]) else p
-                         for p in query.split("&"))
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    if password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:{MASK}@{hostport}"
+    return urlunsplit((parts.scheme, netloc, parts.path, _mask_params(parts.query) if parts.query else "",
+                       _mask_params(parts.fragment) if parts.fragment else ""))
+
+
+def unmask_url(sent: str | None, current: str | None) -> str | None:
+    """The URL to store: a masked URL sent back unchanged (from a GET or the UI) keeps the real one."""
+    if sent and current and sent != current and sent == mask_url(current):
+        return current
+    return sent
 
 
 class Subscriptions:

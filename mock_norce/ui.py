@@ -15,11 +15,15 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 
 from . import policy
-from .api import delivery_view, sink_view, subscription_view
+from .api import DELIVERY_ID
 from .errors import InvalidPayload, MockNorceError
 from .events import coerce
-from .subscriptions import MASK
-from .websecurity import token_matches
+from .limits import JSON_INT_DIGITS_MAX, PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, check_number
+from .safejson import loads as safe_loads
+from .subscriptions import mask_headers, mask_url
+from .views import delivery_view, run_view, sink_view
+from .webio import error_response, is_api_request
+from .websecurity import safe_next, token_matches
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -39,11 +43,18 @@ def format_ts(value) -> str:
 
 @bp.app_template_filter("pretty")
 def pretty_json(value) -> str:
+    # Subscriber answers are anyone's text: parsed with the guarded parser (a 10,000-deep
+    # answer is shown as text, not a RecursionError).
     try:
-        return json.dumps(json.loads(value) if isinstance(value, (str, bytes)) else value, indent=2,
+        return json.dumps(safe_loads(value) if isinstance(value, (str, bytes)) else value, indent=2,
                           ensure_ascii=False)
-    except ValueError:
+    except (MockNorceError, ValueError, RecursionError):
         return value if isinstance(value, str) else str(value)
+
+
+# The same masking as the API's, for every URL and header list a template shows.
+bp.add_app_template_filter(mask_url, "mask_url")
+bp.add_app_template_filter(mask_headers, "mask_headers")
 
 
 @bp.app_context_processor
@@ -59,7 +70,7 @@ def dashboard():
     recent, total = store.deliveries(limit=15)
     return render_template("dashboard.html", counts=store.counts(), total=total,
                            recent=[delivery_view(d) for d in recent], health=store.subscriber_health(),
-                           runs=core().runs.list(6), sink_received=core().sink.received,
+                           runs=[run_view(r) for r in core().runs.list(6)], sink_received=core().sink.received,
                            backlog=core().outbox.dispatcher.backlog(), warnings=core().warnings,
                            default_url=core().outbox.subscriptions.default_url)
 
@@ -104,7 +115,7 @@ def event(name):
         sample = {f: v for f, v in overrides.items()}
         seed = None
     else:
-        seed = request.args.get("seed", type=int)
+        seed = form_number(request.args.get("seed"), "seed", SEED_MIN, SEED_MAX, integer=True)
         if seed is None:
             seed = random.randrange(10**6)
         sample = c.factory.generate(name, seed=seed, market=request.args.get("market") or None).body
@@ -114,6 +125,18 @@ def event(name):
                            markets=c.factory.tenant.markets, target=target,
                            effective_url=target.url or c.outbox.subscriptions.default_url,
                            form=request.form if request.method == "POST" else {}), (422 if errors else 200)
+
+
+def form_number(raw: str | None, what: str, lo: float, hi: float, integer: bool = False):
+    """A number typed in a form or a query: None if blank, else in [lo, hi] or OutOfRange (422)."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        # int() of thousands of digits is slow and refused past 4,300: too long is out of range.
+        value = (int(raw) if len(raw.strip()) <= JSON_INT_DIGITS_MAX + 1 else raw) if integer else float(raw)
+    except ValueError:
+        value = raw
+    return check_number(value, what, lo, hi, integer=integer)
 
 
 def _field_view(et, name: str, sample: dict, posted: dict, errors: list) -> dict:
@@ -140,8 +163,8 @@ def scenarios():
 def run_scenario(name):
     form = request.form
     try:
-        seed = int(form["seed"]) if form.get("seed") else None
-        scale = float(form["time_scale"]) if form.get("time_scale") else None
+        seed = form_number(form.get("seed"), "seed", SEED_MIN, SEED_MAX, integer=True)
+        scale = form_number(form.get("time_scale"), "time scale", 0, TIME_SCALE_MAX)
         run = core().runs.start_run(name, seed=seed, url=form.get("url") or None, time_scale=scale)
     except (ValueError, MockNorceError) as exc:
         flash(f"Could not start {name}: {getattr(exc, 'message', 'seed and time scale must be numbers')}", "error")
@@ -151,7 +174,7 @@ def run_scenario(name):
 
 @bp.get("/runs")
 def runs():
-    return render_template("runs.html", runs=core().runs.list(100))
+    return render_template("runs.html", runs=[run_view(r) for r in core().runs.list(100)])
 
 
 @bp.get("/runs/<run_id>")
@@ -161,7 +184,7 @@ def run(run_id):
     except MockNorceError:
         abort(404)
     items, total = core().outbox.store.deliveries(run_id=run_id, limit=200)
-    return render_template("run.html", run=found, deliveries=[delivery_view(d) for d in items], total=total)
+    return render_template("run.html", run=run_view(found), deliveries=[delivery_view(d) for d in items], total=total)
 
 
 @bp.post("/runs/<run_id>/cancel")
@@ -178,7 +201,7 @@ def cancel_run(run_id):
 def deliveries():
     args = request.args
     status = args.get("status") if args.get("status") in policy.STATUSES else None
-    page = max(1, args.get("page", 1, type=int) or 1)
+    page = form_number(args.get("page"), "page", 1, PAGE_MAX, integer=True) or 1
     per_page = 50
     items, total = core().outbox.store.deliveries(event_type=args.get("type") or None, status=status,
                                                   run_id=args.get("run") or None, limit=per_page,
@@ -188,7 +211,7 @@ def deliveries():
                            filters={"type": args.get("type", ""), "status": status or "", "run": args.get("run", "")})
 
 
-@bp.get("/deliveries/<int:delivery_id>")
+@bp.get(f"/deliveries/<{DELIVERY_ID}:delivery_id>")
 def delivery(delivery_id):
     found = core().outbox.store.delivery(delivery_id)
     if found is None:
@@ -196,7 +219,7 @@ def delivery(delivery_id):
     return render_template("delivery.html", d=delivery_view(found), user_agent=core().outbox.dispatcher.sender.user_agent)
 
 
-@bp.post("/deliveries/<int:delivery_id>/redeliver")
+@bp.post(f"/deliveries/<{DELIVERY_ID}:delivery_id>/redeliver")
 def redeliver(delivery_id):
     try:
         new_id = core().outbox.redeliver(delivery_id)
@@ -206,125 +229,13 @@ def redeliver(delivery_id):
     return redirect(url_for("ui.delivery", delivery_id=new_id))
 
 
-@bp.get("/subscriptions")
-def subscriptions():
-    subs = core().outbox.subscriptions
-    return render_template("subscriptions.html", default_url=subs.default_url,
-                           subs=[subscription_view(s) for s in subs.all()])
-
-
-@bp.post("/subscriptions/<name>")
-def update_subscription(name):
-    subs = core().outbox.subscriptions
-    try:
-        current = subs.get(name)
-        headers = {}
-        for line in request.form.get("headers", "").splitlines():
-            if not line.strip():
-                continue
-            key, sep, value = line.partition(":")
-            if not sep:
-                raise MockNorceError(f"header line {line.strip()!r} needs the form Name: value")
-            key, value = key.strip(), value.strip()
-            headers[key] = current.headers.get(key, value) if value == MASK else value
-        subs.update(name, url=request.form.get("url", "").strip() or None, headers=headers,
-                    enabled=bool(request.form.get("enabled")))
-        flash(f"{name} saved.", "ok")
-    except MockNorceError as exc:
-        flash(f"{name} not saved: {exc.message}", "error")
-    return redirect(url_for("ui.subscriptions") + f"#sub-{name}")
-
-
-@bp.get("/schedules")
-def schedules():
-    return _schedules_page({})
-
-
-def _schedules_page(form, status: int = 200):
-    c = core()
-    return render_template("schedules.html", schedules=c.schedules.list(), types=c.factory.catalog.names(),
-                           scenarios=[s.name for s in c.library], form=form), status
-
-
-@bp.post("/schedules")
-def create_schedule():
-    c = core()
-    form = request.form
-    data: dict = {}
-    try:
-        if form.get("name"):
-            data["name"] = form["name"].strip()
-        what = form.get("what")
-        if what == "event":
-            data["event"] = form.get("event")
-        elif what == "scenario":
-            data["scenario"] = form.get("scenario")
-        elif what == "mix":
-            mix = {}
-            for line in form.get("mix", "").splitlines():
-                if line.strip():
-                    name, _, weight = line.partition(":")
-                    mix[name.strip()] = float(weight or 1)
-            data["mix"] = mix
-        when = form.get("when")
-        if when == "rate":
-            data["rate"] = float(form.get("rate") or 0)
-            data["rate_per"] = form.get("rate_per", "second")
-            if form.get("jitter"):
-                data["jitter"] = form["jitter"]
-        elif when in ("interval", "cron"):
-            data[when] = form.get(when, "")
-        for key in ("duration", "url"):
-            if form.get(key):
-                data[key] = form[key].strip()
-        if form.get("count"):
-            data["count"] = int(form["count"])
-        created = c.schedules.create(data)
-    except ValueError:
-        flash("Not created: rate, weights and count must be numbers.", "error")
-    except MockNorceError as exc:
-        flash(f"Not created: {exc.message}", "error")
-    else:
-        flash(f"Schedule {created['id']} created.", "ok")
-        return redirect(url_for("ui.schedule", sid=created["id"]))
-    return _schedules_page(form, 422)
-
-
-@bp.get("/schedules/<sid>")
-def schedule(sid):
-    try:
-        found = core().schedules.view(sid)
-    except MockNorceError:
-        abort(404)
-    return render_template("schedule.html", s=found)
-
-
-@bp.post("/schedules/<sid>/<action>")
-def schedule_action(sid, action):
-    service = core().schedules
-    try:
-        if action == "pause":
-            service.pause(sid)
-        elif action == "resume":
-            service.resume(sid)
-        elif action == "delete":
-            service.delete(sid)
-            flash(f"Schedule {sid} deleted.", "ok")
-            return redirect(url_for("ui.schedules"))
-        else:
-            abort(404)
-    except MockNorceError as exc:
-        flash(exc.message, "error")
-    return redirect(url_for("ui.schedule", sid=sid))
-
-
 @bp.get("/sink")
 def sink():
     return render_template("sink.html", items=[sink_view(r) for r in core().sink.recent(200)],
                            received=core().sink.received)
 
 
-@bp.post("/sink/clear")
+@bp.post("/sink-clear")  # outside /sink/, which belongs wholly to the open receiving end
 def sink_clear():
     core().sink.clear()
     return redirect(url_for("ui.sink"))
@@ -337,16 +248,13 @@ def login():
     if request.method == "POST":
         if token and token_matches(request.form.get("token"), token):
             session["authed"] = True
-            target = request.args.get("next") or "/"
-            return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+            return redirect(safe_next(request.args.get("next")))
         error = "That is not the token."
     return render_template("login.html", error=error), (401 if error else 200)
 
 
 @bp.app_errorhandler(404)
 def not_found(exc):
-    from .api import error_response, is_api_request
-
     if is_api_request():
         return error_response(404, "not_found", "no such resource")
     return render_template("error.html", code=404, message="There is nothing here."), 404
@@ -354,8 +262,10 @@ def not_found(exc):
 
 @bp.app_errorhandler(403)
 def forbidden(exc):
-    from .api import error_response, is_api_request
-
     if is_api_request():
         return error_response(403, "forbidden", exc.description)
     return render_template("error.html", code=403, message=exc.description), 403
+
+
+# The settings forms (subscriptions, schedules) add their routes to this same Blueprint.
+from . import ui_forms  # noqa: E402,F401

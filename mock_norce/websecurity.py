@@ -1,26 +1,45 @@
-"""Web security: the optional API token, CSRF tokens for UI forms, and response headers.
+"""Web security: the optional API token, CSRF tokens for UI forms, JSON-only API writes, headers.
 
 With ``MOCK_NORCE_API_TOKEN`` set, the API wants ``Authorization: Bearer <token>`` and the UI
 wants the token once at /login (then a signed session cookie). /healthz and the sink's
-receiving end stay open: a health check and a webhook sender carry no token. The API takes
-only ``application/json`` bodies, which a cross-site form cannot send, and every UI form
-carries a CSRF token bound to the session.
+receiving end stay open: a health check and a webhook sender carry no token. Every
+state-changing API request must say ``Content-Type: application/json`` (an empty body too),
+which a cross-site form cannot send without a CORS preflight; every UI form carries a CSRF
+token bound to the session.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, jsonify, redirect, request, session, url_for
+from flask import Flask, abort, current_app, jsonify, redirect, request, session, url_for
 
 OPEN_PATHS = ("/healthz", "/static/", "/login", "/favicon.ico")
+WRITES = ("POST", "PUT", "DELETE", "PATCH")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 
 
+def open_to_senders(view):
+    """Mark a view that webhook senders call: no token, no CSRF (the sink's receiving end)."""
+    view.open_to_senders = True
+    return view
+
+
+def _is_open_to_senders() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return bool(getattr(view, "open_to_senders", False))
+
+
+def _bytes(value: str) -> bytes:
+    # compare_digest refuses non-ASCII str (TypeError, a 500): compare bytes instead.
+    return value.encode("utf-8", "backslashreplace")
+
+
 def token_matches(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    return isinstance(given, str) and hmac.compare_digest(_bytes(given), _bytes(expected))
 
 
 def bearer() -> str | None:
@@ -38,23 +57,45 @@ def csrf_token() -> str:
 
 def check_csrf() -> None:
     """Refuse a UI form post without the session's token (403)."""
-    sent = request.form.get("csrf_token")
-    if not sent or "csrf" not in session or not hmac.compare_digest(sent, session["csrf"]):
+    expected = session.get("csrf")
+    if not isinstance(expected, str) or not token_matches(request.form.get("csrf_token"), expected):
         abort(403, description="The form has expired or did not come from this page: reload and try again.")
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: a local path, or / for anything that could leave the site.
+
+    Browsers strip tabs and newlines and read a backslash as a slash, so ``/\\tevil.example``
+    or ``/\\evil.example`` would become ``//evil.example``: any of them refuses the target.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 def _is_api(path: str) -> bool:
     return path.startswith("/api/") or path == "/openapi.json" or path == "/metrics"
 
 
+def _json_error(status: int, code: str, message: str):
+    response = jsonify(error=code, message=message)
+    response.status_code = status
+    return response
+
+
 def install(app: Flask, api_token: str | None) -> None:
-    """Register the token check, CSRF check and security headers on the app."""
+    """Register the token check, CSRF check, JSON-only writes and security headers on the app."""
     app.jinja_env.globals["csrf_token"] = csrf_token
 
     @app.before_request
     def require_token():
         path = request.path
-        if request.method == "POST" and path.startswith("/sink/"):
+        if _is_open_to_senders():
             return None  # webhook deliveries to the built-in sink carry no token
         if api_token and not path.startswith(OPEN_PATHS):
             if token_matches(bearer(), api_token):
@@ -62,16 +103,26 @@ def install(app: Flask, api_token: str | None) -> None:
             if _is_api(path) and request.method == "GET" and session.get("authed"):
                 return None  # the UI's own live figures, read with the signed-in session
             if _is_api(path):
-                response = jsonify(error="unauthorized",
-                                   message="this mock-norce needs Authorization: Bearer <MOCK_NORCE_API_TOKEN>")
-                response.status_code = 401
+                response = _json_error(401, "unauthorized",
+                                       "this mock-norce needs Authorization: Bearer <MOCK_NORCE_API_TOKEN>")
                 response.headers["WWW-Authenticate"] = 'Bearer realm="mock-norce"'
                 return response
             if not session.get("authed"):
                 return redirect(url_for("ui.login", next=request.full_path))
-        if request.method in ("POST", "PUT", "DELETE", "PATCH") and not _is_api(path) \
-                and not path.startswith("/sink/"):
-            check_csrf()
+        if request.method in WRITES and not _is_api(path) and request.routing_exception is None:
+            check_csrf()  # (an unrouted request changes nothing: it gets its 404/405)
+        return None
+
+    @app.before_request
+    def require_json_writes():
+        # The one place: a plain HTML form (urlencoded or text/plain, even empty) can be posted
+        # cross-site without a preflight; application/json cannot. Unrouted requests fall
+        # through to their 404/405.
+        if request.method in WRITES and request.path.startswith("/api/") and request.routing_exception is None \
+                and request.mimetype != "application/json":
+            return _json_error(415, "unsupported_media_type",
+                               f"send Content-Type: application/json with every {request.method} to the API, "
+                               f"even without a body (got {request.mimetype or 'no content type'})")
         return None
 
     @app.after_request
