@@ -87,7 +87,6 @@ UNUSABLE = [
     ("http://[fe80::1%25eth0]:9/", "link-local"),
     ("http://[127.0.0.1]:9/", "not an IPv6 address"),
     ("http://a\\@127.0.0.1:9/", "backslash"),
-    ("http://127.0.0.1:9/\ud800", "not valid Unicode"),
     ("http://a..b/", "empty host label"),
 ]
 
@@ -99,6 +98,9 @@ def test_obs1_urls_that_cannot_be_converted_are_refused_with_the_reason(served):
         assert status == 422 and data["error"] == "bad_subscription" and reason in data["message"], (url, data)
         status, data = http("PUT", s.url + "/api/subscriptions/" + TYPE, {"url": url})
         assert status == 422 and reason in data["message"], (url, data)
+    # A lone surrogate never gets as far as the URL check: the JSON body itself is refused.
+    status, data = fire(s, "http://127.0.0.1:9/\ud800", wait=1)
+    assert status == 400 and data["error"] == "malformed_json" and "surrogate" in data["message"], data
     assert http("GET", s.url + "/api/deliveries")[1]["total"] == 0
 
 
