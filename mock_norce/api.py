@@ -295,5 +295,6 @@ def metrics():
     c = core()
     schedules = Counter(r["status"] for r in c.schedules.list())
     text = exposition(c.schedules.figures.total, c.outbox.store.counts(), c.outbox.dispatcher.backlog(),
-                      {s: schedules.get(s, 0) for s in ("active", "paused", "finished")}, c.sink.received)
+                      {s: schedules.get(s, 0) for s in ("active", "paused", "finished")}, c.sink.received,
+                      c.problems(), dict(c.health.incidents))
     return Response(text, mimetype="text/plain", headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

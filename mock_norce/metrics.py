@@ -28,9 +28,13 @@ def _histogram(lines: list[str], name: str, help_: str, h: Histogram) -> None:
     lines.append(f"{name}_count {h.total}")
 
 
+PARTS = ("storage", "writer", "timer", "runs", "scheduler")
+
+
 def exposition(total: Figures, deliveries: dict[str, int], backlog: int, schedules: dict[str, int],
-               sink_received: int) -> str:
-    """The metrics page."""
+               sink_received: int, down: dict[str, str] | None = None, incidents: dict[str, int] | None = None) -> str:
+    """The metrics page. `down`: the engine's parts that are down; `incidents`: unexpected
+    errors turned into outcomes, by part."""
     lines: list[str] = []
 
     def metric(name: str, kind: str, help_: str, samples: list[tuple[dict, float]]) -> None:
@@ -57,4 +61,9 @@ def exposition(total: Figures, deliveries: dict[str, int], backlog: int, schedul
     metric("mock_norce_queue_depth", "gauge", "Deliveries scheduled and not yet in flight.", [({}, backlog)])
     metric("mock_norce_schedules", "gauge", "Schedules, by status.", [({"status": s}, n) for s, n in schedules.items()])
     metric("mock_norce_sink_requests_total", "counter", "Requests the built-in sink received.", [({}, sink_received)])
+    down = down or {}
+    metric("mock_norce_up", "gauge", "1 while a part of the engine works, 0 while it is down (see /healthz).",
+           [({"part": p}, 0 if p in down else 1) for p in sorted(set(PARTS) | set(down))])
+    metric("mock_norce_incidents_total", "counter", "Unexpected errors turned into outcomes, by part.",
+           [({"part": p}, n) for p, n in sorted((incidents or {}).items())] or [({"part": "none"}, 0)])
     return "\n".join(lines) + "\n"

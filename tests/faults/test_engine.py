@@ -348,3 +348,24 @@ def test_14_a_full_disk_is_503_with_reads_served_and_recovers_by_itself_losing_n
         assert s.stop() < 5 and s.proc.returncode == 0
     finally:
         umount(disk)
+
+
+def test_metrics_show_the_parts_of_the_engine_and_what_is_down(served, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    s = served()
+
+    def up():
+        text = __import__("urllib.request").request.urlopen(s.url + "/metrics", timeout=5).read().decode()
+        family = {f.name: f for f in text_string_to_metric_families(text)}["mock_norce_up"]
+        return {sample.labels["part"]: sample.value for sample in family.samples}
+    assert up() == {"storage": 1, "writer": 1, "timer": 1, "runs": 1, "scheduler": 1}
+    other = sqlite3.connect(str(tmp_path / "data" / "mock-norce.db"), isolation_level=None, timeout=1)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        assert fire(s.url)[0] == 503  # a refused write marks the storage down ...
+        assert up()["storage"] == 0
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    wait_for(lambda: up()["storage"] == 1, 15)  # ... and the probe finds it writable again
