@@ -33,12 +33,13 @@ class LanePool:
     """Runs ``work(entry)`` for each submitted entry, per origin in order, on a bounded pool."""
 
     IDLE_THREAD_EXIT = 60.0  # seconds a thread waits for work before it ends
+    THIN_AFTER = 256  # a lane this far behind is backed up: further entries wait without bodies
 
     def __init__(self, work: Callable[[tuple], None], on_error: Callable[[tuple, BaseException], None], *,
                  per_origin: int = 1, max_workers: int = 64, origin_of: Callable[[tuple], tuple] = lambda e: e[3],
                  thin: Callable[[tuple], tuple] = lambda e: e):
         self.work = work
-        self.thin = thin  # makes an entry that has to wait behind others smaller
+        self.thin = thin  # makes an entry that has to wait behind a backed-up lane smaller
         self.on_error = on_error
         self.per_origin = max(1, per_origin)
         self.max_workers = max(1, max_workers)
@@ -57,7 +58,7 @@ class LanePool:
             lane = self._lanes.get(key)
             if lane is None:
                 lane = self._lanes[key] = _Lane(key)
-            lane.ready.append(self.thin(entry) if lane.ready else entry)
+            lane.ready.append(self.thin(entry) if len(lane.ready) >= self.THIN_AFTER else entry)
             self._make_runnable(lane)
 
     def clear(self) -> None:

@@ -120,28 +120,35 @@ class Store:
         Returns the records written: a delivery deleted meanwhile (the log was cleared) has
         nothing to attach its attempt to, and its series ends there.
         """
-        written = []
         if not records:
-            return written
+            return []
+        updates = []
+        for r in records:
+            o = r.outcome
+            finished = None if r.due is not None else r.started + o.latency_ms / 1000
+            updates.append((r.status, int(o.error_class != "interrupted"), r.due, finished, o.status, o.error,
+                            r.delivery_id))
         with self.database.transaction() as db:
-            for r in records:
-                o = r.outcome
-                finished = None if r.due is not None else r.started + o.latency_ms / 1000
-                counted = o.error_class != "interrupted"
-                updated = db.execute(
-                    "UPDATE deliveries SET status=?, attempts=attempts+?, due=?, finished=?,"
-                    " last_status_code=?, last_error=? WHERE id=?",
-                    (r.status, int(counted), r.due, finished, o.status, o.error, r.delivery_id))
-                if updated.rowcount == 0:
-                    continue
-                db.execute(
-                    "INSERT INTO attempts(delivery_id, number, started, url, method, status_code, latency_ms,"
-                    " error_class, error, response_headers, response_body, body_truncated, hops)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (r.delivery_id, r.number, r.started, o.url, o.method, o.status, o.latency_ms,
-                     o.error_class, o.error, json.dumps(o.response_headers), o.response_body,
-                     int(o.body_truncated), json.dumps(o.hops)))
-                written.append(r)
+            # One statement per kind for the whole batch; only after a clear do some rows miss.
+            updated = db.executemany("UPDATE deliveries SET status=?, attempts=attempts+?, due=?, finished=?,"
+                                     " last_status_code=?, last_error=? WHERE id=?", updates).rowcount
+            written = records
+            if updated != len(records):
+                ids = [r.delivery_id for r in records]
+                found = set()
+                for start in range(0, len(ids), 900):
+                    chunk = ids[start:start + 900]
+                    found.update(row[0] for row in db.execute(
+                        f"SELECT id FROM deliveries WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+                written = [r for r in records if r.delivery_id in found]
+            db.executemany(
+                "INSERT INTO attempts(delivery_id, number, started, url, method, status_code, latency_ms,"
+                " error_class, error, response_headers, response_body, body_truncated, hops)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(r.delivery_id, r.number, r.started, r.outcome.url, r.outcome.method, r.outcome.status,
+                  r.outcome.latency_ms, r.outcome.error_class, r.outcome.error,
+                  json.dumps(r.outcome.response_headers), r.outcome.response_body, int(r.outcome.body_truncated),
+                  json.dumps(r.outcome.hops)) for r in written])
         return written
 
     def clear(self) -> int:
