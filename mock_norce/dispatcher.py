@@ -7,9 +7,9 @@ emitted, a retry due soon) joins the heap at once; one due later stays on disk u
 loads its window (``Store.due_window``). So memory does not grow with the backlog: a million
 deliveries waiting for a subscriber that is down cost disk, not RAM.
 
-Due deliveries go into per-origin lanes sent by a bounded pool of threads (lanes.py). One
-writer thread commits attempt results in batches (group commit), then schedules retries,
-tells listeners and wakes whoever waits for a delivery to finish.
+Due deliveries go into per-origin lanes sent by a bounded pool of threads (lanes.py); their
+results go to the recorder (recorder.py), whose writer thread commits them in batches and
+then, here, schedules their retries.
 
 No thread can die silently: an unexpected exception in an attempt becomes a failed attempt
 (``internal_error``) that the policy retries; a commit that fails is retried with backoff
@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import logging
-import queue
 import threading
 import time
 from typing import Callable
@@ -37,18 +35,13 @@ from . import policy
 from .health import Health
 from .lanes import LanePool
 from .limits import sleep_for
+from .recorder import Recorder
 from .sender import Outcome, Sender
 from .store import AttemptRecord, Job, Store
-
-log = logging.getLogger("mock_norce.dispatcher")
-
-_STOP = object()
-
 
 class Dispatcher:
     """Schedules, sends and records the attempts of every delivery of one store."""
 
-    COMMIT_WINDOW = 0.003  # the writer gathers results this long before a commit (fewer, larger ones)
     WINDOW = 1.0  # seconds of the queue loaded ahead into memory
     KEEP_JOB = 0.25  # an emitted delivery due sooner than this keeps its body in memory
 
@@ -59,14 +52,10 @@ class Dispatcher:
         self.store = store
         self.sender = sender
         self.clock = clock
-        self.retention_max = retention_max
-        self.retention_age = retention_age
-        self.prune_every = prune_every
         self.window_cap = window_cap
         self.health = health or Health()
         self.lanes = LanePool(self._attempt, self._attempt_failed, per_origin=per_origin, max_workers=max_workers,
                               thin=_without_job)
-        self.listeners: list[Callable[[AttemptRecord], None]] = []  # called after each commit
         # The gate orders emits, commits and clears: an event is scheduled in the generation
         # it was committed in, and a clear cannot fall between a commit and its retry.
         self.gate = threading.RLock()
@@ -78,17 +67,15 @@ class Dispatcher:
         self._full = False  # the timer waits for room in the window
         self._generation = 0
         self._seq = itertools.count()
-        self._results: queue.SimpleQueue = queue.SimpleQueue()
-        self._waiters: dict[int, list[threading.Event]] = {}
-        self._waiters_lock = threading.Lock()
-        self._threads: list[threading.Thread] = []  # the timer and the writer
+        self._timer_thread: threading.Thread | None = None
         self._running = False
         self._stopping = False
         self._aborting = False
-        self._storage_down = threading.Event()
-        self.storage_problem: str | None = None  # why results cannot be written, while they cannot
         self._stopped = threading.Event()
-        self._last_prune = 0.0
+        self.recorder = Recorder(store, self.health, write=self._write_batch, forget=self._forget_batch,
+                                 recovered=self._recovered, stopping=lambda: self._stopping, clock=clock,
+                                 retention_max=retention_max, retention_age=retention_age, prune_every=prune_every)
+        self._storage_down = self.recorder.storage_down
 
     # --- scheduling ----------------------------------------------------------------------
 
@@ -202,18 +189,16 @@ class Dispatcher:
         """Start the timer and the writer; returns how many deliveries were waiting on disk."""
         waiting = sum(self.store.counts()[s] for s in (policy.PENDING, policy.RETRYING))
         self._running = True
-        for target, name in ((self._timer, "mock-norce-timer"), (self._write, "mock-norce-writer")):
-            t = threading.Thread(target=target, name=name, daemon=True)
-            self._threads.append(t)
-            t.start()
+        self._timer_thread = threading.Thread(target=self._timer, name="mock-norce-timer", daemon=True)
+        self._timer_thread.start()
+        self.recorder.start()
         return waiting
 
     def alive(self) -> dict[str, bool]:
         """Whether the timer and the writer threads run (for /healthz)."""
         if not self._running:
             return {}
-        names = {t.name for t in self._threads if t.is_alive()}
-        return {"timer": "mock-norce-timer" in names, "writer": "mock-norce-writer" in names}
+        return {"timer": self._timer_thread.is_alive(), "writer": self.recorder.alive()}
 
     def stop(self, grace: float = 6.0) -> None:
         """Let attempts in flight finish (up to `grace` s), interrupt the rest, write everything."""
@@ -226,9 +211,8 @@ class Dispatcher:
             self._aborting = True
             self.sender.abort_in_flight()
         self.lanes.stop(grace, abort)
-        self._results.put(_STOP)
-        for t in self._threads:
-            t.join(10.0)
+        self._timer_thread.join(10.0)
+        self.recorder.stop()
         self._running = False
         self.sender.close()
 
@@ -301,7 +285,7 @@ class Dispatcher:
                               url=job.url)
         record = self._judge(job, started, outcome)
         record.generation = generation
-        self._results.put(record)
+        self.recorder.put(record)
 
     def _judge(self, job: Job, started: float, outcome: Outcome) -> AttemptRecord:
         """The delivery's new state after an attempt."""
@@ -323,126 +307,50 @@ class Dispatcher:
         return AttemptRecord(job.delivery_id, number, started, outcome, policy.RETRYING, started + delay,
                              job.run_id, late, job.url)
 
-    # --- recording -----------------------------------------------------------------------
+    # --- recording (recorder.py) ---------------------------------------------------------
 
-    def after_writes(self, callback: Callable[[], None]) -> None:
-        """Call `callback` in the writer once every result queued before it is written and
-        its listeners have run (so, e.g., a run ends after its last attempt was reported)."""
-        self._results.put(callback)
-
-    def _write(self) -> None:
-        stop = False
-        while not stop:
-            first = self._results.get()
-            items = [first]
-            if first is not _STOP:
-                time.sleep(self.COMMIT_WINDOW)  # let a burst gather into one transaction
-            while len(items) < 5000:
-                try:
-                    items.append(self._results.get_nowait())
-                except queue.Empty:
-                    break
-            stop = _STOP in items
-            self._write_items([x for x in items if x is not _STOP], final=stop)
-
-    def flush(self) -> int:
-        """Write the results waiting in the queue (for running without threads), and what
-        their listeners queue in turn."""
-        written = 0
-        while not self._results.empty():
-            items = []
-            while True:
-                try:
-                    item = self._results.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not _STOP:
-                    items.append(item)
-            self._write_items(items, final=True)
-            written += sum(1 for x in items if isinstance(x, AttemptRecord))
+    def _write_batch(self, batch: list[AttemptRecord]) -> list[AttemptRecord]:
+        """Commit a batch of results of this generation, then schedule their retries."""
+        with self.gate:
+            live = [r for r in batch if r.generation == self._generation]
+            written = self.store.record(live)
+            with self._cond:
+                for r in live:
+                    self._claimed.discard(r.delivery_id)
+                for r in written:
+                    if r.due is not None and r.outcome.error_class != "interrupted":
+                        self._schedule_locked(r.delivery_id, r.due, r.url, None, self._generation)
+                self._room_freed()
         return written
 
-    def _write_items(self, items: list, final: bool) -> None:
-        """Commit the records, calling each callback once the records before it are written."""
-        batch: list[AttemptRecord] = []
-        for item in items + [None]:
-            if isinstance(item, AttemptRecord):
-                batch.append(item)
-                continue
-            try:
-                self._commit(batch, final=final)
-                self.health.clear("writer")
-            except BaseException as exc:  # noqa: BLE001 - the writer must outlive any failure
-                # Results of this batch are lost to this process only: their deliveries keep
-                # their due time on disk and the window's rescan attempts them again.
-                self.health.report("writer", f"{type(exc).__name__}: {exc}", exc)
-                with self._cond:
-                    for r in batch:
-                        self._claimed.discard(r.delivery_id)
-                    self._dirty = True
-            batch = []
-            if item is not None:
-                try:
-                    item()
-                except Exception as exc:  # noqa: BLE001 - a callback must not stop the recording
-                    self.health.incident("listeners", f"{type(exc).__name__}: {exc}", exc)
+    def _forget_batch(self, batch: list[AttemptRecord]) -> None:
+        with self._cond:
+            for r in batch:
+                self._claimed.discard(r.delivery_id)
+            self._dirty = True
 
-    def _commit(self, batch: list[AttemptRecord], final: bool = False) -> None:
-        """Write a batch, retrying while the database fails; then retries, listeners, waiters."""
-        from .errors import StorageUnavailable
+    def _recovered(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
-        backoff, give_up = 0.05, time.monotonic() + 1.0
-        while batch:
-            try:
-                with self.gate:
-                    live = [r for r in batch if r.generation == self._generation]
-                    written = self.store.record(live)
-                    with self._cond:
-                        for r in live:
-                            self._claimed.discard(r.delivery_id)
-                        for r in written:
-                            if r.due is not None and not r.outcome.error_class == "interrupted":
-                                self._schedule_locked(r.delivery_id, r.due, r.url, None, self._generation)
-                        self._room_freed()
-                break
-            except StorageUnavailable as exc:
-                self.storage_problem = exc.message
-                self._storage_down.set()
-                self.health.report("storage", exc.message)
-                if (final or self._stopping) and time.monotonic() > give_up:
-                    log.error("stopping with %d attempt result(s) unwritten (%s); those deliveries are attempted "
-                              "again at the next start", len(batch), exc.message)
-                    return
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-        else:
-            written = []
-        if self._storage_down.is_set():
-            self.storage_problem = None
-            self._storage_down.clear()
-            self.health.clear("storage")
-            with self._cond:
-                self._cond.notify_all()
-        for record in written:
-            for listener in self.listeners:
-                try:
-                    listener(record)
-                except Exception as exc:  # noqa: BLE001 - a listener must not stop the recording
-                    self.health.incident("listeners", f"{type(exc).__name__}: {exc}", exc)
-            if record.due is None:
-                self._wake(record.delivery_id)
-        self._prune()
+    @property
+    def listeners(self) -> list:
+        return self.recorder.listeners
 
-    def _prune(self) -> None:
-        now = self.clock()
-        if (self.retention_max is None and self.retention_age is None) or now - self._last_prune < self.prune_every:
-            return
-        self._last_prune = now
-        cutoff = now - self.retention_age if self.retention_age is not None else None
-        try:
-            self.store.prune(self.retention_max, cutoff)
-        except Exception as exc:  # noqa: BLE001 - retention is tidying; delivery goes on
-            self.health.incident("retention", f"{type(exc).__name__}: {exc}", exc)
+    @property
+    def storage_problem(self) -> str | None:
+        return self.recorder.storage_problem
+
+    def after_writes(self, callback: Callable[[], None]) -> None:
+        self.recorder.after_writes(callback)
+
+    def flush(self) -> int:
+        """Write the results waiting (for running without threads)."""
+        return self.recorder.flush()
+
+    def wait(self, delivery_id: int, timeout: float) -> bool:
+        """Block until the delivery is delivered or dead (True) or the timeout passes (False)."""
+        return self.recorder.wait(delivery_id, timeout)
 
     def run_due(self, now: float | None = None) -> int:
         """Make every attempt due at `now` in this thread (in due order), writing results as it goes."""
@@ -461,31 +369,6 @@ class Dispatcher:
                 self._attempt(entry)
                 made += 1
             self.flush()
-
-    # --- waiting -------------------------------------------------------------------------
-
-    def wait(self, delivery_id: int, timeout: float) -> bool:
-        """Block until the delivery is delivered or dead (True) or the timeout passes (False)."""
-        event = threading.Event()
-        with self._waiters_lock:
-            self._waiters.setdefault(delivery_id, []).append(event)
-        try:
-            status = self.store.delivery_status(delivery_id)
-            if status is None or status in (policy.DELIVERED, policy.DEAD):
-                return status is not None
-            return event.wait(sleep_for(timeout))
-        finally:
-            with self._waiters_lock:
-                waiting = self._waiters.get(delivery_id, [])
-                if event in waiting:
-                    waiting.remove(event)
-                if not waiting:
-                    self._waiters.pop(delivery_id, None)
-
-    def _wake(self, delivery_id: int) -> None:
-        with self._waiters_lock:
-            for event in self._waiters.get(delivery_id, ()):
-                event.set()
 
 
 def _without_job(entry: tuple) -> tuple:
