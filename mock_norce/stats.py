@@ -118,9 +118,10 @@ class Figures:
         self.delivered = 0
         self.failed = 0  # failed attempts
         self.dead = 0
-        # Deliveries seen failing and not yet finished. A set, not a counter: after a restart,
-        # retries of deliveries whose first failure was before it would drive a counter below 0.
-        self._retrying: set[int] = set()
+        # Deliveries between a failed attempt and the next, as seen by this process: a counter
+        # (a set of ids would grow with the backlog), never below 0: after a restart, retries
+        # of deliveries that first failed before it end series this counter never began.
+        self._retrying = 0
         self.skipped_firings = 0  # firings a schedule skipped because the backlog was over its bound
         self.failed_firings = 0  # firings whose events could not be written (nothing of them counted)
         self.throttled = False  # generation paused by the backlog bound
@@ -155,20 +156,22 @@ class Figures:
                 self.delivered += 1
                 self.last_delivered = max(self.last_delivered or t, t)
                 self.series.add(t, "delivered")
-                self._retrying.discard(record.delivery_id)
+                if record.number > 1:
+                    self._retrying = max(0, self._retrying - 1)
             else:
                 self.failed += 1
                 self.series.add(t, "failed")
                 if record.status == "dead":
                     self.dead += 1
                     self.series.add(t, "dead")
-                    self._retrying.discard(record.delivery_id)
-                else:
-                    self._retrying.add(record.delivery_id)
+                    if record.number > 1:
+                        self._retrying = max(0, self._retrying - 1)
+                elif record.number == 1:
+                    self._retrying += 1
 
     @property
     def in_retry(self) -> int:
-        return len(self._retrying)
+        return self._retrying
 
     def summary(self) -> dict:
         with self._lock:
@@ -181,7 +184,7 @@ class Figures:
             return {
                 "start": self.start, "end": self.end, "elapsed_s": round(elapsed, 3),
                 "generated": self.generated, "attempts": self.attempts, "delivered": self.delivered,
-                "failed_attempts": self.failed, "dead": self.dead, "in_retry": len(self._retrying),
+                "failed_attempts": self.failed, "dead": self.dead, "in_retry": self._retrying,
                 "throttled": self.throttled, "skipped_firings": self.skipped_firings,
                 "failed_firings": self.failed_firings,
                 "achieved_rate": round(self.generated / elapsed, 3),
