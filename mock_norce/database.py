@@ -253,7 +253,7 @@ class Database:
             if conn is None:
                 conn = self._connect()
                 conn.execute("PRAGMA query_only=1")
-                conn.execute("PRAGMA cache_size=-1024")  # 1 MB each: reads are small pages of the log
+                conn.execute("PRAGMA cache_size=-256")  # 256 kB each: reads are small pages of the log
             yield conn
         except sqlite3.DatabaseError as exc:
             if conn is not None:
