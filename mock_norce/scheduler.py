@@ -30,7 +30,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_REMOVED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -106,6 +106,7 @@ class ScheduleService:
         for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
             logging.getLogger(name).setLevel(logging.ERROR)
         self.aps.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        self.aps.add_listener(self._on_removed, EVENT_JOB_REMOVED)
         for row in self.outbox.store.schedules():
             self._rows[row["id"]] = row
             self._live[row["id"]] = Live()
@@ -201,8 +202,8 @@ class ScheduleService:
         with self._lock:
             self.get(sid)
             self.outbox.store.delete_schedule(sid)
+            self._rows.pop(sid)  # first: the job's removal must not look like its natural end
             self._remove_job(sid)
-            self._rows.pop(sid)
             self._live.pop(sid, None)
             self.figures.forget(sid)
 
@@ -269,6 +270,18 @@ class ScheduleService:
         else:
             self.firer.note(live, "missed", "schedule %s: a firing was skipped, more than %g s late",
                             event.job_id, self.misfire_grace)
+
+    def _on_removed(self, event) -> None:
+        """APScheduler dropped a job whose trigger has ended. A firing that ran late (a busy
+        machine) may have been the last without knowing it: the schedule is finished now."""
+        with self._lock:
+            row = self._rows.get(event.job_id)
+            if row is None or row["status"] != ACTIVE:
+                return  # paused or deleted: that removal was ours
+            try:
+                self._save(row, status=FINISHED, next_fire=None)
+            except Exception as exc:  # noqa: BLE001 - APScheduler's thread must not see it
+                row["error"] = f"could not record the end: {exc}"
 
     def _fire(self, sid: str) -> None:
         with self._lock:

@@ -531,3 +531,31 @@ def test_16_the_prometheus_in_retry_gauge_is_the_log_count():
     figures.on_attempt(attempt(1, 4, "delivered"))
     text = exposition(figures, {"pending": 3, "retrying": 7, "delivered": 1, "dead": 0}, 3, {"active": 1}, 0)
     assert "mock_norce_deliveries_in_retry 7\n" in text
+
+
+def test_an_overloaded_rate_schedule_still_finishes_at_its_end(served):
+    """Firings that run late (more events than the machine can make) once left the schedule
+    'active' for ever: APScheduler dropped the ended job before any firing saw the end."""
+    import socket
+    import time as _time
+
+    from ..servers import http
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    s = served(MOCK_NORCE_SUBSCRIBER_URL=f"http://127.0.0.1:{port}/")
+    status, sched = http("POST", s.url + "/api/schedules",
+                         {"event": "OrderConfirmedEvent", "rate": 20000, "duration": "4s"})
+    assert status == 201
+    deadline = _time.monotonic() + 30
+    while _time.monotonic() < deadline:
+        view = http("GET", f"{s.url}/api/schedules/{sched['id']}")[1]
+        if view["status"] == "finished":
+            break
+        _time.sleep(0.5)
+    assert view["status"] == "finished", view
+    assert view["emitted"] > 0 and view["figures"]["generated"] == view["emitted"]
+    status, gone = http("DELETE", f"{s.url}/api/schedules/{sched['id']}")
+    assert status == 200 and http("GET", s.url + "/api/schedules")[1] == []
