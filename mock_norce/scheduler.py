@@ -30,7 +30,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_JOB_REMOVED
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -106,7 +106,6 @@ class ScheduleService:
         for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
             logging.getLogger(name).setLevel(logging.ERROR)
         self.aps.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
-        self.aps.add_listener(self._on_removed, EVENT_JOB_REMOVED)
         for row in self.outbox.store.schedules():
             self._rows[row["id"]] = row
             self._live[row["id"]] = Live()
@@ -118,6 +117,16 @@ class ScheduleService:
                     row.update(status=PAUSED, error=f"cannot be scheduled: {exc}; paused")
                     logging.getLogger(__name__).warning("schedule %s: %s", row["id"], row["error"])
         self.aps.start()
+        threading.Thread(target=self._housekeeper, name="mock-norce-schedule-ends", daemon=True).start()
+
+    def _housekeeper(self) -> None:
+        """Once a second while the scheduler runs: finish what ended unseen (below)."""
+        while self.aps.running and not self.firer.stopping:
+            try:
+                self._finish_ended()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                logging.getLogger(__name__).exception("finishing ended schedules")
+            time.sleep(1.0)
 
     def stop(self) -> None:
         """Stop firing: a firing in progress abandons (nothing of it is committed) and is
@@ -271,17 +280,32 @@ class ScheduleService:
             self.firer.note(live, "missed", "schedule %s: a firing was skipped, more than %g s late",
                             event.job_id, self.misfire_grace)
 
-    def _on_removed(self, event) -> None:
-        """APScheduler dropped a job whose trigger has ended. A firing that ran late (a busy
-        machine) may have been the last without knowing it: the schedule is finished now."""
+    def _finish_ended(self) -> None:
+        """Finish what has ended without a firing that saw it.
+
+        On a busy machine the last firing of a timed schedule can be skipped (the previous one
+        still running); APScheduler then drops the ended job and no firing marks the schedule
+        finished. Once a second, an active schedule past its end, with no job left and no
+        firing running, is finished here. (APScheduler's own lock is never taken while ours
+        is held here: the job lookups come first.)
+        """
+        now = self.clock()
         with self._lock:
-            row = self._rows.get(event.job_id)
-            if row is None or row["status"] != ACTIVE:
-                return  # paused or deleted: that removal was ours
-            try:
-                self._save(row, status=FINISHED, next_fire=None)
-            except Exception as exc:  # noqa: BLE001 - APScheduler's thread must not see it
-                row["error"] = f"could not record the end: {exc}"
+            candidates = [sid for sid, row in self._rows.items()
+                          if row["status"] == ACTIVE and row["ends_at"] is not None and row["ends_at"] + 1.0 < now]
+        gone = [sid for sid in candidates if self.aps.get_job(sid) is None]
+        if not gone:
+            return
+        with self._lock:
+            if self.firer.in_progress:
+                return  # the next round decides
+            for sid in gone:
+                row = self._rows.get(sid)
+                if row is not None and row["status"] == ACTIVE:
+                    try:
+                        self._save(row, status=FINISHED, next_fire=None)
+                    except Exception as exc:  # noqa: BLE001 - the next round tries again
+                        row["error"] = f"could not record the end: {exc}"
 
     def _fire(self, sid: str) -> None:
         with self._lock:
