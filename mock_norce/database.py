@@ -12,8 +12,8 @@ dispatcher reads the next window of due deliveries from it instead of holding al
 in memory.
 
 Failures of the file (disk full, locked by another process, read-only, damaged) become a
-``StorageUnavailable`` with one clear sentence; the first one of each kind per minute is
-logged, not every one.
+``StorageUnavailable`` with one clear sentence, handed to ``on_failure`` (the engine's
+health, which logs it once a minute while it lasts).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -165,12 +164,11 @@ class Database:
         self.path = str(path)
         self.memory = self.path == ":memory:"
         self.lock = threading.RLock()
-        self._on_failure = on_failure or (lambda message: None)
+        self._on_failure = on_failure or (lambda message: log.error("storage unavailable: %s", message))
         self._on_recovery = on_recovery or (lambda: None)
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
-        self._logged: dict[str, float] = {}
         try:
             if not self.memory:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -193,7 +191,8 @@ class Database:
         if not self.memory:
             # A quick check of the whole file: a damaged page found now is one clear line at
             # start, not a wrong answer or a dead thread an hour later.
-            problems = [r[0] for r in db.execute("PRAGMA quick_check(5)").fetchall()]
+            # Its rows can span lines ("*** in database main ***\nPage 143: ..."): one line each.
+            problems = [" ".join(str(r[0]).split()) for r in db.execute("PRAGMA quick_check(5)").fetchall()]
             if problems != ["ok"]:
                 raise StorageUnavailable(f"{self.path} is damaged ({'; '.join(problems)}): "
                                          "move it away or restore a copy")
@@ -292,12 +291,7 @@ class Database:
 
     def _failed(self, exc: sqlite3.DatabaseError) -> StorageUnavailable:
         message = reason(exc, self.path)
-        kind = message.split(" (", 1)[0]
-        now = time.monotonic()
-        if now - self._logged.get(kind, -1e9) >= 60.0:
-            self._logged[kind] = now
-            log.error("storage unavailable: %s (logged once a minute while it lasts)", message)
-        self._on_failure(message)
+        self._on_failure(message)  # the engine's health logs it, once a minute while it lasts
         return StorageUnavailable(message)
 
     def close(self) -> None:

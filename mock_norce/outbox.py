@@ -53,7 +53,7 @@ class Outbox:
             if settings.subscriber_url:  # the environment wins over the file
                 subs.set_default_url(settings.subscriber_url)
         store = Store(database or settings.database_path,
-                      on_failure=lambda message: health.report("storage", message),
+                      on_failure=lambda message: health.report("storage", f"storage unavailable: {message}"),
                       on_recovery=lambda: health.clear("storage"))
         sender = Sender(USER_AGENT, timeout=settings.timeout, max_redirects=settings.max_redirects,
                         body_cap=settings.response_body_cap, keep_post_on_redirect=settings.redirect_keep_post,
