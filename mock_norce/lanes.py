@@ -13,6 +13,7 @@ then finds nothing to do costs a GIL hand-off, and that once cost half the throu
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -66,6 +67,12 @@ class LanePool:
         with self._cond:
             for lane in self._lanes.values():
                 lane.ready.clear()
+
+    def upcoming(self, key: tuple, n: int) -> list[tuple]:
+        """The next `n` entries waiting in the lane of origin `key`, first first."""
+        with self._cond:
+            lane = self._lanes.get(key)
+            return list(itertools.islice(lane.ready, n)) if lane is not None else []
 
     def waiting(self) -> int:
         """Entries in lanes, not yet in flight."""

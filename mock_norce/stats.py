@@ -56,6 +56,7 @@ class Series:
     """Per-interval totals over time, in at most SERIES_POINTS buckets."""
 
     FIELDS = ("generated", "delivered", "failed", "dead", "latency_sum", "latency_n", "latency_max", "late_max")
+    DELIVERED, FAILED = FIELDS.index("delivered"), FIELDS.index("failed")
 
     def __init__(self, start: float, width: float = 1.0):
         self.start = start
@@ -91,6 +92,18 @@ class Series:
             row[k] = max(row[k], value)
         else:
             row[k] += value
+
+    def add_attempt(self, t: float, latency: float, late: float, outcome: int) -> None:
+        """One attempt at `t`: its latency, lateness and outcome (DELIVERED or FAILED), in one
+        row lookup (this runs for every attempt)."""
+        row = self._row(t)
+        row[outcome] += 1
+        row[4] += latency
+        row[5] += 1
+        if latency > row[6]:
+            row[6] = latency
+        if late > row[7]:
+            row[7] = late
 
     def points(self) -> list[dict]:
         out = []
@@ -145,22 +158,19 @@ class Figures:
         with self._lock:
             self.attempts += 1
             self.outcomes[str(o.status) if o.status is not None else o.error_class] += 1
-            self.latency.add(o.latency_ms / 1000)
-            self.lateness.add(max(0.0, record.lateness))
+            latency, late = o.latency_ms / 1000, max(0.0, record.lateness)
+            self.latency.add(latency)
+            self.lateness.add(late)
             t = record.started
-            self.series.add(t, "latency_sum", o.latency_ms / 1000)
-            self.series.add(t, "latency_n")
-            self.series.add(t, "latency_max", o.latency_ms / 1000)
-            self.series.add(t, "late_max", max(0.0, record.lateness))
             if record.status == "delivered":
+                self.series.add_attempt(t, latency, late, Series.DELIVERED)
                 self.delivered += 1
                 self.last_delivered = max(self.last_delivered or t, t)
-                self.series.add(t, "delivered")
                 if record.number > 1:
                     self._retrying = max(0, self._retrying - 1)
             else:
                 self.failed += 1
-                self.series.add(t, "failed")
+                self.series.add_attempt(t, latency, late, Series.FAILED)
                 if record.status == "dead":
                     self.dead += 1
                     self.series.add(t, "dead")
@@ -197,6 +207,18 @@ class Figures:
                 "outcomes": dict(self.outcomes.most_common()),
                 "by_type": dict(self.by_type.most_common()),
             }
+
+    def add_attempt(self, t: float, latency: float, late: float, outcome: int) -> None:
+        """One attempt at `t`: its latency, lateness and outcome (DELIVERED or FAILED), in one
+        row lookup (this runs for every attempt)."""
+        row = self._row(t)
+        row[outcome] += 1
+        row[4] += latency
+        row[5] += 1
+        if latency > row[6]:
+            row[6] = latency
+        if late > row[7]:
+            row[7] = late
 
     def points(self) -> list[dict]:
         with self._lock:

@@ -179,8 +179,7 @@ def test_ipv6_zone_ids_reach_the_resolver_and_never_the_host_header():
     assert not out.ok and out.error_class in ("network", "connection_refused", "timeout"), out
     blocked = Sender("t", timeout=2).post("http://[fe80::1%25lo]:9/", BODY)
     assert blocked.error_class == "blocked_address", blocked
-    from urllib.parse import urlsplit
-    head = sender._request_bytes(urlsplit("http://[fe80::1%25eth0]:8080/x"), "POST", b"", {})
+    _, head = sender._prepare("http://[fe80::1%25eth0]:8080/x", "POST", True, {})
     assert b"\r\nHost: [fe80::1]:8080\r\n" in head
 
 
