@@ -93,7 +93,8 @@ class Client:
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, timeout=self.timeout)
         data = json.dumps(body) if isinstance(body, (dict, list)) else body
-        headers = {"Content-Type": "application/json"} if data is not None else {}
+        # The API takes writes as JSON only, even a POST without a body.
+        headers = {"Content-Type": "application/json"} if data is not None or method != "GET" else {}
         t0 = time.perf_counter()
         try:
             self.conn.request(method, path, data, headers)

@@ -149,6 +149,7 @@ def serve(args, settings: Settings) -> int:
         raise
     import gc
 
+    core.factory.warm()
     # Everything built so far (catalogue, tenant, name tables) lives as long as the process:
     # out of the collector's sight, a full collection no longer stalls deliveries for ~30 ms.
     gc.freeze()

@@ -49,7 +49,7 @@ class Dispatcher:
     def __init__(self, store: Store, sender: Sender, *, clock: Callable[[], float] = time.time,
                  per_origin: int = 1, retention_max: int | None = None,
                  retention_age: float | None = None, prune_every: float = 5.0,
-                 window_cap: int = 10_000, max_workers: int = 64, health: Health | None = None):
+                 window_cap: int = 5_000, max_workers: int = 64, health: Health | None = None):
         self.store = store
         self.sender = sender
         self.clock = clock

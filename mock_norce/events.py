@@ -38,9 +38,12 @@ class Payload:
         return self.to_json().encode("utf-8")
 
 
+_WIRE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder, not one per call
+
+
 def dumps(body: Any) -> str:
     """The wire form of a body: compact UTF-8 JSON, keys in schema order (no sorting)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return _WIRE.encode(body)
 
 
 def new_seed() -> int:
@@ -55,6 +58,16 @@ class EventFactory:
         self.catalog = catalog
         self.tenant = tenant
         self._plans: dict[str, list] = {}
+
+    def warm(self) -> None:
+        """Generate one payload of every type in every market now, not at first use: Faker's
+        locale tables are imported lazily (~5 MB and a pause in the middle of a schedule)."""
+        for name in self.catalog.names():
+            for market in self.tenant.markets:
+                try:
+                    self.generate(name, seed=0, market=market.code, allow_invalid=True)
+                except Exception:  # noqa: BLE001 - a type that cannot be generated says so when used
+                    pass
 
     def draw(self, rng: random.Random, market: str | Market | None = None,
              fixed: Mapping[str, Any] | None = None) -> Draw:

@@ -74,6 +74,11 @@ class LanePool:
             lane = self._lanes.get(key)
             return list(itertools.islice(lane.ready, n)) if lane is not None else []
 
+    def threads(self) -> int:
+        """Sender threads of this pool alive now."""
+        with self._cond:
+            return sum(t.is_alive() for t in self._threads)
+
     def waiting(self) -> int:
         """Entries in lanes, not yet in flight."""
         with self._cond:

@@ -34,7 +34,7 @@ STALE_SENT = ("stale keep-alive connection (closed after the request was sent, w
               "retried on a new one: the subscriber may have received it twice")
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What one attempt (with its redirect hops) ended in."""
 

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from . import policy
 from .database import DELETE_TRIGGER, Database
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     """What a worker needs to make the next attempt of a delivery."""
 
@@ -37,7 +37,7 @@ class Job:
     run_id: str | None = None  # the run or schedule the event came from
 
 
-@dataclass
+@dataclass(slots=True)
 class AttemptRecord:
     """The result of one attempt, waiting to be written."""
 

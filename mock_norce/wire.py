@@ -35,7 +35,7 @@ class Conn:
         self.idle_since = 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Response:
     status: int
     headers: list[tuple[str, str]]
