@@ -89,6 +89,12 @@ class Dispatcher:
         with self._cond:
             self._schedule_locked(delivery_id, due, url, job, self._generation)
 
+    def schedule_many(self, jobs: list[Job]) -> None:
+        """Deliveries just committed (a firing's events), under one lock."""
+        with self._cond:
+            for job in jobs:
+                self._schedule_locked(job.delivery_id, job.due, job.url, job, self._generation)
+
     def _schedule_locked(self, delivery_id, due, url, job, generation) -> None:
         if delivery_id in self._claimed:
             return  # the window already holds it
@@ -269,8 +275,7 @@ class Dispatcher:
                 self._cond.wait(sleep_for(wake - now))
                 if wake <= self.clock():
                     break
-        for entry in due_now:
-            self.lanes.submit(entry)
+        self.lanes.submit_many(due_now)
 
     # --- one attempt ---------------------------------------------------------------------
 

@@ -54,13 +54,18 @@ class LanePool:
         self._stopping = False
 
     def submit(self, entry: tuple) -> None:
-        key = self.origin_of(entry)
+        self.submit_many((entry,))
+
+    def submit_many(self, entries) -> None:
+        """Entries into their lanes, in order, under one lock."""
         with self._cond:
-            lane = self._lanes.get(key)
-            if lane is None:
-                lane = self._lanes[key] = _Lane(key)
-            lane.ready.append(self.thin(entry) if len(lane.ready) >= self.THIN_AFTER else entry)
-            self._make_runnable(lane)
+            for entry in entries:
+                key = self.origin_of(entry)
+                lane = self._lanes.get(key)
+                if lane is None:
+                    lane = self._lanes[key] = _Lane(key)
+                lane.ready.append(self.thin(entry) if len(lane.ready) >= self.THIN_AFTER else entry)
+                self._make_runnable(lane)
 
     def clear(self) -> None:
         """Drop every entry not yet in flight."""

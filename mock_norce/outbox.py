@@ -102,9 +102,8 @@ class Outbox:
                 ids = []
                 if schedule_row is not None:
                     self.store.save_schedule(schedule_row)
-            for (_, body, _, _, target_url, headers, _, due), did in zip(rows, ids):
-                self.dispatcher.schedule(did, due, target_url,
-                                         Job(did, target_url, headers, body, 0, scale, due, run_id))
+            self.dispatcher.schedule_many([Job(did, target_url, headers, body, 0, scale, due, run_id)
+                                           for (_, body, _, _, target_url, headers, _, due), did in zip(rows, ids)])
         for listener in self.emit_listeners:
             listener(rows, run_id)
         return [None if slot is None else ids[slot] for slot in slots]
