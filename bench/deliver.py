@@ -9,8 +9,9 @@ settings: one attempt in flight per subscriber), then measures in the same run, 
             OrderConfirmedEvent bodies to the subscriber, one after another; run before and
             after every schedule run (serve idle), and each schedule run is compared with the
             mean of the two plain runs around it (the machine is shared: load comes and goes);
-  schedule  rate schedules of OrderConfirmedEvent, one per --rates (default 0.7 and 1.0 times
-            the first plain rate: the target, then as much as one plain client does; and
+  schedule  rate schedules of OrderConfirmedEvent, one per --rates (default 0.8 and 1.0 times
+            the first plain rate: above the 0.70 target, since a run at exactly the target rate
+            reaches the target ratio only by luck, then as much as one plain client does; and
             8,000/s, the rate the engine held before its queue moved to disk):
             generate + validate + commit + timer + POST + record, all inside serve, no HTTP
             client of ours in the way. Achieved deliveries/s = delivered / (last delivery -
@@ -310,7 +311,7 @@ def in_process(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each run (at least 10)")
-    parser.add_argument("--rates", default="0.7,1,8000",
+    parser.add_argument("--rates", default="0.8,1,8000",
                         help="rates of the schedule runs, comma-separated: up to 5 a fraction of the first plain "
                              "rate, above that events/s (at most 20,000)")
     parser.add_argument("--rounds", type=int, default=3, help="--in-process: rounds (median)")
