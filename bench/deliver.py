@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from mock_norce.events import factory_from_settings  # noqa: E402
+from mock_norce.app import build_factory  # noqa: E402
 from mock_norce.settings import Settings  # noqa: E402
 
 TARGET_RATIO = 0.70
@@ -174,7 +174,7 @@ def run_api_clients(base: str, clients: int, seconds: float, drain: float = 60.0
 def through_service(args) -> None:
     from serving import Client, start_serve, stop_serve
 
-    factory = factory_from_settings(Settings.from_env())
+    factory = build_factory(Settings.from_env())
     bodies = [factory.generate("OrderConfirmedEvent", seed=i).to_bytes() for i in range(20_000)]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -261,10 +261,11 @@ def through_service(args) -> None:
 # --- in process (the older measurement) ----------------------------------------------------
 
 def pipeline(port: int, count: int, tmp: Path, factory, round_no: int) -> float:
-    from mock_norce.outbox import Outbox
+    from mock_norce.delivery.outbox import Outbox
+    from mock_norce.app import build_outbox
 
     settings = Settings(subscriber_url=f"http://127.0.0.1:{port}/hook")
-    outbox = Outbox.from_settings(settings, database=str(tmp / f"bench-{round_no}.db"), factory=factory)
+    outbox = build_outbox(settings, database=str(tmp / f"bench-{round_no}.db"), factory=factory)
     done = threading.Event()
     delivered = [0]
 
@@ -288,7 +289,7 @@ def pipeline(port: int, count: int, tmp: Path, factory, round_no: int) -> float:
 
 
 def in_process(args) -> None:
-    factory = factory_from_settings(Settings.from_env())
+    factory = build_factory(Settings.from_env())
     bodies = [factory.generate("OrderConfirmedEvent", seed=i).to_bytes() for i in range(args.events)]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

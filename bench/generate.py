@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mock_norce.events import factory_from_settings  # noqa: E402
+from mock_norce.app import build_factory  # noqa: E402
 from mock_norce.settings import Settings  # noqa: E402
 
 FIXED = {"ClientId": 1042, "ApplicationId": 1101, "OrderId": 2187292606, "OrderNo": "SO-1425473",
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="measurements per figure (median)")
     args = parser.parse_args()
 
-    factory = factory_from_settings(Settings.from_env())
+    factory = build_factory(Settings.from_env())
     baseline = statistics.median(rate(lambda: json.dumps(FIXED), args.seconds) for _ in range(args.rounds))
     print(f"baseline json.dumps(fixed order dict): {baseline:,.0f}/s")
     print(f"{'event type':<38} {'stream/s':>10} {'ratio':>7} {'seeded/s':>10} {'ratio':>7}")

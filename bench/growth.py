@@ -51,9 +51,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from deliver import start_sink  # noqa: E402
 from serving import Client, pct, start_serve, stop_serve  # noqa: E402
 
-from mock_norce.events import factory_from_settings  # noqa: E402
+from mock_norce.app import build_factory  # noqa: E402
 from mock_norce.settings import Settings  # noqa: E402
-from mock_norce.store import Store  # noqa: E402
+from mock_norce.storage.store import Store  # noqa: E402
 
 TARGET_READ_MS = 20.0
 BATCH = 20_000
@@ -91,7 +91,7 @@ class Filler:
         self.path = path
         self.url = url
         self.rng = random.Random(seed)
-        factory = factory_from_settings(Settings.from_env())
+        factory = build_factory(Settings.from_env())
         names = [n for n in WEIGHTS if n in factory.catalog.names()]
         self.types = names
         self.weights = [WEIGHTS[n] for n in names]

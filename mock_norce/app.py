@@ -1,9 +1,11 @@
-"""The one place where mock-norce is wired: ``build_core`` makes the parts, ``create_app`` puts
-a Flask app on top of them.
+"""The one place where mock-norce is wired: every part is built here, from the settings.
 
-    settings -> factory (catalogue + tenant) -> outbox (subscriptions, store, sender,
-    dispatcher) -> library (scenarios) -> runs -> schedules -> sink -> Flask app (api, ui)
+    settings -> factory (catalogue: schemas + tenant) -> outbox (delivery: subscriptions,
+    store, sender, dispatcher) -> library (scenarios) -> runs, schedules (playback)
+    -> sink -> Flask app (web: api, ui, sink)
 
+Nothing else constructs parts of another package: the packages define the parts, this
+module puts them together (and tests build the same parts through the same functions).
 One process serves the app: a second process on the same database would run a second
 dispatcher and deliver every event twice, so ``serve`` runs one waitress process with
 threads, never several workers.
@@ -11,21 +13,29 @@ threads, never several workers.
 
 from __future__ import annotations
 
-import secrets
 import threading
+import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
-from flask import Flask
+from mock_norce.catalogue.payloads import EventFactory
+from mock_norce.catalogue.schemas import Catalog
+from mock_norce.catalogue.tenant import load_tenant
+from mock_norce.delivery.dispatcher import Dispatcher
+from mock_norce.delivery.http_client import Sender
+from mock_norce.delivery.outbox import USER_AGENT, Outbox
+from mock_norce.delivery.subscriptions import Subscriptions
+from mock_norce.health import Health
+from mock_norce.playback.runs import RunManager
+from mock_norce.playback.schedules import ScheduleService, load_config_schedules
+from mock_norce.scenarios.library import Library
+from mock_norce.settings import Settings
+from mock_norce.storage.enginelock import EngineLock
+from mock_norce.storage.store import Store
+from mock_norce.web.sink_log import Sink
 
-from .enginelock import EngineLock
-from .events import EventFactory, factory_from_settings
-from .health import Health
-from .outbox import Outbox
-from .runs import RunManager
-from .scenarios import Library, library_from_settings
-from .scheduler import ScheduleService, load_config_schedules
-from .settings import Settings
-from .sink import Sink
+if TYPE_CHECKING:  # the web layer (Flask) is imported only when an app is built
+    from flask import Flask
 
 
 @dataclass
@@ -77,41 +87,60 @@ class Core:
         return down
 
 
+def build_factory(settings: Settings) -> EventFactory:
+    """The catalogue (built-in + custom schemas) and the tenant named by the settings."""
+    catalog = Catalog(settings.fixtures_dir / "schemas", settings.schemas_dir)
+    return EventFactory(catalog, load_tenant(settings.tenant_path))
+
+
+def build_library(settings: Settings, catalog: Catalog) -> Library:
+    """The built-in scenarios, then the user's (MOCK_NORCE_SCENARIOS_DIR)."""
+    dirs = [settings.builtin_scenarios_dir]
+    if settings.scenarios_dir is not None:
+        dirs.append(settings.scenarios_dir)
+    return Library(catalog, settings.fixtures_dir, dirs)
+
+
+def build_outbox(settings: Settings, *, database: str | None = None, clock: Callable[[], float] = time.time,
+                 factory: EventFactory | None = None, health: Health | None = None) -> Outbox:
+    """Everything delivery needs (not started): subscriptions, the store, the sender, the dispatcher."""
+    factory = factory or build_factory(settings)
+    health = health or Health()
+    subs = Subscriptions(factory.catalog.names(), settings.subscriber_url, settings.allow_link_local)
+    if settings.config_file is not None:
+        subs.load(settings.config_file)
+        if settings.subscriber_url:  # the environment wins over the file
+            subs.set_default_url(settings.subscriber_url)
+    store = Store(database or settings.database_path,
+                  on_failure=lambda message: health.report("storage", f"storage unavailable: {message}"),
+                  on_recovery=lambda: health.clear("storage"))
+    sender = Sender(USER_AGENT, timeout=settings.timeout, max_redirects=settings.max_redirects,
+                    body_cap=settings.response_body_cap, keep_post_on_redirect=settings.redirect_keep_post,
+                    allow_link_local=settings.allow_link_local)
+    dispatcher = Dispatcher(store, sender, clock=clock, per_origin=settings.concurrency,
+                            retention_max=settings.retention_max or None,
+                            retention_age=settings.retention_age, health=health)
+    return Outbox(factory, subs, store, dispatcher, time_scale=settings.time_scale, clock=clock)
+
+
 def build_core(settings: Settings, database: str | None = None) -> Core:
     """Build (but do not start) every part from the settings."""
-    factory = factory_from_settings(settings)
+    factory = build_factory(settings)
     health = Health()
-    outbox = Outbox.from_settings(settings, database=database, factory=factory, health=health)
-    library = library_from_settings(settings, factory.catalog)
+    outbox = build_outbox(settings, database=database, factory=factory, health=health)
+    library = build_library(settings, factory.catalog)
     runs = RunManager(outbox, library)
-    schedules = ScheduleService(outbox, library, runs, misfire_grace=settings.misfire_grace, max_backlog=settings.max_backlog)
+    schedules = ScheduleService(outbox, library, runs, misfire_grace=settings.misfire_grace,
+                                max_backlog=settings.max_backlog)
     warnings = [f"skipped custom schema: {p}" for p in factory.catalog.problems]
     warnings += [f"skipped scenario: {p}" for p in library.problems]
     return Core(settings, factory, outbox, library, runs, schedules, Sink(settings.sink_keep),
                 EngineLock(database or settings.database_path), health=health, warnings=warnings)
 
 
-def create_app(settings: Settings | None = None, core: Core | None = None) -> Flask:
-    """The Flask app over a core (built from the settings if not given; not started here)."""
-    from . import api, ui, websecurity
+def create_app(settings: Settings | None = None, core: Core | None = None) -> "Flask":
+    """The Flask app (API, UI, sink) over a core, built from the settings if not given; not started."""
+    from mock_norce.web.application import create_app as web_app
 
     settings = settings or (core.settings if core else Settings.from_env())
-    core = core or build_core(settings)
-    app = Flask(__name__)
-    app.config.update(
-        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
-        MAX_CONTENT_LENGTH=settings.max_body,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        JSON_SORT_KEYS=False,
-    )
-    app.json.sort_keys = False
-    app.extensions["mock_norce"] = core
-    websecurity.install(app, settings.api_token)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(ui.bp)
-    return app
-
-
-def core_of(app: Flask) -> Core:
-    return app.extensions["mock_norce"]
+    return web_app(settings, core or build_core(settings))

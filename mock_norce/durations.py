@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import re
 
-from .errors import MockNorceError
-from .limits import DURATION_MAX
+from mock_norce.errors import MockNorceError
+from mock_norce.limits import DURATION_MAX
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")

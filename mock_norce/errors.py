@@ -86,3 +86,9 @@ class StorageUnavailable(MockNorceError):
     """
 
     code = "storage_unavailable"
+
+
+class UsageError(MockNorceError):
+    """A command line that cannot be carried out as given."""
+
+    code = "usage"

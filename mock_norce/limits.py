@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .errors import MockNorceError
+from mock_norce.errors import MockNorceError
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 

@@ -14,8 +14,8 @@ import json
 import math
 from typing import Any
 
-from .errors import MockNorceError
-from .limits import JSON_DEPTH_MAX, JSON_INT_DIGITS_MAX, OutOfRange
+from mock_norce.errors import MockNorceError
+from mock_norce.limits import JSON_DEPTH_MAX, JSON_INT_DIGITS_MAX, OutOfRange
 
 
 class MalformedJson(MockNorceError):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
 
-from .errors import SettingsError
+from mock_norce.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -147,7 +147,7 @@ class Settings:
     )
 
     def __post_init__(self):
-        from . import limits
+        from mock_norce import limits
 
         day = 86400.0
         checks = [
@@ -203,7 +203,7 @@ class Settings:
 def _parse(name: str, annotation: str, raw: str):
     kind = annotation.replace(" | None", "")
     if kind == "duration":
-        from .durations import BadDuration, parse_duration
+        from mock_norce.durations import BadDuration, parse_duration
 
         try:
             return parse_duration(raw)

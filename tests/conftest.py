@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mock_norce.events import EventFactory, factory_from_settings
+from mock_norce.app import build_factory
+from mock_norce.catalogue.payloads import EventFactory
 from mock_norce.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def factory(settings) -> EventFactory:
-    return factory_from_settings(settings)
+    return build_factory(settings)
 
 
 @pytest.fixture

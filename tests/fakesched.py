@@ -8,10 +8,11 @@ import pytest
 from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.base import BaseScheduler
 
-from mock_norce.outbox import Outbox
-from mock_norce.runs import RunManager
-from mock_norce.scenarios import library_from_settings
-from mock_norce.scheduler import ScheduleService
+
+from mock_norce.app import build_outbox
+from mock_norce.playback.runs import RunManager
+from mock_norce.app import build_library
+from mock_norce.playback.schedules import ScheduleService
 
 from .servers import answer
 
@@ -59,9 +60,9 @@ class World:
 
     def __init__(self, settings, factory, clock, database, url, max_backlog=0):
         self.clock = clock
-        self.outbox = Outbox.from_settings(settings.with_(subscriber_url=url, time_scale=0), database=database,
+        self.outbox = build_outbox(settings.with_(subscriber_url=url, time_scale=0), database=database,
                                            clock=clock, factory=factory)
-        self.library = library_from_settings(settings, factory.catalog)
+        self.library = build_library(settings, factory.catalog)
         self.runs = RunManager(self.outbox, self.library, clock=clock)
         self.aps = ManualScheduler(timezone=timezone.utc, executors={"default": DebugExecutor()})
         bound = {"max_backlog": max_backlog} if max_backlog else {}

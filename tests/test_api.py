@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mock_norce.app import build_core, create_app
-from mock_norce.openapi import document
+from mock_norce.web.openapi import document
 
 from .servers import answer
 

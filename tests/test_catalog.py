@@ -7,7 +7,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from mock_norce.catalog import INT32, INT64, Catalog
+from mock_norce.catalogue.schemas import INT32, INT64, Catalog
 from mock_norce.errors import UnknownEventType
 
 from .conftest import DATA, ROOT
@@ -143,8 +143,8 @@ def test_formats_are_really_checked(settings):
     """A format whose checker library is missing would be skipped silently: prove they run."""
     catalog = Catalog(settings.fixtures_dir / "schemas", DATA / "custom_schemas")
     et = catalog.get("LoyaltyPointsChangedEvent")
-    from mock_norce.events import EventFactory
-    from mock_norce.tenant import load_tenant
+    from mock_norce.catalogue.payloads import EventFactory
+    from mock_norce.catalogue.tenant import load_tenant
 
     good = EventFactory(catalog, load_tenant(settings.tenant_path)).generate(et.name, seed=1).body
     assert et.errors(good) == []

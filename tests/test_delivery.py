@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from mock_norce import policy
-from mock_norce.outbox import DeliveryNotFound, Outbox
+from mock_norce.delivery import policy
+from mock_norce.delivery.outbox import DeliveryNotFound
+from mock_norce.app import build_outbox
 
 from . import servers
 from .servers import answer
@@ -31,7 +32,7 @@ def outbox_for(settings, factory):
     made = []
 
     def make(clock=time.time, start=True, **changes):
-        ob = Outbox.from_settings(settings.with_(**changes), database=changes.pop("database", ":memory:"),
+        ob = build_outbox(settings.with_(**changes), database=changes.pop("database", ":memory:"),
                                   clock=clock, factory=factory)
         if start:
             ob.start()
@@ -221,7 +222,7 @@ def test_static_headers_and_own_url_per_type(outbox_for, serve):
 def test_stop_interrupts_in_flight_and_the_next_start_resumes(settings, factory, serve, tmp_path):
     hanging = serve(servers.silent)
     db = str(tmp_path / "stop.db")
-    ob = Outbox.from_settings(settings.with_(subscriber_url=hanging.url), database=db, factory=factory)
+    ob = build_outbox(settings.with_(subscriber_url=hanging.url), database=db, factory=factory)
     ob.start()
     _, did = ob.fire("OrderConfirmedEvent", seed=1)
     deadline = time.time() + 3
@@ -231,7 +232,7 @@ def test_stop_interrupts_in_flight_and_the_next_start_resumes(settings, factory,
     ob.stop(grace=0.3)
     assert time.monotonic() - start < 3
     ok = serve(answer(200))
-    again = Outbox.from_settings(settings.with_(subscriber_url=ok.url), database=db, factory=factory)
+    again = build_outbox(settings.with_(subscriber_url=ok.url), database=db, factory=factory)
     d = again.delivery(did)
     assert d["attempts"] == 0 and d["attempt_log"][0]["error_class"] == "interrupted"
     assert d["status"] == "pending" and d["next_attempt_at"] is not None

@@ -9,10 +9,10 @@ from collections import Counter
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from mock_norce.catalog import Catalog
+from mock_norce.catalogue.schemas import Catalog
 from mock_norce.errors import BadOverride, InvalidPayload, UnknownMarket
-from mock_norce.events import EventFactory
-from mock_norce.fakedata import name_tables
+from mock_norce.catalogue.payloads import EventFactory
+from mock_norce.catalogue.fakedata import name_tables
 
 from .conftest import DATA
 
@@ -64,9 +64,9 @@ def test_same_seed_gives_byte_identical_json(factory):
 
 
 def test_a_fresh_factory_gives_the_same_bytes(settings, factory):
-    from mock_norce.events import factory_from_settings
+    from mock_norce.app import build_factory
 
-    other = factory_from_settings(settings)
+    other = build_factory(settings)
     rng_a, rng_b = random.Random(99), random.Random(99)
     for name in BUILTIN:
         assert factory.generate(name, rng=rng_a).to_bytes() == other.generate(name, rng=rng_b).to_bytes()
@@ -170,7 +170,7 @@ def test_invalid_payloads_on_request_are_marked(factory):
 
 
 def test_custom_type_is_generated_from_its_schema(settings):
-    from mock_norce.tenant import load_tenant
+    from mock_norce.catalogue.tenant import load_tenant
 
     catalog = Catalog(settings.fixtures_dir / "schemas", DATA / "custom_schemas")
     factory = EventFactory(catalog, load_tenant(settings.tenant_path))

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from mock_norce import limits
-from mock_norce.dispatcher import Dispatcher
+from mock_norce.delivery.dispatcher import Dispatcher
 
 from .conftest import ROOT
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from mock_norce.outbox import Outbox
-from mock_norce.runs import RunConflict, RunManager, RunNotFound
-from mock_norce.scenarios import Library, ScenarioErrors, UnknownScenario, load_scenario
+
+from mock_norce.app import build_outbox
+from mock_norce.playback.runs import RunConflict, RunManager, RunNotFound
+from mock_norce.scenarios.library import Library, load_scenario
+from mock_norce.scenarios.model import ScenarioErrors, UnknownScenario
 
 from .servers import answer
 
@@ -29,7 +31,7 @@ def runner(settings, factory, library):
     made = []
 
     def make(url, lib=None, **changes):
-        outbox = Outbox.from_settings(settings.with_(subscriber_url=url, **changes), database=":memory:",
+        outbox = build_outbox(settings.with_(subscriber_url=url, **changes), database=":memory:",
                                       factory=factory)
         runs = RunManager(outbox, lib or library)
         outbox.start()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from mock_norce.sender import Sender, blocked_address
+from mock_norce.delivery.http_client import Sender, blocked_address
 
 from . import servers
 from .servers import answer, routes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mock_norce.errors import TenantError
-from mock_norce.tenant import load_tenant
+from mock_norce.catalogue.tenant import load_tenant
 
 
 def test_shipped_tenant_is_consistent(settings):

@@ -8,12 +8,14 @@ until it is killed. With COUNT 0 it only resumes what the database holds.
 import sys
 import time
 
-from mock_norce.outbox import Outbox
+from mock_norce.delivery.outbox import Outbox
+
+from mock_norce.app import build_outbox
 from mock_norce.settings import Settings
 
 database, url, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 settings = Settings(subscriber_url=url, time_scale=0.01, concurrency=4)
-outbox = Outbox.from_settings(settings, database=database)
+outbox = build_outbox(settings, database=database)
 resumed = outbox.start()
 print(f"resumed {resumed}", flush=True)
 batch = []

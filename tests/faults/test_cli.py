@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from mock_norce.cli import EXIT_PIPE
+from mock_norce.cli.main import EXIT_PIPE
 
 from ..conftest import ROOT
 from ..servers import after, answer, http, response
@@ -104,7 +104,7 @@ def test_obs16b_serving_on_ipv6_loopback_posts_to_its_own_sink_there(served):
     ("localhost", "localhost"), ("fd00::5", "[fd00::5]"),
 ])
 def test_obs16b_the_sink_is_reached_on_the_address_served_on(listen, expected):
-    from mock_norce.cli_engine import _reachable_host
+    from mock_norce.cli.engine import _reachable_host
 
     assert _reachable_host(listen) == expected
 

@@ -15,7 +15,9 @@ import time
 
 import pytest
 
-from mock_norce.outbox import Outbox
+from mock_norce.delivery.outbox import Outbox
+
+from mock_norce.app import build_outbox
 
 from ..servers import answer, http, response
 
@@ -139,7 +141,7 @@ class FakeClock:
 def test_7_the_backlog_lives_on_disk_and_only_a_window_is_in_memory(settings, factory, serve, tmp_path):
     server = serve(answer(200))
     clock = FakeClock()
-    ob = Outbox.from_settings(settings.with_(subscriber_url=server.url), database=str(tmp_path / "q.db"),
+    ob = build_outbox(settings.with_(subscriber_url=server.url), database=str(tmp_path / "q.db"),
                               clock=clock, factory=factory)
     ob.dispatcher.window_cap = 50
     payloads = [factory.generate("SkuChangedNotification", seed=i) for i in range(1200)]
@@ -162,7 +164,7 @@ def test_7_the_backlog_lives_on_disk_and_only_a_window_is_in_memory(settings, fa
 
 def test_7_a_full_window_rescans_and_delivers_everything_in_real_time(settings, factory, serve, tmp_path):
     server = serve(answer(204))
-    ob = Outbox.from_settings(settings.with_(subscriber_url=server.url, concurrency=4),
+    ob = build_outbox(settings.with_(subscriber_url=server.url, concurrency=4),
                               database=str(tmp_path / "q.db"), factory=factory)
     ob.dispatcher.window_cap = 20
     ob.start()
@@ -184,7 +186,7 @@ def test_14_sender_threads_are_capped_over_many_hanging_origins(settings, factor
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)
         listeners.append(sock)
-    ob = Outbox.from_settings(settings.with_(subscriber_url="http://127.0.0.1:9/", timeout=1.5),
+    ob = build_outbox(settings.with_(subscriber_url="http://127.0.0.1:9/", timeout=1.5),
                               database=str(tmp_path / "t.db"), factory=factory)
     ob.dispatcher.lanes.max_workers = 8
     ob.start()
@@ -225,7 +227,7 @@ def test_counts_are_kept_as_the_log_changes(settings, factory, serve, tmp_path):
     server = serve(answer(200))
     clock = FakeClock()
     db = str(tmp_path / "c.db")
-    ob = Outbox.from_settings(settings.with_(subscriber_url=server.url, retention_max=5), database=db,
+    ob = build_outbox(settings.with_(subscriber_url=server.url, retention_max=5), database=db,
                               clock=clock, factory=factory)
     for i in range(12):
         ob.fire("OrderConfirmedEvent" if i % 2 else "SkuChangedNotification", seed=i)
@@ -277,7 +279,7 @@ def test_14_a_damaged_or_read_only_database_at_start_is_one_clear_line(damage, t
     from ..servers import ROOT
 
     db = tmp_path / "bad.db"
-    ob = Outbox.from_settings(settings.with_(subscriber_url="http://127.0.0.1:9/"), database=str(db), factory=factory)
+    ob = build_outbox(settings.with_(subscriber_url="http://127.0.0.1:9/"), database=str(db), factory=factory)
     ob.emit_many([factory.generate("OrderConfirmedEvent", seed=i) for i in range(3000)])
     ob.store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     ob.store.close()

@@ -23,10 +23,10 @@ import pytest
 
 from mock_norce.durations import BadDuration, parse_duration
 from mock_norce.errors import StorageUnavailable
-from mock_norce.metrics import exposition
-from mock_norce.scheduler import ScheduleError, crontab
-from mock_norce.stats import Figures
-from mock_norce.store import AttemptRecord
+from mock_norce.figures.prometheus import exposition
+from mock_norce.playback.schedules import ScheduleError, crontab
+from mock_norce.figures.live import Figures
+from mock_norce.storage.store import AttemptRecord
 
 from ..conftest import ROOT, skip_or_fail
 from ..fakesched import clock, world  # noqa: F401 (fixtures)
@@ -387,7 +387,7 @@ def test_14_a_failed_write_counts_nothing_says_why_and_the_next_firing_tries_aga
     def disk_full(*args, **kwargs):
         raise failure
     w.outbox.store.add_events = disk_full
-    with caplog.at_level(logging.WARNING, logger="mock_norce.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="mock_norce.playback.schedules"):
         w.advance(3, step=0.1)  # 30 firings, each failing
     during = w.service.view(s["id"])
     assert (during["fired"], during["emitted"]) == (before["fired"], before["emitted"]) == \

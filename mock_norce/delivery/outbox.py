@@ -1,0 +1,142 @@
+"""The Python API of delivery: fire an event, emit a payload, redeliver, wait, read the log.
+
+This is what the CLI, the scenario runner and the web layer call. It ties the event factory,
+the subscriptions, the store and the dispatcher together; it knows no HTTP framework.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+from mock_norce import __version__
+from mock_norce.delivery.dispatcher import Dispatcher
+from mock_norce.errors import MockNorceError, StorageUnavailable
+from mock_norce.catalogue.payloads import EventFactory, Payload
+from mock_norce.storage.store import Job, Store
+from mock_norce.delivery.subscriptions import Subscriptions
+
+
+class DeliveryNotFound(MockNorceError):
+    code = "not_found"
+
+
+USER_AGENT = f"mock-norce/{__version__}"
+
+
+class Outbox:
+    """Events in, deliveries out, following Norce's policy."""
+
+    def __init__(self, factory: EventFactory, subscriptions: Subscriptions, store: Store,
+                 dispatcher: Dispatcher, *, time_scale: float = 1.0, clock: Callable[[], float] = time.time):
+        self.factory = factory
+        self.subscriptions = subscriptions
+        self.store = store
+        self.dispatcher = dispatcher
+        self.time_scale = time_scale
+        self.clock = clock
+        self.emit_listeners: list[Callable[[list, str | None], None]] = []  # (rows written, run id)
+
+    # --- sending -------------------------------------------------------------------------
+
+    def emit(self, payload: Payload, *, url: str | None = None, run_id: str | None = None,
+             scale: float | None = None) -> int | None:
+        """Record a payload and schedule its first attempt now; None when its type is OFF."""
+        ids = self.emit_many([payload], url=url, run_id=run_id, scale=scale)
+        return ids[0]
+
+    def emit_many(self, payloads: Iterable[Payload], *, url: str | None = None, run_id: str | None = None,
+                  scale: float | None = None, dues: Iterable[float] | None = None,
+                  schedule_row: dict | None = None) -> list[int | None]:
+        """Like emit for several payloads, committed together (one transaction).
+
+        ``dues`` (one per payload) makes first attempts due later than now: a rate schedule
+        writes a second's events at once and spreads their sending over that second.
+        ``schedule_row`` (the firing schedule's new state) is committed in the same
+        transaction, so a firing's counts always equal its events in the log.
+        """
+        self._writable()
+        scale = self.time_scale if scale is None else scale
+        now = self.clock()
+        dues = iter(dues) if dues is not None else None
+        rows, slots = [], []
+        for payload in payloads:
+            due = next(dues) if dues is not None else now
+            target = self.subscriptions.target(payload.event_type, url)
+            if target is None:
+                slots.append(None)  # OFF: Norce does not record it at all
+                continue
+            body = payload.to_bytes()
+            rows.append((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale, due))
+            slots.append(len(rows) - 1)
+        with self.dispatcher.gate:  # no clear between the commit and the scheduling
+            if rows:
+                ids = self.store.add_events(rows, now, schedule_row)
+            else:
+                ids = []
+                if schedule_row is not None:
+                    self.store.save_schedule(schedule_row)
+            self.dispatcher.schedule_many([Job(did, target_url, headers, body, 0, scale, due, run_id)
+                                           for (_, body, _, _, target_url, headers, _, due), did in zip(rows, ids)])
+        for listener in self.emit_listeners:
+            listener(rows, run_id)
+        return [None if slot is None else ids[slot] for slot in slots]
+
+    def fire(self, event_type: str, *, overrides: Mapping[str, Any] | None = None, omit: Iterable[str] = (),
+             seed: int | None = None, market: str | None = None, url: str | None = None,
+             allow_invalid: bool = False) -> tuple[Payload, int | None]:
+        """Generate a payload (validated) and emit it: (payload, delivery id or None if OFF)."""
+        self.subscriptions.target(event_type, url)  # fail on a missing URL before generating
+        payload = self.factory.generate(event_type, seed=seed, market=market, overrides=overrides,
+                                        omit=omit, allow_invalid=allow_invalid)
+        return payload, self.emit(payload, url=url)
+
+    def redeliver(self, delivery_id: int) -> int:
+        """A new series of attempts of a delivery's event, same body, same URL and headers."""
+        self._writable()
+        now = self.clock()
+        with self.dispatcher.gate:
+            new_id = self.store.add_redelivery(delivery_id, now)
+            if new_id is None:
+                raise DeliveryNotFound(f"no delivery {delivery_id}")
+            job = self.store.job(new_id)
+            self.dispatcher.schedule(new_id, now, job.url, job)
+        return new_id
+
+    def _writable(self) -> None:
+        """Refuse at once while the writer cannot record (rather than wait for the database)."""
+        problem = self.dispatcher.storage_problem
+        if problem is not None:
+            raise StorageUnavailable(problem)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def delivery(self, delivery_id: int) -> dict:
+        found = self.store.delivery(delivery_id)
+        if found is None:
+            raise DeliveryNotFound(f"no delivery {delivery_id}")
+        return found
+
+    def wait(self, delivery_id: int, timeout: float) -> dict:
+        """The delivery once it is delivered or dead, or as it is when the timeout passes."""
+        self.dispatcher.wait(delivery_id, timeout)
+        return self.delivery(delivery_id)
+
+    def unfinished(self) -> int:
+        """Deliveries not yet delivered or dead (pending or retrying): the backlog on disk."""
+        counts = self.store.counts()
+        return counts["pending"] + counts["retrying"]
+
+    def clear(self) -> int:
+        """Forget every event and delivery (between tests): no retry of them is made after this,
+        and the result of an attempt already on the wire is discarded."""
+        return self.dispatcher.forget_all()
+
+    # --- life ----------------------------------------------------------------------------
+
+    def start(self) -> int:
+        return self.dispatcher.start()
+
+    def stop(self, grace: float = 3.0) -> None:
+        self.dispatcher.stop(grace)
+        self.store.close()

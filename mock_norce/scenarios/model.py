@@ -1,0 +1,120 @@
+"""The scenario model: entities and steps as frozen objects, and the words of the format."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mock_norce.errors import MockNorceError
+
+FORMAT_VERSION = 1
+KINDS = ("order", "sku", "customer", "company", "supplier", "job", "subscription")
+# Which entity kinds a built-in event type can be emitted for (custom types: any kind).
+KIND_OF_TYPE = {
+    "OrderReceivedEvent": "order", "OrderConfirmedEvent": "order", "OrderPaymentReceivedEvent": "order",
+    "OrderPartlyDeliveredEvent": "order", "OrderDeliveredEvent": "order", "OrderCancelledEvent": "order",
+    "OrderReadyForPickupEvent": "order", "InvoiceCaptureCompletedEvent": "order",
+    "SubscriptionFailedEvent": "subscription", "CustomerChangedNotification": "customer",
+    "CompanyChangedNotification": "company", "JobCompletedEvent": "job",
+    "SkuPriceChangedNotification": "sku", "SkuOnHandBreakPointNotification": "sku",
+    "SkuChangedNotification": "sku", "TranslationRequestedNotification": "sku",
+    "SupplierSkuChangedNotification": "supplier", "SupplierSkuOnHandChangedNotification": "supplier",
+    "SupplierSkuPriceChangedNotification": "supplier",
+}
+REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):([A-Za-z0-9_]+)\}")
+STEP_KINDS = ("emit", "wait", "choose", "repeat", "for_each")
+STEP_KEYS_ALLOWED = {
+    "emit": {"emit", "name", "for", "set", "omit"},
+    "wait": {"wait", "name"},
+    "choose": {"choose", "name"},
+    "repeat": {"repeat", "name", "entities", "steps"},
+    "for_each": {"for_each", "as", "name", "entities", "steps"},
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class ScenarioErrors(MockNorceError):
+    """One or more problems in scenario files, each with file and line."""
+
+    code = "bad_scenario"
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+class UnknownScenario(MockNorceError):
+    code = "unknown_scenario"
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    kind: str
+    market: str | None = None
+    count: int | None = None  # a list of entities when set
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Emit:
+    event_type: str
+    name: str | None = None
+    entity: str | None = None
+    set: dict = field(default_factory=dict)
+    omit: tuple = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Wait:
+    seconds: float
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Choose:
+    branches: tuple  # ((weight, steps, entity specs drawn when the branch is taken), ...)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Repeat:
+    times: int
+    steps: tuple
+    entities: tuple = ()  # EntitySpecs drawn afresh for each time round
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ForEach:
+    entities: str  # the name of an entity list
+    alias: str
+    steps: tuple
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    entities: tuple  # EntitySpecs
+    steps: tuple
+    path: Path
+    events: tuple  # the event types it can emit, sorted
+
+    def summary(self) -> dict:
+        return {"name": self.name, "description": self.description, "events": list(self.events)}
+
+
+# --- loading -----------------------------------------------------------------------------

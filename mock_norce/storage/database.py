@@ -1,0 +1,304 @@
+"""The SQLite file: opening it, its schema and migrations, and turning its failures into words.
+
+One connection writes (SQLite has one writer anyway), under a lock; reads use a small pool of
+their own connections, so in WAL mode a read never waits for the writer nor the writer for
+a read. An in-memory database cannot be shared between connections, so there reads go
+through the writer's connection and lock.
+
+Counts of deliveries by (type, status) and by (run, status) are kept by triggers as rows
+change, so the API's totals and figures cost the same at a million deliveries as at ten.
+Every index matches a filter the API or UI offers; ``deliveries_due`` is the queue: the
+dispatcher reads the next window of due deliveries from it instead of holding all of them
+in memory.
+
+Failures of the file (disk full, locked by another process, read-only, damaged) become a
+``StorageUnavailable`` with one clear sentence, handed to ``on_failure`` (the engine's
+health, which logs it once a minute while it lasts).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from mock_norce.errors import StorageUnavailable
+
+log = logging.getLogger("mock_norce.storage")
+
+SCHEMA_VERSION = 2
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused, even after a clear
+    type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    valid INTEGER NOT NULL DEFAULT 1,
+    run_id TEXT,
+    url TEXT NOT NULL,
+    headers TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due REAL,
+    scale REAL NOT NULL DEFAULT 1.0,
+    created REAL NOT NULL,
+    finished REAL,
+    last_status_code INTEGER,
+    last_error TEXT,
+    redelivery_of INTEGER
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    started REAL NOT NULL,
+    url TEXT NOT NULL,
+    method TEXT NOT NULL,
+    status_code INTEGER,
+    latency_ms REAL,
+    error_class TEXT,
+    error TEXT,
+    response_headers TEXT,
+    response_body BLOB,
+    body_truncated INTEGER NOT NULL DEFAULT 0,
+    hops TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    scenario TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    time_scale REAL NOT NULL,
+    url TEXT,
+    started REAL NOT NULL,
+    finished REAL,
+    events INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS schedules (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    ends_at REAL,
+    fired INTEGER NOT NULL DEFAULT 0,
+    emitted INTEGER NOT NULL DEFAULT 0,
+    next_fire REAL,
+    last_fire REAL,
+    carry REAL NOT NULL DEFAULT 0,
+    seed INTEGER NOT NULL
+);
+"""
+
+# Version 2: the queue index, filter indexes, and counts kept by triggers.
+DELETE_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS deliveries_counted_out AFTER DELETE ON deliveries BEGIN
+    UPDATE delivery_counts SET n = n - 1 WHERE type = old.type AND status = old.status;
+    UPDATE run_counts SET n = n - 1 WHERE old.run_id IS NOT NULL AND run_id = old.run_id AND status = old.status;
+END;
+"""
+VERSION_2 = """
+DROP INDEX IF EXISTS deliveries_run;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(due, id) WHERE due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_type ON deliveries(type, id);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status, id);
+CREATE INDEX IF NOT EXISTS deliveries_run_id ON deliveries(run_id, id) WHERE run_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
+CREATE TABLE IF NOT EXISTS delivery_counts (
+    type TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (type, status)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_counts (
+    run_id TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (run_id, status)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS deliveries_counted_in AFTER INSERT ON deliveries BEGIN
+    INSERT INTO delivery_counts(type, status, n) VALUES (new.type, new.status, 1)
+        ON CONFLICT(type, status) DO UPDATE SET n = n + 1;
+    INSERT INTO run_counts(run_id, status, n) SELECT new.run_id, new.status, 1 WHERE new.run_id IS NOT NULL
+        ON CONFLICT(run_id, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS deliveries_counted_move AFTER UPDATE OF status ON deliveries
+WHEN old.status IS NOT new.status BEGIN
+    UPDATE delivery_counts SET n = n - 1 WHERE type = old.type AND status = old.status;
+    INSERT INTO delivery_counts(type, status, n) VALUES (new.type, new.status, 1)
+        ON CONFLICT(type, status) DO UPDATE SET n = n + 1;
+    UPDATE run_counts SET n = n - 1 WHERE new.run_id IS NOT NULL AND run_id = new.run_id AND status = old.status;
+    INSERT INTO run_counts(run_id, status, n) SELECT new.run_id, new.status, 1 WHERE new.run_id IS NOT NULL
+        ON CONFLICT(run_id, status) DO UPDATE SET n = n + 1;
+END;
+""" + DELETE_TRIGGER + """
+DELETE FROM delivery_counts;
+DELETE FROM run_counts;
+INSERT INTO delivery_counts SELECT type, status, count(*) FROM deliveries GROUP BY type, status;
+INSERT INTO run_counts SELECT run_id, status, count(*) FROM deliveries WHERE run_id IS NOT NULL GROUP BY run_id, status;
+"""
+
+_READ_POOL = 8  # idle read connections kept
+
+
+def reason(exc: BaseException, path: str) -> str:
+    """One sentence on why the database failed, for the log, the API and the CLI."""
+    text = str(exc)
+    low = text.lower()
+    if "full" in low:
+        return f"the disk holding {path} is full ({text})"
+    if "locked" in low or "busy" in low:
+        return f"another process holds the write lock of {path} ({text})"
+    if "readonly" in low or "read-only" in low:
+        return f"{path} is read-only ({text}): mock-norce needs to write it"
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return f"{path} is damaged ({text}): move it away or restore a copy"
+    if "unable to open" in low:
+        return f"cannot open {path} ({text}): check the directory exists and is writable"
+    return f"{path} failed: {text}"
+
+
+class Database:
+    """The connections to one SQLite file and the translation of its failures."""
+
+    def __init__(self, path: str | Path, on_failure=None, on_recovery=None):
+        self.path = str(path)
+        self.memory = self.path == ":memory:"
+        self.lock = threading.RLock()
+        self._on_failure = on_failure or (lambda message: log.error("storage unavailable: %s", message))
+        self._on_recovery = on_recovery or (lambda: None)
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        try:
+            if not self.memory:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self.db = self._connect()
+            self._prepare()
+        except sqlite3.DatabaseError as exc:
+            raise StorageUnavailable(f"cannot use the database: {reason(exc, self.path)}") from None
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot create the database directory for {self.path}: "
+                                     f"{exc.strerror or exc}") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    def _prepare(self) -> None:
+        db = self.db
+        if not self.memory:
+            # A quick check of the whole file: a damaged page found now is one clear line at
+            # start, not a wrong answer or a dead thread an hour later.
+            # Its rows can span lines ("*** in database main ***\nPage 143: ..."): one line each.
+            problems = [" ".join(str(r[0]).split()) for r in db.execute("PRAGMA quick_check(5)").fetchall()]
+            if problems != ["ok"]:
+                raise StorageUnavailable(f"{self.path} is damaged ({'; '.join(problems)}): "
+                                         "move it away or restore a copy")
+        db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives a crash of this process (kill -9); only
+        # power loss can undo the last commits.
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(TABLES)
+        if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            db.executescript("BEGIN;" + VERSION_2 + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+        else:
+            # A write at start: a read-only file is refused now, with one line, not at the
+            # first event.
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    # --- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN ... COMMIT on the writer under its lock; a failure rolls back and is explained."""
+        with self.lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    if self.db.in_transaction:
+                        self.db.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                raise self._failed(exc) from None
+        self._on_recovery()
+
+    @contextmanager
+    def writer(self) -> Iterator[sqlite3.Connection]:
+        """The writer connection for one statement outside a transaction."""
+        with self.lock:
+            try:
+                yield self.db
+            except sqlite3.DatabaseError as exc:
+                raise self._failed(exc) from None
+
+    # --- reading -------------------------------------------------------------------------
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads that never waits for the writer (WAL)."""
+        if self.memory:
+            with self.writer() as conn:
+                yield conn
+            return
+        with self._readers_lock:
+            conn = self._readers.pop() if self._readers else None
+        try:
+            if conn is None:
+                conn = self._connect()
+                conn.execute("PRAGMA query_only=1")
+                conn.execute("PRAGMA cache_size=-256")  # 256 kB each: reads are small pages of the log
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            conn = None
+            raise self._failed(exc) from None
+        finally:
+            if conn is not None:
+                with self._readers_lock:
+                    if len(self._readers) < _READ_POOL and not self._closed:
+                        self._readers.append(conn)
+                        conn = None
+                if conn is not None:
+                    conn.close()
+
+    # --- failures ------------------------------------------------------------------------
+
+    def probe(self) -> bool:
+        """Try one small write (while the storage is down): True, and recovered, if it worked.
+
+        Its own connection with a short busy timeout, so a lock held elsewhere does not hold
+        up the caller; a real write, so a full disk is not mistaken for a free one.
+        """
+        if self.memory:
+            return True
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=0.1)
+            try:
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:
+            return False
+        self._on_recovery()
+        return True
+
+    def _failed(self, exc: sqlite3.DatabaseError) -> StorageUnavailable:
+        message = reason(exc, self.path)
+        self._on_failure(message)  # the engine's health logs it, once a minute while it lasts
+        return StorageUnavailable(message)
+
+    def close(self) -> None:
+        with self._readers_lock:
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
+        with self.lock:
+            self.db.close()

@@ -1,0 +1,393 @@
+"""What is kept in the database: deliveries with their attempts, runs and schedules.
+
+A delivery row is one event (type and the exact body bytes) and one series of attempts of it
+to one URL, with its status and the time of its next attempt (``due``, NULL once delivered or
+dead); a manual redelivery is a new row with the same body. An attempt row is one POST and
+what came back. Deliveries are committed before their first attempt, so a ``kill -9`` loses
+nothing: on the next start every delivery with a ``due`` is attempted again (at least once:
+a duplicate is possible, a loss is not). The rows with a ``due`` are the delivery queue
+itself (``due_window``); nothing else keeps them.
+
+Connections, schema and failures are database.py's; every method here is one short
+transaction or one read, and raises StorageUnavailable when the file fails.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from mock_norce.delivery import policy
+from mock_norce.storage.database import DELETE_TRIGGER, Database
+
+@dataclass(slots=True)
+class Job:
+    """What a worker needs to make the next attempt of a delivery."""
+
+    delivery_id: int
+    url: str
+    headers: dict
+    body: bytes
+    attempts: int
+    scale: float
+    due: float
+    run_id: str | None = None  # the run or schedule the event came from
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    """The result of one attempt, waiting to be written."""
+
+    delivery_id: int
+    number: int  # 1-based policy attempt; interrupted attempts repeat the number
+    started: float
+    outcome: Any  # sender.Outcome
+    status: str  # the delivery's status after this attempt
+    due: float | None  # its next attempt, None when finished
+    run_id: str | None = None
+    lateness: float = 0.0  # how long after its due time the attempt started
+    url: str = ""  # the delivery's URL (where its retry goes)
+    generation: int = 0  # the dispatcher's generation it was made in (a clear starts a new one)
+
+
+_EMPTY = "{}"
+
+
+class Store:
+    """The repositories of the outbox over one Database. Thread-safe."""
+
+    def __init__(self, path: str | Path, on_failure=None, on_recovery=None):
+        self.database = Database(path, on_failure, on_recovery)
+        self.path = self.database.path
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The writer connection (tests and maintenance only)."""
+        return self.database.db
+
+    def close(self) -> None:
+        self.database.close()
+
+    # --- writing -------------------------------------------------------------------------
+
+    def add_events(self, items: Iterable[tuple[str, bytes, bool, str | None, str, dict, float, float]],
+                   now: float, schedule_row: dict | None = None) -> list[int]:
+        """Insert deliveries of new events, committed before returning their ids.
+
+        Each item is (type, body, valid, run_id, url, headers, scale, due). ``schedule_row``
+        (a schedule's new state) is saved in the same transaction: a firing and its events
+        are committed, or rolled back, as a whole.
+        """
+        rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
+                 policy.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
+        with self.database.transaction() as db:
+            first = db.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name='deliveries'"
+                               ).fetchone()[0] + 1
+            # One statement for the batch: under the write lock, AUTOINCREMENT hands out
+            # consecutive ids from the sequence, so the ids are known without a round per row.
+            db.executemany(
+                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            last = db.execute("SELECT seq FROM sqlite_sequence WHERE name='deliveries'").fetchone()[0]
+            if schedule_row is not None:
+                self._save_schedule(db, schedule_row)
+        ids = list(range(first, last + 1))
+        if len(ids) != len(rows):
+            raise AssertionError(f"expected {len(rows)} consecutive ids, got {first}..{last}")
+        return ids
+
+    def add_redelivery(self, delivery_id: int, now: float, url: str | None = None,
+                       headers: dict | None = None) -> int | None:
+        """A new delivery (a new series of attempts) of the same event; None if it is unknown."""
+        with self.database.transaction() as db:
+            row = db.execute("SELECT type, body, valid, run_id, url, headers, scale FROM deliveries"
+                             " WHERE id=?", (delivery_id,)).fetchone()
+            if row is None:
+                return None
+            return db.execute(
+                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created,"
+                " redelivery_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (row["type"], row["body"], row["valid"], row["run_id"], url or row["url"],
+                 json.dumps(headers) if headers is not None else row["headers"],
+                 policy.PENDING, now, row["scale"], now, delivery_id)).lastrowid
+
+    def record(self, records: list[AttemptRecord]) -> list[AttemptRecord]:
+        """Write attempts and the new state of their deliveries in one transaction.
+
+        Returns the records written: a delivery deleted meanwhile (the log was cleared) has
+        nothing to attach its attempt to, and its series ends there.
+        """
+        if not records:
+            return []
+        updates = []
+        for r in records:
+            o = r.outcome
+            finished = None if r.due is not None else r.started + o.latency_ms / 1000
+            updates.append((r.status, int(o.error_class != "interrupted"), r.due, finished, o.status, o.error,
+                            r.delivery_id))
+        with self.database.transaction() as db:
+            # One statement per kind for the whole batch; only after a clear do some rows miss.
+            updated = db.executemany("UPDATE deliveries SET status=?, attempts=attempts+?, due=?, finished=?,"
+                                     " last_status_code=?, last_error=? WHERE id=?", updates).rowcount
+            written = records
+            if updated != len(records):
+                ids = [r.delivery_id for r in records]
+                found = set()
+                for start in range(0, len(ids), 900):
+                    chunk = ids[start:start + 900]
+                    found.update(row[0] for row in db.execute(
+                        f"SELECT id FROM deliveries WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+                written = [r for r in records if r.delivery_id in found]
+            db.executemany(
+                "INSERT INTO attempts(delivery_id, number, started, url, method, status_code, latency_ms,"
+                " error_class, error, response_headers, response_body, body_truncated, hops)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(r.delivery_id, r.number, r.started, r.outcome.url, r.outcome.method, r.outcome.status,
+                  r.outcome.latency_ms, r.outcome.error_class, r.outcome.error,
+                  json.dumps(r.outcome.response_headers), r.outcome.response_body, int(r.outcome.body_truncated),
+                  json.dumps(r.outcome.hops)) for r in written])
+        return written
+
+    def clear(self) -> int:
+        """Delete every delivery and attempt; returns how many deliveries went.
+
+        The per-row count trigger is dropped for the delete (and the counts emptied), so a
+        clear of a million rows takes a moment, not a minute.
+        """
+        with self.database.transaction() as db:
+            n = db.execute("SELECT coalesce(sum(n), 0) FROM delivery_counts").fetchone()[0]
+            db.execute("DELETE FROM attempts")
+            db.execute("DROP TRIGGER IF EXISTS deliveries_counted_out")
+            db.execute("DELETE FROM deliveries")
+            db.execute("DELETE FROM delivery_counts")
+            db.execute("DELETE FROM run_counts")
+            db.execute(DELETE_TRIGGER)
+        return n
+
+    PRUNE_CHUNK = 2000  # rows deleted per transaction, so the writer is never held long
+
+    def prune(self, keep: int | None, older_than: float | None) -> int:
+        """Retention: drop the oldest finished deliveries beyond the newest `keep`, and those
+        finished before `older_than` (checked among the oldest finished ones)."""
+        removed = 0
+        if keep is not None:
+            counts = self.counts()
+            excess = counts[policy.DELIVERED] + counts[policy.DEAD] - keep
+            while excess > 0:
+                n = min(excess, self.PRUNE_CHUNK)
+                with self.database.transaction() as db:
+                    done = self._drop(db, "SELECT id FROM deliveries WHERE due IS NULL ORDER BY id LIMIT ?", (n,))
+                removed += done
+                excess -= n
+                if done < n:
+                    break
+        if older_than is not None:
+            with self.database.transaction() as db:
+                removed += self._drop(db, "SELECT id FROM (SELECT id, finished FROM deliveries WHERE due IS NULL"
+                                          " ORDER BY id LIMIT ?) WHERE finished < ?", (self.PRUNE_CHUNK, older_than))
+        return removed
+
+    @staticmethod
+    def _drop(db: sqlite3.Connection, select: str, args: tuple) -> int:
+        ids = [r[0] for r in db.execute(select, args).fetchall()]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            db.execute(f"DELETE FROM attempts WHERE delivery_id IN ({marks})", chunk)
+            db.execute(f"DELETE FROM deliveries WHERE id IN ({marks})", chunk)
+        return len(ids)
+
+    # --- runs ----------------------------------------------------------------------------
+
+    _RUN_FIELDS = ("id", "scenario", "seed", "status", "time_scale", "url", "started", "finished", "events", "error")
+
+    def save_run(self, run: dict) -> None:
+        """Insert or update a run's row."""
+        values = tuple(run.get(k) for k in self._RUN_FIELDS)
+        with self.database.transaction() as db:
+            db.execute(f"INSERT OR REPLACE INTO runs({', '.join(self._RUN_FIELDS)}) VALUES "
+                       f"({', '.join('?' * len(self._RUN_FIELDS))})", values)
+
+    def run(self, run_id: str) -> dict | None:
+        with self.database.reader() as db:
+            row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        return dict(row) if row else None
+
+    def runs(self, limit: int = 50) -> list[dict]:
+        with self.database.reader() as db:
+            return [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))]
+
+    def run_counts(self, run_id: str) -> dict[str, int]:
+        """Deliveries of a run by status (kept as they change: no scan)."""
+        with self.database.reader() as db:
+            rows = db.execute("SELECT status, n FROM run_counts WHERE run_id=?", (run_id,)).fetchall()
+        return _by_status(rows)
+
+    def fail_unfinished_runs(self, reason: str, now: float) -> int:
+        """Runs left 'running' by a crash or stop cannot go on: mark them failed."""
+        with self.database.transaction() as db:
+            return db.execute("UPDATE runs SET status='failed', error=?, finished=? WHERE status='running'",
+                              (reason, now)).rowcount
+
+    # --- schedules -----------------------------------------------------------------------
+
+    _SCHEDULE_FIELDS = ("id", "name", "spec", "status", "created", "ends_at", "fired", "emitted", "next_fire",
+                        "last_fire", "carry", "seed")
+
+    def save_schedule(self, row: dict) -> None:
+        with self.database.transaction() as db:
+            self._save_schedule(db, row)
+
+    def _save_schedule(self, db: sqlite3.Connection, row: dict) -> None:
+        values = tuple(json.dumps(row[k]) if k == "spec" else row.get(k) for k in self._SCHEDULE_FIELDS)
+        db.execute(f"INSERT OR REPLACE INTO schedules({', '.join(self._SCHEDULE_FIELDS)}) VALUES "
+                   f"({', '.join('?' * len(self._SCHEDULE_FIELDS))})", values)
+
+    def schedules(self) -> list[dict]:
+        with self.database.reader() as db:
+            rows = db.execute("SELECT * FROM schedules ORDER BY created").fetchall()
+        return [dict(r) | {"spec": json.loads(r["spec"])} for r in rows]
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM schedules WHERE id=?", (schedule_id,))
+
+    # --- the queue -----------------------------------------------------------------------
+
+    def due_window(self, after: tuple[float, int] | None, until: float, limit: int) -> list[tuple[float, int, str]]:
+        """(due, id, url) of unfinished deliveries due by `until`, after the (due, id) `after`,
+        in due order: the next window of the queue."""
+        with self.database.reader() as db:
+            if after is None:
+                return [tuple(r) for r in db.execute(
+                    "SELECT due, id, url FROM deliveries WHERE due IS NOT NULL AND due <= ?"
+                    " ORDER BY due, id LIMIT ?", (until, limit))]
+            return [tuple(r) for r in db.execute(
+                "SELECT due, id, url FROM deliveries WHERE due IS NOT NULL AND due >= ? AND due <= ?"
+                " AND (due > ? OR id > ?) ORDER BY due, id LIMIT ?", (after[0], until, after[0], after[1], limit))]
+
+    def next_due(self) -> float | None:
+        """When the earliest unfinished delivery is due."""
+        with self.database.reader() as db:
+            return db.execute("SELECT min(due) FROM deliveries WHERE due IS NOT NULL").fetchone()[0]
+
+    # --- reading -------------------------------------------------------------------------
+
+    def job(self, delivery_id: int) -> Job | None:
+        """Everything needed for the next attempt of an unfinished delivery."""
+        return self.jobs([delivery_id]).get(delivery_id)
+
+    def jobs(self, delivery_ids: list[int]) -> dict[int, Job]:
+        """The jobs of those of these deliveries that are unfinished, in one read (at most 900 ids)."""
+        with self.database.reader() as db:
+            rows = db.execute(
+                "SELECT id, url, headers, body, attempts, scale, due, run_id FROM deliveries"
+                f" WHERE id IN ({','.join('?' * len(delivery_ids))}) AND due IS NOT NULL", delivery_ids).fetchall()
+        return {row[0]: Job(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7])
+                for row in rows}
+
+    def delivery_status(self, delivery_id: int) -> str | None:
+        with self.database.reader() as db:
+            row = db.execute("SELECT status FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
+        return row[0] if row else None
+
+    def delivery(self, delivery_id: int) -> dict | None:
+        """A delivery with its event and every attempt, oldest first."""
+        with self.database.reader() as db:
+            row = db.execute("SELECT * FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
+            if row is None:
+                return None
+            attempts = db.execute("SELECT * FROM attempts WHERE delivery_id=? ORDER BY id",
+                                  (delivery_id,)).fetchall()
+        out = _delivery_dict(row)
+        out["attempt_log"] = [_attempt_dict(a) for a in attempts]
+        return out
+
+    def deliveries(self, *, event_type: str | None = None, status: str | None = None,
+                   run_id: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+        """A page of deliveries, newest first, and the total that match the filters.
+
+        The page walks an index newest first; the total comes from the kept counts (only a
+        run filtered by type as well is counted row by row).
+        """
+        where, args = [], []
+        for column, value in (("type", event_type), ("status", status), ("run_id", run_id)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        with self.database.reader() as db:
+            total = self._total(db, event_type, status, run_id, clause, args)
+            rows = db.execute(f"SELECT * FROM deliveries {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                              (*args, limit, offset)).fetchall()
+        return [_delivery_dict(r) for r in rows], total
+
+    @staticmethod
+    def _total(db, event_type, status, run_id, clause, args) -> int:
+        if run_id and event_type:
+            return db.execute(f"SELECT count(*) FROM deliveries {clause}", args).fetchone()[0]
+        if run_id:
+            table, where = "run_counts", [("run_id", run_id), ("status", status)]
+        else:
+            table, where = "delivery_counts", [("type", event_type), ("status", status)]
+        kept = [(c, v) for c, v in where if v]
+        sql = f"SELECT coalesce(sum(n), 0) FROM {table}"
+        if kept:
+            sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in kept)
+        return db.execute(sql, [v for _, v in kept]).fetchone()[0]
+
+    def counts(self) -> dict[str, int]:
+        """How many deliveries are in each status (kept as they change: no scan)."""
+        with self.database.reader() as db:
+            rows = db.execute("SELECT status, sum(n) FROM delivery_counts GROUP BY status").fetchall()
+        return _by_status(rows)
+
+    def subscriber_health(self, last: int = 500) -> list[dict]:
+        """Per subscriber origin, over the last attempts: how many, how many 2xx, the latest outcome."""
+        with self.database.reader() as db:
+            rows = db.execute("SELECT url, status_code, error_class, latency_ms, started FROM attempts"
+                              " ORDER BY id DESC LIMIT ?", (last,)).fetchall()
+        out: dict[str, dict] = {}
+        for url, code, error_class, latency, started in rows:
+            scheme, host, port = policy.origin(url)
+            key = f"{scheme}://{host}:{port}"
+            entry = out.setdefault(key, {"origin": key, "attempts": 0, "ok": 0, "latency_total": 0.0,
+                                         "last_status": code, "last_error": error_class, "last_at": started})
+            entry["attempts"] += 1
+            entry["ok"] += int(policy.is_success(code) and error_class is None)
+            entry["latency_total"] += latency or 0.0
+        for entry in out.values():
+            entry["success_rate"] = entry["ok"] / entry["attempts"]
+            entry["avg_latency_ms"] = entry.pop("latency_total") / entry["attempts"]
+        return sorted(out.values(), key=lambda e: -e["last_at"])
+
+
+def _by_status(rows) -> dict[str, int]:
+    out = {s: 0 for s in policy.STATUSES}
+    out.update({r[0]: r[1] for r in rows if r[0] in out})
+    return out
+
+
+def _delivery_dict(row: sqlite3.Row) -> dict:
+    return {
+        "id": row["id"], "event_type": row["type"], "status": row["status"],
+        "url": row["url"], "headers": json.loads(row["headers"]), "attempts": row["attempts"],
+        "next_attempt_at": row["due"], "created": row["created"], "finished": row["finished"],
+        "last_status_code": row["last_status_code"], "last_error": row["last_error"],
+        "redelivery_of": row["redelivery_of"], "run_id": row["run_id"], "valid": bool(row["valid"]),
+        "body": row["body"].decode("utf-8"),
+    }
+
+
+def _attempt_dict(row: sqlite3.Row) -> dict:
+    body = row["response_body"] or b""
+    return {
+        "number": row["number"], "started": row["started"], "url": row["url"], "method": row["method"],
+        "status_code": row["status_code"], "latency_ms": row["latency_ms"], "error_class": row["error_class"],
+        "error": row["error"], "response_headers": json.loads(row["response_headers"] or "[]"),
+        "response_body": body.decode("utf-8", errors="replace"), "body_truncated": bool(row["body_truncated"]),
+        "hops": json.loads(row["hops"] or "[]"),
+    }

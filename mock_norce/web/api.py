@@ -1,0 +1,301 @@
+"""The control API (JSON).
+
+Thin views: parse and check the request (webio), call the core, shape the answer (views:
+secrets masked). Every error is ``{"error": code, "message": text}`` (plus ``errors`` with
+JSON paths where there are several), with 400/401/404/405/409/413/415/422/503, never a stack
+trace. The sink's receiving end is its own Blueprint (sink_web), nested here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from mock_norce.web import openapi
+from mock_norce.web import sink as sink_web
+from mock_norce.errors import InvalidPayload, MockNorceError
+from mock_norce.limits import INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
+from mock_norce.delivery.subscriptions import MASK, mask_url, unmask_url
+from mock_norce.web.views import delivery_view, run_view, schedule_view, sink_view, subscription_view
+from mock_norce.web.jsonio import STATUS_OF_CODE, ApiError, body, error_response, is_api_request, number_arg
+
+bp = Blueprint("api", __name__)
+# Nested, so app.py registers one Blueprint; the sink keeps its own rules (sink_web).
+bp.register_blueprint(sink_web.bp)
+log = logging.getLogger("mock_norce.web.api")
+# A delivery id is an SQLite integer: a bigger number in a path is no delivery (404), not an overflow.
+DELIVERY_ID = f"int(max={INT64_MAX})"
+
+
+def core():
+    return current_app.extensions["mock_norce"]
+
+
+@bp.app_errorhandler(MockNorceError)
+def on_error(exc: MockNorceError):
+    if not is_api_request():
+        status = STATUS_OF_CODE.get(exc.code, 422)
+        return render_template("error.html", code=status, message=exc.message), status
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.errors)
+    if isinstance(exc, InvalidPayload):
+        return error_response(422, exc.code, exc.message, [{"path": p, "reason": r} for p, r in exc.errors])
+    return error_response(STATUS_OF_CODE.get(exc.code, 422), exc.code, exc.message)
+
+
+@bp.app_errorhandler(HTTPException)
+def on_http_error(exc: HTTPException):
+    if not is_api_request():
+        return exc  # the UI renders its own pages
+    names = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+             415: "unsupported_media_type", 403: "forbidden"}
+    message = exc.description or exc.name
+    if exc.code == 413:
+        message = f"request body larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes"
+    response = error_response(exc.code or 500, names.get(exc.code, "http_error"), message)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value  # Allow on a 405
+    return response
+
+
+@bp.app_errorhandler(Exception)
+def on_bug(exc: Exception):
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    if is_api_request():
+        return error_response(500, "internal_error", "mock-norce hit an unexpected error; see its log")
+    return Response("mock-norce hit an unexpected error; see its log.", status=500, mimetype="text/plain")
+
+
+# --- health and document -----------------------------------------------------------------
+
+@bp.get("/healthz")
+def healthz():
+    """ok means delivering, not only "the web server answers": a part that is down is named."""
+    if not core().ready.is_set():
+        return error_response(503, "starting", "mock-norce is starting or stopping")
+    down = core().problems()
+    if down:
+        message = "; ".join(f"{part}: {why}" for part, why in down.items())
+        return jsonify(error="unhealthy", message=message, parts=down), 503
+    return jsonify(status="ok")
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(openapi.document())
+
+
+# --- events ------------------------------------------------------------------------------
+
+@bp.get("/api/events")
+def list_events():
+    return jsonify([et.summary() | {"unconfirmed": list(et.unconfirmed)} for et in core().factory.catalog])
+
+
+@bp.get("/api/events/<name>/schema")
+def event_schema(name):
+    return jsonify(core().factory.catalog.get(name).schema)
+
+
+@bp.get("/api/events/<name>/sample")
+def event_sample(name):
+    seed = number_arg("seed", integer=True, minimum=SEED_MIN, maximum=SEED_MAX)
+    payload = core().factory.generate(name, seed=seed, market=request.args.get("market") or None)
+    return jsonify(payload.body)
+
+
+@bp.post("/api/events/<name>")
+def fire_event(name):
+    wait = number_arg("wait", minimum=0, maximum=WAIT_MAX)
+    core().factory.catalog.get(name)  # 404 before looking at the body
+    data = body("FireRequest")
+    payload, did = core().outbox.fire(
+        name, overrides=data.get("overrides"), omit=data.get("omit", ()), seed=data.get("seed"),
+        market=data.get("market"), url=data.get("url"), allow_invalid=data.get("invalid", False))
+    answer = {"event_type": name, "payload": payload.body, "valid": payload.valid}
+    if not payload.valid:
+        answer["errors"] = [{"path": p, "reason": r} for p, r in payload.errors]
+    if did is None:
+        answer.update(recorded=False, delivery=None,
+                      message=f"{name} is OFF in the subscriptions: not recorded or sent, as in Norce")
+        return jsonify(answer), 200
+    delivery = core().outbox.wait(did, wait) if wait else core().outbox.delivery(did)
+    answer.update(recorded=True, delivery=delivery_view(delivery))
+    return jsonify(answer), (200 if delivery["status"] in ("delivered", "dead") else 202)
+
+
+# --- scenarios and runs ------------------------------------------------------------------
+
+@bp.get("/api/scenarios")
+def list_scenarios():
+    return jsonify([s.summary() for s in core().library])
+
+
+@bp.get("/api/scenarios/<name>")
+def get_scenario(name):
+    return jsonify(core().library.get(name).summary())
+
+
+@bp.post("/api/scenarios/<name>/runs")
+def start_run(name):
+    core().library.get(name)
+    data = body("RunRequest")
+    run = core().runs.start_run(name, seed=data.get("seed"), url=data.get("url"), time_scale=data.get("time_scale"))
+    return jsonify(run_view(run)), 202
+
+
+@bp.get("/api/runs")
+def list_runs():
+    limit = number_arg("limit", 50, minimum=1, maximum=500, integer=True)
+    return jsonify([run_view(r) for r in core().runs.list(limit)])
+
+
+@bp.get("/api/runs/<run_id>")
+def get_run(run_id):
+    wait = number_arg("wait", minimum=0, maximum=WAIT_MAX)
+    return jsonify(run_view(core().runs.wait(run_id, wait) if wait else core().runs.get(run_id)))
+
+
+@bp.post("/api/runs/<run_id>/cancel")
+def cancel_run(run_id):
+    return jsonify(run_view(core().runs.cancel(run_id)))
+
+
+# --- deliveries --------------------------------------------------------------------------
+
+@bp.get("/api/deliveries")
+def list_deliveries():
+    status = request.args.get("status")
+    if status is not None and status not in ("pending", "retrying", "delivered", "dead"):
+        raise ApiError(400, "bad_parameter", f"status must be pending, retrying, delivered or dead, got {status!r}")
+    limit = number_arg("limit", 50, minimum=1, maximum=500, integer=True)
+    offset = number_arg("offset", 0, minimum=0, maximum=OFFSET_MAX, integer=True)
+    items, total = core().outbox.store.deliveries(event_type=request.args.get("type") or None, status=status,
+                                                  run_id=request.args.get("run") or None, limit=limit, offset=offset)
+    return jsonify(items=[delivery_view(d) for d in items], total=total, limit=limit, offset=offset)
+
+
+@bp.delete("/api/deliveries")
+def clear_deliveries():
+    return jsonify(deleted=core().outbox.clear())
+
+
+@bp.get(f"/api/deliveries/<{DELIVERY_ID}:delivery_id>")
+def get_delivery(delivery_id):
+    wait = number_arg("wait", minimum=0, maximum=WAIT_MAX)
+    outbox = core().outbox
+    return jsonify(delivery_view(outbox.wait(delivery_id, wait) if wait else outbox.delivery(delivery_id)))
+
+
+@bp.post(f"/api/deliveries/<{DELIVERY_ID}:delivery_id>/redeliver")
+def redeliver(delivery_id):
+    new_id = core().outbox.redeliver(delivery_id)
+    return jsonify(delivery_view(core().outbox.delivery(new_id))), 202
+
+
+# --- subscriptions -----------------------------------------------------------------------
+
+@bp.get("/api/subscriptions")
+def list_subscriptions():
+    subs = core().outbox.subscriptions
+    return jsonify(default_url=mask_url(subs.default_url),
+                   subscriptions=[subscription_view(s, subs.default_url) for s in subs.all()])
+
+
+@bp.put("/api/subscriptions/<name>")
+def update_subscription(name):
+    subs = core().outbox.subscriptions
+    current = subs.get(name)
+    data = body("SubscriptionUpdate", required=True)
+    if "headers" in data:
+        # A masked value sent back unchanged (from a GET or the UI) keeps the real one.
+        data["headers"] = {k: (current.headers.get(k, v) if v == MASK else v) for k, v in data["headers"].items()}
+    if data.get("url"):
+        data["url"] = unmask_url(data["url"], current.url)
+    return jsonify(subscription_view(subs.update(name, **data), subs.default_url))
+
+
+# --- the built-in sink -------------------------------------------------------------------
+
+@bp.get("/api/sink")
+def sink_requests():
+    limit = number_arg("limit", 100, minimum=1, maximum=1000, integer=True)
+    items = core().sink.recent(limit, request.args.get("path") or None)
+    return jsonify(received=core().sink.received, items=[sink_view(r) for r in items])
+
+
+@bp.delete("/api/sink")
+def sink_clear():
+    return jsonify(deleted=core().sink.clear())
+
+
+# --- schedules, figures, metrics ---------------------------------------------------------
+
+@bp.post("/api/schedules")
+def create_schedule():
+    data = body("ScheduleRequest", required=True)
+    return jsonify(schedule_view(core().schedules.create(data))), 201
+
+
+@bp.get("/api/schedules")
+def list_schedules():
+    return jsonify([schedule_view(s) for s in core().schedules.list()])
+
+
+@bp.get("/api/schedules/<sid>")
+def get_schedule(sid):
+    return jsonify(schedule_view(core().schedules.view(sid)))
+
+
+@bp.post("/api/schedules/<sid>/pause")
+def pause_schedule(sid):
+    return jsonify(schedule_view(core().schedules.pause(sid)))
+
+
+@bp.post("/api/schedules/<sid>/resume")
+def resume_schedule(sid):
+    return jsonify(schedule_view(core().schedules.resume(sid)))
+
+
+@bp.delete("/api/schedules/<sid>")
+def delete_schedule(sid):
+    core().schedules.delete(sid)
+    return jsonify(deleted=sid)
+
+
+@bp.get("/api/schedules/<sid>/figures")
+def schedule_figures(sid):
+    core().schedules.get(sid)
+    figures = core().schedules.figures[sid]
+    return jsonify(summary=figures.summary(), points=figures.points())
+
+
+@bp.get("/api/schedules/<sid>/figures.csv")
+def schedule_figures_csv(sid):
+    core().schedules.get(sid)
+    return Response(core().schedules.figures[sid].csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="mock-norce-{sid}.csv"'})
+
+
+@bp.get("/api/stats")
+def stats():
+    c = core()
+    return jsonify(figures=c.schedules.figures.total.summary(), points=c.schedules.figures.total.points(),
+                   deliveries=c.outbox.store.counts(), backlog=c.outbox.dispatcher.backlog())
+
+
+@bp.get("/metrics")
+def metrics():
+    from collections import Counter
+
+    from mock_norce.figures.prometheus import exposition
+
+    c = core()
+    schedules = Counter(r["status"] for r in c.schedules.list())
+    text = exposition(c.schedules.figures.total, c.outbox.store.counts(), c.outbox.dispatcher.backlog(),
+                      {s: schedules.get(s, 0) for s in ("active", "paused", "finished")}, c.sink.received,
+                      c.problems(), dict(c.health.incidents))
+    return Response(text, mimetype="text/plain", headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})

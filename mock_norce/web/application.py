@@ -1,0 +1,27 @@
+"""The Flask app: the API, the UI and the sink's blueprints over the parts ``app.py`` built."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask
+
+from mock_norce.web import api, security, ui
+
+
+def create_app(settings, core) -> Flask:
+    """A Flask app over a built core (``mock_norce.app.create_app`` is the door to use)."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=settings.max_body,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.extensions["mock_norce"] = core
+    security.install(app, settings.api_token)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(ui.bp)
+    return app

@@ -1,0 +1,97 @@
+"""The built-in sink: a subscriber inside mock-norce, so events flow on a fresh machine.
+
+It remembers the last requests it received and answers as its URL asks: ``status=503``
+answers 503, ``delay=2.5`` waits 2.5 s first (at most 30), ``fail_rate=0.3`` answers 500 to
+30% of requests. So ``http://127.0.0.1:8080/sink/flaky?fail_rate=0.5`` as a subscription URL
+shows Norce's retry policy at work.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from mock_norce.errors import MockNorceError
+
+MAX_DELAY = 30.0
+
+
+class BadSinkParameter(MockNorceError):
+    code = "bad_parameter"
+
+
+@dataclass
+class SinkRecord:
+    id: int
+    received: float
+    path: str
+    query: str
+    method: str
+    headers: list
+    body: str
+    status: int
+    delay: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "received": self.received, "path": self.path, "query": self.query,
+                "method": self.method, "headers": self.headers, "body": self.body, "status": self.status,
+                "delay": self.delay}
+
+
+class Sink:
+    """Records requests and decides the answer for each."""
+
+    def __init__(self, keep: int = 1000, rng: random.Random | None = None):
+        # 0 keeps none (the sink only counts); maxlen=None would have meant "keep everything".
+        self._records: deque[SinkRecord] = deque(maxlen=keep)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._rng = rng or random.Random()
+        self.received = 0
+
+    @staticmethod
+    def behaviour(args) -> tuple[int, float, float]:
+        """(status, delay, fail_rate) from the query parameters; BadSinkParameter when malformed."""
+        try:
+            status = int(args.get("status", 200))
+            delay = float(args.get("delay", 0))
+            fail_rate = float(args.get("fail_rate", 0))
+        except ValueError:
+            raise BadSinkParameter("sink parameters: status is an integer, delay and fail_rate are numbers") from None
+        if not 200 <= status <= 599:
+            raise BadSinkParameter("sink parameter status must be between 200 and 599")
+        if not 0 <= delay <= MAX_DELAY:
+            raise BadSinkParameter(f"sink parameter delay must be between 0 and {MAX_DELAY:g} seconds")
+        if not 0 <= fail_rate <= 1:
+            raise BadSinkParameter("sink parameter fail_rate must be between 0 and 1")
+        return status, delay, fail_rate
+
+    def receive(self, path: str, query: str, method: str, headers: list, body: bytes,
+                status: int, delay: float, fail_rate: float) -> SinkRecord:
+        """Record one request and return it with the status to answer."""
+        with self._lock:
+            if fail_rate and self._rng.random() < fail_rate:
+                status = 500
+            record = SinkRecord(next(self._ids), time.time(), path, query, method, headers,
+                                body.decode("utf-8", errors="replace"), status, delay)
+            self._records.append(record)
+            self.received += 1
+        return record
+
+    def recent(self, limit: int = 100, path: str | None = None) -> list[SinkRecord]:
+        with self._lock:
+            items = list(self._records)
+        if path:
+            items = [r for r in items if r.path == path]
+        return items[::-1][:limit]
+
+    def clear(self) -> int:
+        with self._lock:
+            n = len(self._records)
+            self._records.clear()
+            return n

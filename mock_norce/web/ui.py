@@ -1,0 +1,271 @@
+"""The web UI: server-rendered pages over the same core as the API.
+
+Templates are ``.html`` so Jinja escapes everything (a subscriber's ``<script>`` answer is
+shown as text). Forms post back here with a CSRF token; pages that change while you look
+(dashboard, a run, a delivery in retry) refresh their live parts with a little plain JS.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import OrderedDict
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+
+from mock_norce.delivery import policy
+from mock_norce.web.api import DELIVERY_ID
+from mock_norce.errors import InvalidPayload, MockNorceError
+from mock_norce.catalogue.payloads import coerce
+from mock_norce.limits import JSON_INT_DIGITS_MAX, PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, check_number
+from mock_norce.safejson import loads as safe_loads
+from mock_norce.delivery.subscriptions import mask_headers, mask_url
+from mock_norce.web.views import delivery_view, run_view, sink_view
+from mock_norce.web.jsonio import error_response, is_api_request
+from mock_norce.web.security import safe_next, token_matches
+
+bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+
+CATEGORY_ORDER = ("Order", "Customer", "Product", "Supplier", "System")
+
+
+def core():
+    return current_app.extensions["mock_norce"]
+
+
+@bp.app_template_filter("ts")
+def format_ts(value) -> str:
+    if not value:
+        return "–"
+    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@bp.app_template_filter("pretty")
+def pretty_json(value) -> str:
+    # Subscriber answers are anyone's text: parsed with the guarded parser (a 10,000-deep
+    # answer is shown as text, not a RecursionError).
+    try:
+        return json.dumps(safe_loads(value) if isinstance(value, (str, bytes)) else value, indent=2,
+                          ensure_ascii=False)
+    except (MockNorceError, ValueError, RecursionError):
+        return value if isinstance(value, str) else str(value)
+
+
+# The same masking as the API's, for every URL and header list a template shows.
+bp.add_app_template_filter(mask_url, "mask_url")
+bp.add_app_template_filter(mask_headers, "mask_headers")
+
+
+@bp.app_context_processor
+def globals_():
+    return {"statuses": policy.STATUSES, "token_set": bool(core().settings.api_token)}
+
+
+# --- pages -------------------------------------------------------------------------------
+
+@bp.get("/")
+def dashboard():
+    store = core().outbox.store
+    recent, total = store.deliveries(limit=15)
+    return render_template("dashboard.html", counts=store.counts(), total=total,
+                           recent=[delivery_view(d) for d in recent], health=store.subscriber_health(),
+                           runs=[run_view(r) for r in core().runs.list(6)], sink_received=core().sink.received,
+                           backlog=core().outbox.dispatcher.backlog(), warnings=core().warnings,
+                           default_url=core().outbox.subscriptions.default_url)
+
+
+@bp.get("/events")
+def events():
+    groups: dict[str, list] = OrderedDict((c, []) for c in CATEGORY_ORDER)
+    for et in core().factory.catalog:
+        groups.setdefault(et.category, []).append(et)
+    subs = core().outbox.subscriptions
+    return render_template("events.html", groups={k: v for k, v in groups.items() if v},
+                           enabled={s.event_type: s.enabled for s in subs.all()})
+
+
+@bp.route("/events/<name>", methods=["GET", "POST"])
+def event(name):
+    c = core()
+    try:
+        et = c.factory.catalog.get(name)
+    except MockNorceError:
+        abort(404)
+    errors: list = []
+    values: dict = {}
+    if request.method == "POST":
+        values = {f: request.form.get(f"field_{f}", "") for f in et.fields}
+        omit = [f for f in et.fields if request.form.get(f"omit_{f}")]
+        overrides = {f: coerce(et, f, v) for f, v in values.items() if f not in omit}
+        try:
+            payload, did = c.outbox.fire(name, overrides=overrides, omit=omit,
+                                         url=request.form.get("url") or None,
+                                         market=request.form.get("market") or None)
+        except InvalidPayload as exc:
+            errors = exc.errors
+        except MockNorceError as exc:
+            errors = [("$", exc.message)]
+        else:
+            if did is None:
+                flash(f"{name} is OFF in the subscriptions: nothing was recorded or sent (as in Norce).", "warn")
+                return redirect(url_for("ui.event", name=name))
+            flash(f"{name} fired as delivery {did}.", "ok")
+            return redirect(url_for("ui.delivery", delivery_id=did))
+        sample = {f: v for f, v in overrides.items()}
+        seed = None
+    else:
+        seed = form_number(request.args.get("seed"), "seed", SEED_MIN, SEED_MAX, integer=True)
+        if seed is None:
+            seed = random.randrange(10**6)
+        sample = c.factory.generate(name, seed=seed, market=request.args.get("market") or None).body
+    fields = [_field_view(et, f, sample, values, errors) for f in et.fields]
+    target = c.outbox.subscriptions.get(name)
+    return render_template("event.html", et=et, fields=fields, seed=seed, errors=errors, sample=sample,
+                           markets=c.factory.tenant.markets, target=target,
+                           effective_url=target.url or c.outbox.subscriptions.default_url,
+                           form=request.form if request.method == "POST" else {}), (422 if errors else 200)
+
+
+def form_number(raw: str | None, what: str, lo: float, hi: float, integer: bool = False):
+    """A number typed in a form or a query: None if blank, else in [lo, hi] or OutOfRange (422)."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        # int() of thousands of digits is slow and refused past 4,300: too long is out of range.
+        value = (int(raw) if len(raw.strip()) <= JSON_INT_DIGITS_MAX + 1 else raw) if integer else float(raw)
+    except ValueError:
+        value = raw
+    return check_number(value, what, lo, hi, integer=integer)
+
+
+def _field_view(et, name: str, sample: dict, posted: dict, errors: list) -> dict:
+    schema = et.schema["properties"].get(name, {})
+    value = posted.get(name) if posted else sample.get(name, "")
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False)
+    return {
+        "name": name, "type": schema.get("type"), "format": schema.get("format"), "enum": schema.get("enum"),
+        "required": name in et.required, "description": schema.get("description", ""),
+        "value": "" if value is None else value, "absent": not posted and name not in sample,
+        "unconfirmed": bool(schema.get("x-norce-unconfirmed")),
+        "errors": [r for p, r in errors if p == f"$.{name}" or (p == "$" and f"'{name}'" in r)],
+    }
+
+
+@bp.get("/scenarios")
+def scenarios():
+    return render_template("scenarios.html", scenarios=list(core().library), problems=core().library.problems,
+                           time_scale=core().outbox.time_scale)
+
+
+@bp.post("/scenarios/<name>/run")
+def run_scenario(name):
+    form = request.form
+    try:
+        seed = form_number(form.get("seed"), "seed", SEED_MIN, SEED_MAX, integer=True)
+        scale = form_number(form.get("time_scale"), "time scale", 0, TIME_SCALE_MAX)
+        run = core().runs.start_run(name, seed=seed, url=form.get("url") or None, time_scale=scale)
+    except (ValueError, MockNorceError) as exc:
+        flash(f"Could not start {name}: {getattr(exc, 'message', 'seed and time scale must be numbers')}", "error")
+        return redirect(url_for("ui.scenarios"))
+    return redirect(url_for("ui.run", run_id=run["id"]))
+
+
+@bp.get("/runs")
+def runs():
+    return render_template("runs.html", runs=[run_view(r) for r in core().runs.list(100)])
+
+
+@bp.get("/runs/<run_id>")
+def run(run_id):
+    try:
+        found = core().runs.get(run_id)
+    except MockNorceError:
+        abort(404)
+    items, total = core().outbox.store.deliveries(run_id=run_id, limit=200)
+    return render_template("run.html", run=run_view(found), deliveries=[delivery_view(d) for d in items], total=total)
+
+
+@bp.post("/runs/<run_id>/cancel")
+def cancel_run(run_id):
+    try:
+        core().runs.cancel(run_id)
+        flash("Run cancelled; deliveries already made go on.", "ok")
+    except MockNorceError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("ui.run", run_id=run_id))
+
+
+@bp.get("/deliveries")
+def deliveries():
+    args = request.args
+    status = args.get("status") if args.get("status") in policy.STATUSES else None
+    page = form_number(args.get("page"), "page", 1, PAGE_MAX, integer=True) or 1
+    per_page = 50
+    items, total = core().outbox.store.deliveries(event_type=args.get("type") or None, status=status,
+                                                  run_id=args.get("run") or None, limit=per_page,
+                                                  offset=(page - 1) * per_page)
+    return render_template("deliveries.html", items=[delivery_view(d) for d in items], total=total, page=page,
+                           pages=max(1, -(-total // per_page)), types=core().factory.catalog.names(),
+                           filters={"type": args.get("type", ""), "status": status or "", "run": args.get("run", "")})
+
+
+@bp.get(f"/deliveries/<{DELIVERY_ID}:delivery_id>")
+def delivery(delivery_id):
+    found = core().outbox.store.delivery(delivery_id)
+    if found is None:
+        abort(404)
+    return render_template("delivery.html", d=delivery_view(found), user_agent=core().outbox.dispatcher.sender.user_agent)
+
+
+@bp.post(f"/deliveries/<{DELIVERY_ID}:delivery_id>/redeliver")
+def redeliver(delivery_id):
+    try:
+        new_id = core().outbox.redeliver(delivery_id)
+    except MockNorceError:
+        abort(404)
+    flash(f"Redelivering delivery {delivery_id} as delivery {new_id}.", "ok")
+    return redirect(url_for("ui.delivery", delivery_id=new_id))
+
+
+@bp.get("/sink")
+def sink():
+    return render_template("sink.html", items=[sink_view(r) for r in core().sink.recent(200)],
+                           received=core().sink.received)
+
+
+@bp.post("/sink-clear")  # outside /sink/, which belongs wholly to the open receiving end
+def sink_clear():
+    core().sink.clear()
+    return redirect(url_for("ui.sink"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    token = core().settings.api_token
+    error = None
+    if request.method == "POST":
+        if token and token_matches(request.form.get("token"), token):
+            session["authed"] = True
+            return redirect(safe_next(request.args.get("next")))
+        error = "That is not the token."
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.app_errorhandler(404)
+def not_found(exc):
+    if is_api_request():
+        return error_response(404, "not_found", "no such resource")
+    return render_template("error.html", code=404, message="There is nothing here."), 404
+
+
+@bp.app_errorhandler(403)
+def forbidden(exc):
+    if is_api_request():
+        return error_response(403, "forbidden", exc.description)
+    return render_template("error.html", code=403, message=exc.description), 403
+
+
+# The settings forms (subscriptions, schedules) add their routes to this same Blueprint.
+from mock_norce.web import ui_forms  # noqa: E402,F401

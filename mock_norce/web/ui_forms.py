@@ -1,0 +1,128 @@
+"""The UI's settings forms: subscriptions and schedules, on the UI's Blueprint.
+
+Kept apart from ui.py (the pages) for size; the routes are ``ui.*`` like every other page.
+Every URL and header a page shows goes through the same masking as the API (views).
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from mock_norce.errors import MockNorceError
+from mock_norce.limits import COUNT_MAX
+from mock_norce.delivery.subscriptions import MASK, unmask_url
+from mock_norce.web.ui import bp, core, form_number
+from mock_norce.web.views import schedule_view, subscription_view
+
+
+@bp.get("/subscriptions")
+def subscriptions():
+    subs = core().outbox.subscriptions
+    return render_template("subscriptions.html", default_url=subs.default_url,
+                           subs=[subscription_view(s, subs.default_url) for s in subs.all()])
+
+
+@bp.post("/subscriptions/<name>")
+def update_subscription(name):
+    subs = core().outbox.subscriptions
+    try:
+        current = subs.get(name)
+        headers = {}
+        for line in request.form.get("headers", "").splitlines():
+            if not line.strip():
+                continue
+            key, sep, value = line.partition(":")
+            if not sep:
+                raise MockNorceError(f"header line {line.strip()!r} needs the form Name: value")
+            key, value = key.strip(), value.strip()
+            headers[key] = current.headers.get(key, value) if value == MASK else value
+        url = unmask_url(request.form.get("url", "").strip() or None, current.url)
+        subs.update(name, url=url, headers=headers,
+                    enabled=bool(request.form.get("enabled")))
+        flash(f"{name} saved.", "ok")
+    except MockNorceError as exc:
+        flash(f"{name} not saved: {exc.message}", "error")
+    return redirect(url_for("ui.subscriptions") + f"#sub-{name}")
+
+
+@bp.get("/schedules")
+def schedules():
+    return _schedules_page({})
+
+
+def _schedules_page(form, status: int = 200):
+    c = core()
+    return render_template("schedules.html", schedules=[schedule_view(s) for s in c.schedules.list()],
+                           types=c.factory.catalog.names(), scenarios=[s.name for s in c.library], form=form), status
+
+
+@bp.post("/schedules")
+def create_schedule():
+    c = core()
+    form = request.form
+    data: dict = {}
+    try:
+        if form.get("name"):
+            data["name"] = form["name"].strip()
+        what = form.get("what")
+        if what == "event":
+            data["event"] = form.get("event")
+        elif what == "scenario":
+            data["scenario"] = form.get("scenario")
+        elif what == "mix":
+            mix = {}
+            for line in form.get("mix", "").splitlines():
+                if line.strip():
+                    name, _, weight = line.partition(":")
+                    mix[name.strip()] = float(weight or 1)
+            data["mix"] = mix
+        when = form.get("when")
+        if when == "rate":
+            data["rate"] = float(form.get("rate") or 0)
+            data["rate_per"] = form.get("rate_per", "second")
+            if form.get("jitter"):
+                data["jitter"] = form["jitter"]
+        elif when in ("interval", "cron"):
+            data[when] = form.get(when, "")
+        for key in ("duration", "url"):
+            if form.get(key):
+                data[key] = form[key].strip()
+        if form.get("count"):
+            data["count"] = form_number(form["count"], "count", 1, COUNT_MAX, integer=True)
+        created = c.schedules.create(data)
+    except ValueError:
+        flash("Not created: rate, weights and count must be numbers.", "error")
+    except MockNorceError as exc:
+        flash(f"Not created: {exc.message}", "error")
+    else:
+        flash(f"Schedule {created['id']} created.", "ok")
+        return redirect(url_for("ui.schedule", sid=created["id"]))
+    return _schedules_page(form, 422)
+
+
+@bp.get("/schedules/<sid>")
+def schedule(sid):
+    try:
+        found = core().schedules.view(sid)
+    except MockNorceError:
+        abort(404)
+    return render_template("schedule.html", s=schedule_view(found))
+
+
+@bp.post("/schedules/<sid>/<action>")
+def schedule_action(sid, action):
+    service = core().schedules
+    try:
+        if action == "pause":
+            service.pause(sid)
+        elif action == "resume":
+            service.resume(sid)
+        elif action == "delete":
+            service.delete(sid)
+            flash(f"Schedule {sid} deleted.", "ok")
+            return redirect(url_for("ui.schedules"))
+        else:
+            abort(404)
+    except MockNorceError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("ui.schedule", sid=sid))
