@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from mock_norce.catalogue.payloads import EventFactory
 from mock_norce.catalogue.schemas import Catalog
@@ -33,9 +33,6 @@ from mock_norce.settings import Settings
 from mock_norce.storage.enginelock import EngineLock
 from mock_norce.storage.store import Store
 from mock_norce.web.sink_log import Sink
-
-if TYPE_CHECKING:  # the web layer (Flask) is imported only when an app is built
-    from flask import Flask
 
 
 @dataclass
@@ -138,8 +135,9 @@ def build_core(settings: Settings, database: str | None = None) -> Core:
                 EngineLock(database or settings.database_path), health=health, warnings=warnings)
 
 
-def create_app(settings: Settings | None = None, core: Core | None = None) -> "Flask":
-    """The Flask app (API, UI, sink) over a core, built from the settings if not given; not started."""
+def create_app(settings: Settings | None = None, core: Core | None = None):
+    """The Flask app (API, UI, sink) over a core, built from the settings if not given; not
+    started. The web layer (Flask) is imported only here, when an app is built."""
     from mock_norce.web.application import create_app as web_app
 
     settings = settings or (core.settings if core else Settings.from_env())

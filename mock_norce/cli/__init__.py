@@ -1,5 +1,6 @@
-"""The ``mock-norce`` command: catalogue commands (events, generate, validate, scenarios,
-check) that need no engine, and engine commands (fire, run, serve).
+"""The ``mock-norce`` command.
 
-May import every package; nothing imports it.
+Owns the command line: catalogue commands (events, generate, validate, scenarios, check)
+that need no engine, and engine commands (fire, run, serve), with their exit statuses and
+output. May import every package; nothing imports it.
 """

@@ -31,6 +31,7 @@ import threading
 import time
 from typing import Callable
 
+from mock_norce import statuses
 from mock_norce.delivery import policy
 from mock_norce.health import Health
 from mock_norce.delivery.lanes import LanePool
@@ -200,7 +201,7 @@ class Dispatcher:
 
     def start(self) -> int:
         """Start the timer and the writer; returns how many deliveries were waiting on disk."""
-        waiting = sum(self.store.counts()[s] for s in (policy.PENDING, policy.RETRYING))
+        waiting = sum(self.store.counts()[s] for s in (statuses.PENDING, statuses.RETRYING))
         self._running = True
         self._timer_thread = threading.Thread(target=self._timer, name="mock-norce-timer", daemon=True)
         self._timer_thread.start()
@@ -320,19 +321,19 @@ class Dispatcher:
         late = max(0.0, started - job.due)
         if self._aborting and not outcome.ok:
             outcome.error_class, outcome.error = "interrupted", "mock-norce stopped during the attempt"
-            status = policy.RETRYING if job.attempts else policy.PENDING
+            status = statuses.RETRYING if job.attempts else statuses.PENDING
             # Not counted against the 17; made again as soon as mock-norce is back.
             return AttemptRecord(job.delivery_id, job.attempts + 1, started, outcome, status, started,
                                  job.run_id, late, job.url)
         number = job.attempts + 1
         if outcome.ok:
-            return AttemptRecord(job.delivery_id, number, started, outcome, policy.DELIVERED, None,
+            return AttemptRecord(job.delivery_id, number, started, outcome, statuses.DELIVERED, None,
                                  job.run_id, late, job.url)
         delay = policy.retry_delay(number, job.scale)
         if delay is None:
-            return AttemptRecord(job.delivery_id, number, started, outcome, policy.DEAD, None, job.run_id, late,
+            return AttemptRecord(job.delivery_id, number, started, outcome, statuses.DEAD, None, job.run_id, late,
                                  job.url)
-        return AttemptRecord(job.delivery_id, number, started, outcome, policy.RETRYING, started + delay,
+        return AttemptRecord(job.delivery_id, number, started, outcome, statuses.RETRYING, started + delay,
                              job.run_id, late, job.url)
 
     # --- recording (recorder.py) ---------------------------------------------------------

@@ -10,6 +10,7 @@ import time
 from typing import Any, Callable, Iterable, Mapping
 
 from mock_norce import __version__
+from mock_norce.delivery import policy
 from mock_norce.delivery.dispatcher import Dispatcher
 from mock_norce.errors import MockNorceError, StorageUnavailable
 from mock_norce.catalogue.payloads import EventFactory, Payload
@@ -121,6 +122,22 @@ class Outbox:
         """The delivery once it is delivered or dead, or as it is when the timeout passes."""
         self.dispatcher.wait(delivery_id, timeout)
         return self.delivery(delivery_id)
+
+    def subscriber_health(self, last: int = 500) -> list[dict]:
+        """Per subscriber origin, over the last attempts: how many, how many 2xx, the latest outcome."""
+        out: dict[str, dict] = {}
+        for url, code, error_class, latency, started in self.store.recent_attempts(last):
+            scheme, host, port = policy.origin(url)
+            key = f"{scheme}://{host}:{port}"
+            entry = out.setdefault(key, {"origin": key, "attempts": 0, "ok": 0, "latency_total": 0.0,
+                                         "last_status": code, "last_error": error_class, "last_at": started})
+            entry["attempts"] += 1
+            entry["ok"] += int(policy.is_success(code) and error_class is None)
+            entry["latency_total"] += latency or 0.0
+        for entry in out.values():
+            entry["success_rate"] = entry["ok"] / entry["attempts"]
+            entry["avg_latency_ms"] = entry.pop("latency_total") / entry["attempts"]
+        return sorted(out.values(), key=lambda e: -e["last_at"])
 
     def unfinished(self) -> int:
         """Deliveries not yet delivered or dead (pending or retrying): the backlog on disk."""

@@ -20,10 +20,6 @@ from mock_norce.delivery.iri import to_uri
 BACKOFF = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 18000, 21600)
 MAX_ATTEMPTS = len(BACKOFF) + 1  # 17
 
-# Delivery and attempt vocabulary (shared by the store, the API and the UI).
-PENDING, RETRYING, DELIVERED, DEAD = "pending", "retrying", "delivered", "dead"
-STATUSES = (PENDING, RETRYING, DELIVERED, DEAD)
-
 REDIRECT_CODES = (300, 301, 302, 303, 307, 308)
 
 

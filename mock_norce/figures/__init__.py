@@ -1,5 +1,6 @@
-"""Figures: live counts, latency histograms and time series, and their Prometheus exposition.
+"""Figures: what was generated and how deliveries went, live.
 
-Fixed memory, no threads, no I/O. May import the foundation modules only (and
-``prometheus_client`` for the exposition).
+Owns the counters, latency and lateness histograms and time series of every schedule and of
+the whole process (fixed memory, no threads, no I/O), and their Prometheus exposition. May
+import the foundation modules only (and ``prometheus_client`` for the exposition).
 """

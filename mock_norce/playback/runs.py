@@ -18,8 +18,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+from mock_norce import statuses
 from mock_norce import limits
-from mock_norce.delivery import policy
 from mock_norce.errors import MockNorceError
 from mock_norce.catalogue.payloads import new_seed
 from mock_norce.delivery.outbox import Outbox
@@ -166,7 +166,7 @@ class RunManager:
         if active.emitting or not active.run.done or active.row["status"] != RUNNING:
             return
         counts = self.outbox.store.run_counts(active.row["id"])
-        if counts[policy.PENDING] == 0 and counts[policy.RETRYING] == 0:
+        if counts[statuses.PENDING] == 0 and counts[statuses.RETRYING] == 0:
             self._finish(active, COMPLETED)
 
     def _recheck(self, active: _Active) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from mock_norce.delivery import policy
+from mock_norce import statuses
 from mock_norce.storage.database import DELETE_TRIGGER, Database
 
 @dataclass(slots=True)
@@ -82,7 +82,7 @@ class Store:
         are committed, or rolled back, as a whole.
         """
         rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
-                 policy.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
+                 statuses.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
         with self.database.transaction() as db:
             first = db.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name='deliveries'"
                                ).fetchone()[0] + 1
@@ -112,7 +112,7 @@ class Store:
                 " redelivery_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (row["type"], row["body"], row["valid"], row["run_id"], url or row["url"],
                  json.dumps(headers) if headers is not None else row["headers"],
-                 policy.PENDING, now, row["scale"], now, delivery_id)).lastrowid
+                 statuses.PENDING, now, row["scale"], now, delivery_id)).lastrowid
 
     def record(self, records: list[AttemptRecord]) -> list[AttemptRecord]:
         """Write attempts and the new state of their deliveries in one transaction.
@@ -175,7 +175,7 @@ class Store:
         removed = 0
         if keep is not None:
             counts = self.counts()
-            excess = counts[policy.DELIVERED] + counts[policy.DEAD] - keep
+            excess = counts[statuses.DELIVERED] + counts[statuses.DEAD] - keep
             while excess > 0:
                 n = min(excess, self.PRUNE_CHUNK)
                 with self.database.transaction() as db:
@@ -345,28 +345,15 @@ class Store:
             rows = db.execute("SELECT status, sum(n) FROM delivery_counts GROUP BY status").fetchall()
         return _by_status(rows)
 
-    def subscriber_health(self, last: int = 500) -> list[dict]:
-        """Per subscriber origin, over the last attempts: how many, how many 2xx, the latest outcome."""
+    def recent_attempts(self, last: int = 500) -> list[tuple]:
+        """(url, status code, error class, latency ms, started) of the latest attempts, newest first."""
         with self.database.reader() as db:
-            rows = db.execute("SELECT url, status_code, error_class, latency_ms, started FROM attempts"
-                              " ORDER BY id DESC LIMIT ?", (last,)).fetchall()
-        out: dict[str, dict] = {}
-        for url, code, error_class, latency, started in rows:
-            scheme, host, port = policy.origin(url)
-            key = f"{scheme}://{host}:{port}"
-            entry = out.setdefault(key, {"origin": key, "attempts": 0, "ok": 0, "latency_total": 0.0,
-                                         "last_status": code, "last_error": error_class, "last_at": started})
-            entry["attempts"] += 1
-            entry["ok"] += int(policy.is_success(code) and error_class is None)
-            entry["latency_total"] += latency or 0.0
-        for entry in out.values():
-            entry["success_rate"] = entry["ok"] / entry["attempts"]
-            entry["avg_latency_ms"] = entry.pop("latency_total") / entry["attempts"]
-        return sorted(out.values(), key=lambda e: -e["last_at"])
+            return [tuple(r) for r in db.execute("SELECT url, status_code, error_class, latency_ms, started"
+                                                 " FROM attempts ORDER BY id DESC LIMIT ?", (last,))]
 
 
 def _by_status(rows) -> dict[str, int]:
-    out = {s: 0 for s in policy.STATUSES}
+    out = {s: 0 for s in statuses.STATUSES}
     out.update({r[0]: r[1] for r in rows if r[0] in out})
     return out
 

@@ -6,7 +6,8 @@ import secrets
 
 from flask import Flask
 
-from mock_norce.web import api, security, ui
+from mock_norce.web import api, security, ui, ui_forms  # noqa: F401 - their pages join ui_pages
+from mock_norce.web.ui_shared import bp as ui_pages
 
 
 def create_app(settings, core) -> Flask:
@@ -23,5 +24,6 @@ def create_app(settings, core) -> Flask:
     app.extensions["mock_norce"] = core
     security.install(app, settings.api_token)
     app.register_blueprint(api.bp)
-    app.register_blueprint(ui.bp)
+    # ui and ui_forms added their pages to the UI's Blueprint when they were imported.
+    app.register_blueprint(ui_pages)
     return app

@@ -8,8 +8,8 @@ Number ranges come from limits.py, the same constants the doors check.
 
 from __future__ import annotations
 
+from mock_norce import statuses
 from mock_norce import __version__
-from mock_norce.delivery import policy
 from mock_norce.limits import COUNT_MAX, DURATION_MAX, INT64_MAX, JITTER_MAX, OFFSET_MAX, RATE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, WAIT_MAX
 
 
@@ -109,7 +109,7 @@ SCHEMAS = {
         "response_body": {"type": "string"}, "body_truncated": {"type": "boolean"}, "hops": {"type": "array"}}},
     "Delivery": {"type": "object", "properties": {
         "id": {"type": "integer"}, "event_type": {"type": "string"},
-        "status": {"enum": list(policy.STATUSES)}, "url": {"type": "string"}, "headers": {"type": "object"},
+        "status": {"enum": list(statuses.STATUSES)}, "url": {"type": "string"}, "headers": {"type": "object"},
         "attempts": {"type": "integer"}, "next_attempt_at": {"type": ["number", "null"]},
         "created": {"type": "number"}, "finished": {"type": ["number", "null"]},
         "last_status_code": {"type": ["integer", "null"]}, "last_error": {"type": ["string", "null"]},
@@ -240,7 +240,7 @@ def document() -> dict:
             "get": _op("The delivery log, newest first", {"200": _ok("a page", _object(
                 items={"type": "array", "items": _ref("Delivery")}, total={"type": "integer"},
                 limit={"type": "integer"}, offset={"type": "integer"}))}, "422", parameters=[
-                _param("type", "query", {"type": "string"}), _param("status", "query", {"enum": list(policy.STATUSES)}),
+                _param("type", "query", {"type": "string"}), _param("status", "query", {"enum": list(statuses.STATUSES)}),
                 _param("run", "query", {"type": "string"}), _limit(500),
                 _param("offset", "query", {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX})]),
             "delete": _op("Forget every delivery (reset between tests)",

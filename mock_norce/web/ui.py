@@ -12,26 +12,21 @@ import random
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 
-from mock_norce.delivery import policy
+from mock_norce import statuses
 from mock_norce.web.api import DELIVERY_ID
 from mock_norce.errors import InvalidPayload, MockNorceError
 from mock_norce.catalogue.payloads import coerce
-from mock_norce.limits import JSON_INT_DIGITS_MAX, PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, check_number
+from mock_norce.limits import PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
 from mock_norce.safejson import loads as safe_loads
 from mock_norce.delivery.subscriptions import mask_headers, mask_url
 from mock_norce.web.views import delivery_view, run_view, sink_view
 from mock_norce.web.jsonio import error_response, is_api_request
 from mock_norce.web.security import safe_next, token_matches
-
-bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+from mock_norce.web.ui_shared import bp, core, form_number
 
 CATEGORY_ORDER = ("Order", "Customer", "Product", "Supplier", "System")
-
-
-def core():
-    return current_app.extensions["mock_norce"]
 
 
 @bp.app_template_filter("ts")
@@ -59,7 +54,7 @@ bp.add_app_template_filter(mask_headers, "mask_headers")
 
 @bp.app_context_processor
 def globals_():
-    return {"statuses": policy.STATUSES, "token_set": bool(core().settings.api_token)}
+    return {"statuses": statuses.STATUSES, "token_set": bool(core().settings.api_token)}
 
 
 # --- pages -------------------------------------------------------------------------------
@@ -69,7 +64,7 @@ def dashboard():
     store = core().outbox.store
     recent, total = store.deliveries(limit=15)
     return render_template("dashboard.html", counts=store.counts(), total=total,
-                           recent=[delivery_view(d) for d in recent], health=store.subscriber_health(),
+                           recent=[delivery_view(d) for d in recent], health=core().outbox.subscriber_health(),
                            runs=[run_view(r) for r in core().runs.list(6)], sink_received=core().sink.received,
                            backlog=core().outbox.dispatcher.backlog(), warnings=core().warnings,
                            default_url=core().outbox.subscriptions.default_url)
@@ -125,18 +120,6 @@ def event(name):
                            markets=c.factory.tenant.markets, target=target,
                            effective_url=target.url or c.outbox.subscriptions.default_url,
                            form=request.form if request.method == "POST" else {}), (422 if errors else 200)
-
-
-def form_number(raw: str | None, what: str, lo: float, hi: float, integer: bool = False):
-    """A number typed in a form or a query: None if blank, else in [lo, hi] or OutOfRange (422)."""
-    if raw is None or not raw.strip():
-        return None
-    try:
-        # int() of thousands of digits is slow and refused past 4,300: too long is out of range.
-        value = (int(raw) if len(raw.strip()) <= JSON_INT_DIGITS_MAX + 1 else raw) if integer else float(raw)
-    except ValueError:
-        value = raw
-    return check_number(value, what, lo, hi, integer=integer)
 
 
 def _field_view(et, name: str, sample: dict, posted: dict, errors: list) -> dict:
@@ -200,7 +183,7 @@ def cancel_run(run_id):
 @bp.get("/deliveries")
 def deliveries():
     args = request.args
-    status = args.get("status") if args.get("status") in policy.STATUSES else None
+    status = args.get("status") if args.get("status") in statuses.STATUSES else None
     page = form_number(args.get("page"), "page", 1, PAGE_MAX, integer=True) or 1
     per_page = 50
     items, total = core().outbox.store.deliveries(event_type=args.get("type") or None, status=status,
@@ -265,7 +248,3 @@ def forbidden(exc):
     if is_api_request():
         return error_response(403, "forbidden", exc.description)
     return render_template("error.html", code=403, message=exc.description), 403
-
-
-# The settings forms (subscriptions, schedules) add their routes to this same Blueprint.
-from mock_norce.web import ui_forms  # noqa: E402,F401
