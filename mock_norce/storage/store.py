@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from mock_norce import statuses
-from mock_norce.storage.database import DELETE_TRIGGER, Database
+from mock_norce.storage.database import Database
+from mock_norce.storage.schema import DELETE_TRIGGER
 
 @dataclass(slots=True)
 class Job:

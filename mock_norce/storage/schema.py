@@ -1,0 +1,114 @@
+"""The tables of the SQLite file, and the migration of each older version (``PRAGMA user_version``).
+
+Version 1 is the tables; version 2 adds the queue index (``deliveries_due``), an index for
+every filter the API offers, and the per-(type, status) and per-(run, status) counts kept by
+triggers, so totals cost the same at a million deliveries as at ten.
+"""
+
+SCHEMA_VERSION = 2
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused, even after a clear
+    type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    valid INTEGER NOT NULL DEFAULT 1,
+    run_id TEXT,
+    url TEXT NOT NULL,
+    headers TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due REAL,
+    scale REAL NOT NULL DEFAULT 1.0,
+    created REAL NOT NULL,
+    finished REAL,
+    last_status_code INTEGER,
+    last_error TEXT,
+    redelivery_of INTEGER
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    started REAL NOT NULL,
+    url TEXT NOT NULL,
+    method TEXT NOT NULL,
+    status_code INTEGER,
+    latency_ms REAL,
+    error_class TEXT,
+    error TEXT,
+    response_headers TEXT,
+    response_body BLOB,
+    body_truncated INTEGER NOT NULL DEFAULT 0,
+    hops TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    scenario TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    time_scale REAL NOT NULL,
+    url TEXT,
+    started REAL NOT NULL,
+    finished REAL,
+    events INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS schedules (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    ends_at REAL,
+    fired INTEGER NOT NULL DEFAULT 0,
+    emitted INTEGER NOT NULL DEFAULT 0,
+    next_fire REAL,
+    last_fire REAL,
+    carry REAL NOT NULL DEFAULT 0,
+    seed INTEGER NOT NULL
+);
+"""
+
+# Version 2: the queue index, filter indexes, and counts kept by triggers.
+DELETE_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS deliveries_counted_out AFTER DELETE ON deliveries BEGIN
+    UPDATE delivery_counts SET n = n - 1 WHERE type = old.type AND status = old.status;
+    UPDATE run_counts SET n = n - 1 WHERE old.run_id IS NOT NULL AND run_id = old.run_id AND status = old.status;
+END;
+"""
+VERSION_2 = """
+DROP INDEX IF EXISTS deliveries_run;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(due, id) WHERE due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_type ON deliveries(type, id);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status, id);
+CREATE INDEX IF NOT EXISTS deliveries_run_id ON deliveries(run_id, id) WHERE run_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
+CREATE TABLE IF NOT EXISTS delivery_counts (
+    type TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (type, status)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_counts (
+    run_id TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (run_id, status)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS deliveries_counted_in AFTER INSERT ON deliveries BEGIN
+    INSERT INTO delivery_counts(type, status, n) VALUES (new.type, new.status, 1)
+        ON CONFLICT(type, status) DO UPDATE SET n = n + 1;
+    INSERT INTO run_counts(run_id, status, n) SELECT new.run_id, new.status, 1 WHERE new.run_id IS NOT NULL
+        ON CONFLICT(run_id, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS deliveries_counted_move AFTER UPDATE OF status ON deliveries
+WHEN old.status IS NOT new.status BEGIN
+    UPDATE delivery_counts SET n = n - 1 WHERE type = old.type AND status = old.status;
+    INSERT INTO delivery_counts(type, status, n) VALUES (new.type, new.status, 1)
+        ON CONFLICT(type, status) DO UPDATE SET n = n + 1;
+    UPDATE run_counts SET n = n - 1 WHERE new.run_id IS NOT NULL AND run_id = new.run_id AND status = old.status;
+    INSERT INTO run_counts(run_id, status, n) SELECT new.run_id, new.status, 1 WHERE new.run_id IS NOT NULL
+        ON CONFLICT(run_id, status) DO UPDATE SET n = n + 1;
+END;
+""" + DELETE_TRIGGER + """
+DELETE FROM delivery_counts;
+DELETE FROM run_counts;
+INSERT INTO delivery_counts SELECT type, status, count(*) FROM deliveries GROUP BY type, status;
+INSERT INTO run_counts SELECT run_id, status, count(*) FROM deliveries WHERE run_id IS NOT NULL GROUP BY run_id, status;
+"""
