@@ -1,11 +1,11 @@
 """Dispatch: due deliveries to worker threads, results to the store.
 
-The database is the queue. Only a short window of it is in memory: the deliveries due in the
-next second or so (at most ``window_cap``), in a heap that a timer thread moves into per-origin
-*lanes* when they fall due. A delivery scheduled inside the loaded window (an event just
-emitted, a retry due soon) joins the heap at once; one due later stays on disk until the timer
-loads its window (``Store.due_window``). So memory does not grow with the backlog: a million
-deliveries waiting for a subscriber that is down cost disk, not RAM.
+The database is the queue. Only a short window of it is in memory (window.py: the deliveries
+due in the next second or so, at most ``window_cap``), which a timer thread moves into
+per-origin *lanes* when they fall due. A delivery scheduled inside the loaded window (an event
+just emitted, a retry due soon) joins it at once; one due later stays on disk until the timer
+loads that far. So memory does not grow with the backlog: a million deliveries waiting for a
+subscriber that is down cost disk, not RAM.
 
 Due deliveries go into per-origin lanes sent by a bounded pool of threads (lanes.py); their
 results go to the recorder (recorder.py), whose writer thread commits them in batches and
@@ -21,22 +21,24 @@ before it is sent, and the result of an attempt already on the wire is discarded
 
 The same object runs without threads for tests with a fake clock: ``run_due(now)`` makes the
 due attempts in the calling thread and ``flush()`` writes their results.
+
+Longer than 300 lines on purpose: the timer, the attempt and the hand-over of results share
+one condition and one generation (the order of emit, commit and clear rests on them); the
+window (window.py), the lanes (lanes.py) and the writer (recorder.py) are already apart.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import threading
 import time
 from typing import Callable
 
 from mock_norce import statuses
-from mock_norce.delivery import policy
 from mock_norce.health import Health
 from mock_norce.delivery.lanes import LanePool
 from mock_norce.limits import sleep_for
-from mock_norce.delivery.recorder import Recorder
+from mock_norce.delivery.recorder import Recorder, judge
+from mock_norce.delivery.window import DueWindow
 from mock_norce.delivery.http_client import Outcome, Sender
 from mock_norce.storage.store import AttemptRecord, Job, Store
 
@@ -54,21 +56,14 @@ class Dispatcher:
         self.store = store
         self.sender = sender
         self.clock = clock
-        self.window_cap = window_cap
         self.health = health or Health()
         self.lanes = LanePool(self._attempt, self._attempt_failed, per_origin=per_origin, max_workers=max_workers,
                               thin=_without_job)
         # The gate orders emits, commits and clears: an event is scheduled in the generation
         # it was committed in, and a clear cannot fall between a commit and its retry.
         self.gate = threading.RLock()
-        self._cond = threading.Condition(threading.Lock())  # heap, claims, window; wakes the timer
-        self._heap: list[tuple] = []  # (due, seq, delivery id, origin, job or None, generation)
-        self._claimed: set[int] = set()  # in the heap, a lane, on the wire or awaiting commit
-        self._loaded: tuple[float, float] = (float("-inf"), float("-inf"))  # (due, id) loaded up to
-        self._dirty = True  # something at or before _loaded may be on disk only: rescan
-        self._full = False  # the timer waits for room in the window
-        self._generation = 0
-        self._seq = itertools.count()
+        self._cond = threading.Condition(threading.Lock())  # guards the window; wakes the timer
+        self.window = DueWindow(store, window_cap)
         # Jobs read ahead for the next entries of a lane: one query for many, not one each
         # (a point read per attempt cost a sixth of the process's time once a lane backed up).
         self._prefetched: dict[int, Job] = {}
@@ -85,74 +80,45 @@ class Dispatcher:
 
     # --- scheduling ----------------------------------------------------------------------
 
+    @property
+    def window_cap(self) -> int:
+        return self.window.cap
+
+    @window_cap.setter
+    def window_cap(self, cap: int) -> None:
+        self.window.cap = cap
+
     def schedule(self, delivery_id: int, due: float, url: str, job: Job | None = None) -> None:
         """A delivery committed as due at `due` (epoch seconds); `job` spares a database read."""
         with self._cond:
-            self._schedule_locked(delivery_id, due, url, job, self._generation)
+            self._schedule_locked(delivery_id, due, url, job)
 
     def schedule_many(self, jobs: list[Job]) -> None:
         """Deliveries just committed (a firing's events), under one lock."""
         with self._cond:
             for job in jobs:
-                self._schedule_locked(job.delivery_id, job.due, job.url, job, self._generation)
+                self._schedule_locked(job.delivery_id, job.due, job.url, job)
 
-    def _schedule_locked(self, delivery_id, due, url, job, generation) -> None:
-        if delivery_id in self._claimed:
-            return  # the window already holds it
-        if (due, delivery_id) > self._loaded:
-            return  # on disk; the timer loads it with its window
-        if len(self._claimed) >= self.window_cap:
-            self._dirty = True  # no room: it waits on disk, the timer rescans when there is
-            return
-        self._claimed.add(delivery_id)
+    def _schedule_locked(self, delivery_id, due, url, job) -> None:
         now = self.clock()
         if job is not None and due - now > self.KEEP_JOB:
             job = None  # read again when due: memory holds ids, not bodies
-        entry = (due, next(self._seq), delivery_id, policy.origin(url), job, generation)
+        entry = self.window.claim(delivery_id, due, url, job)
+        if entry is None:
+            return  # already in memory, or waits on disk
+        earliest = self.window.earliest()
         if self._running and due <= now and not self._storage_down.is_set() \
-                and not (self._heap and self._heap[0][0] <= due):
+                and not (earliest is not None and earliest <= due):
             self.lanes.submit(entry)  # due, and nothing due before it waits: straight to its lane
             return
-        heapq.heappush(self._heap, entry)
-        if self._heap[0] is entry:
+        if self.window.push(entry):
             self._cond.notify()  # a new earliest due time: the timer must look again
-
-    def _load(self, until: float) -> int:
-        """Move the queue's window up to `until` from disk into the heap (caller holds _cond).
-
-        Invariant afterwards: every unfinished delivery at or before ``_loaded`` (due, id) is
-        in memory; ``schedule`` keeps it so for what is committed later. A load that runs
-        out of room stops at the last delivery it took, and the rest waits on disk.
-        """
-        room = self.window_cap - len(self._claimed)
-        if room <= 0:
-            return 0
-        after = None if self._dirty or self._loaded[0] == float("-inf") else self._loaded
-        # A rescan from the start reads past what is claimed; a load of the next range meets
-        # only the few retries still awaiting their commit.
-        limit = room + (len(self._claimed) if after is None else 64)
-        rows = self.store.due_window(after, until, limit)
-        pushed, last, full = 0, None, False
-        for due, did, url in rows:
-            if did not in self._claimed:
-                if pushed >= room:
-                    full = True
-                    break
-                self._claimed.add(did)
-                heapq.heappush(self._heap, (due, next(self._seq), did, policy.origin(url), None, self._generation))
-                pushed += 1
-            last = (due, did)
-        if full or len(rows) >= limit:
-            self._loaded = last if last is not None else self._loaded
-        else:
-            self._loaded = (until, float("inf"))
-        self._dirty = False
-        return pushed
 
     def next_due(self) -> float | None:
         """When the earliest delivery is due, in memory or on disk."""
         with self._cond:
-            due = [self._heap[0][0]] if self._heap else []
+            earliest = self.window.earliest()
+        due = [earliest] if earliest is not None else []
         in_lanes = self.lanes.earliest()
         if in_lanes is not None:
             due.append(in_lanes)
@@ -164,18 +130,14 @@ class Dispatcher:
     def backlog(self) -> int:
         """Deliveries loaded and due soon or now but not yet in flight."""
         with self._cond:
-            waiting = len(self._heap)
+            waiting = len(self.window.heap)
         return waiting + self.lanes.waiting()
 
     def forget_all(self) -> int:
         """Clear the log: drop every delivery, in memory and on disk (a new generation)."""
         with self.gate:
             with self._cond:
-                self._generation += 1
-                self._heap.clear()
-                self._claimed.clear()
-                self._loaded = (float("-inf"), float("-inf"))
-                self._dirty = True
+                self.window.reset()
             self.lanes.clear()
             with self._prefetch_lock:
                 self._prefetched.clear()
@@ -189,14 +151,12 @@ class Dispatcher:
 
     def _release(self, delivery_id: int) -> None:
         with self._cond:
-            self._claimed.discard(delivery_id)
-            self._dirty = True
+            self.window.release(delivery_id)
             self._room_freed()
 
     def _room_freed(self) -> None:
         """Wake the timer if it waits for room in the window (caller holds _cond)."""
-        if self._full and len(self._claimed) < self.window_cap * 0.9:
-            self._full = False
+        if self.window.room_freed():
             self._cond.notify()
 
     def start(self) -> int:
@@ -260,19 +220,19 @@ class Dispatcher:
                 if self._storage_down.is_set():
                     self._cond.wait(0.1)  # no new attempts while their results cannot be written
                     continue
-                if self._dirty or now + self.WINDOW / 2 >= self._loaded[0]:
-                    self._load(now + self.WINDOW)
-                while self._heap and self._heap[0][0] <= now:
-                    due_now.append(heapq.heappop(self._heap))
+                window = self.window
+                if window.dirty or now + self.WINDOW / 2 >= window.loaded[0]:
+                    window.load(now + self.WINDOW)
+                due_now = window.pop_due(now)
                 if due_now:
                     break
                 wake = now + (1.0 if "storage" in self.health.down() else self.REAP_EVERY)
-                if len(self._claimed) < self.window_cap:
-                    wake = min(wake, self._loaded[0] - self.WINDOW / 2)
+                if len(window.claimed) < window.cap:
+                    wake = min(wake, window.loaded[0] - self.WINDOW / 2)
                 else:
-                    self._full = True  # a commit or release that frees room wakes us
-                if self._heap:
-                    wake = min(wake, self._heap[0][0])
+                    window.full = True  # a commit or release that frees room wakes us
+                if window.heap:
+                    wake = min(wake, window.heap[0][0])
                 self._cond.wait(sleep_for(wake - now))
                 if wake <= self.clock():
                     break
@@ -282,7 +242,7 @@ class Dispatcher:
 
     def _attempt(self, entry: tuple) -> None:
         due, _, did, _, job, generation = entry
-        if generation != self._generation:
+        if generation != self.window.generation:
             return  # the log was cleared since it was scheduled
         if job is None:
             job = self._job(entry)
@@ -296,7 +256,7 @@ class Dispatcher:
             self.health.incident("sender", f"unexpected {type(exc).__name__} in the sender: {exc}", exc)
             outcome = Outcome(False, None, "internal_error", f"mock-norce failed to send: {type(exc).__name__}: {exc}",
                               url=job.url)
-        record = self._judge(job, started, outcome)
+        record = judge(job, started, outcome, interrupted=self._aborting and not outcome.ok)
         record.generation = generation
         self.recorder.put(record)
 
@@ -316,47 +276,26 @@ class Dispatcher:
             self._prefetched.update(jobs)
         return job
 
-    def _judge(self, job: Job, started: float, outcome: Outcome) -> AttemptRecord:
-        """The delivery's new state after an attempt."""
-        late = max(0.0, started - job.due)
-        if self._aborting and not outcome.ok:
-            outcome.error_class, outcome.error = "interrupted", "mock-norce stopped during the attempt"
-            status = statuses.RETRYING if job.attempts else statuses.PENDING
-            # Not counted against the 17; made again as soon as mock-norce is back.
-            return AttemptRecord(job.delivery_id, job.attempts + 1, started, outcome, status, started,
-                                 job.run_id, late, job.url)
-        number = job.attempts + 1
-        if outcome.ok:
-            return AttemptRecord(job.delivery_id, number, started, outcome, statuses.DELIVERED, None,
-                                 job.run_id, late, job.url)
-        delay = policy.retry_delay(number, job.scale)
-        if delay is None:
-            return AttemptRecord(job.delivery_id, number, started, outcome, statuses.DEAD, None, job.run_id, late,
-                                 job.url)
-        return AttemptRecord(job.delivery_id, number, started, outcome, statuses.RETRYING, started + delay,
-                             job.run_id, late, job.url)
-
     # --- recording (recorder.py) ---------------------------------------------------------
 
     def _write_batch(self, batch: list[AttemptRecord]) -> list[AttemptRecord]:
         """Commit a batch of results of this generation, then schedule their retries."""
         with self.gate:
-            live = [r for r in batch if r.generation == self._generation]
+            live = [r for r in batch if r.generation == self.window.generation]
             written = self.store.record(live)
             with self._cond:
                 for r in live:
-                    self._claimed.discard(r.delivery_id)
+                    self.window.release(r.delivery_id, rescan=False)
                 for r in written:
                     if r.due is not None and r.outcome.error_class != "interrupted":
-                        self._schedule_locked(r.delivery_id, r.due, r.url, None, self._generation)
+                        self._schedule_locked(r.delivery_id, r.due, r.url, None)
                 self._room_freed()
         return written
 
     def _forget_batch(self, batch: list[AttemptRecord]) -> None:
         with self._cond:
             for r in batch:
-                self._claimed.discard(r.delivery_id)
-            self._dirty = True
+                self.window.release(r.delivery_id)
 
     def _recovered(self) -> None:
         with self._cond:
@@ -387,11 +326,9 @@ class Dispatcher:
         made = 0
         while True:
             with self._cond:
-                self._dirty = True
-                self._load(now)
-                due = []
-                while self._heap and self._heap[0][0] <= now:
-                    due.append(heapq.heappop(self._heap))
+                self.window.dirty = True
+                self.window.load(now)
+                due = self.window.pop_due(now)
             if not due:
                 return made
             for entry in due:

@@ -1,4 +1,5 @@
-"""The recorder: attempt results into the database, then whoever waits for them.
+"""The recorder: what an attempt's result is (``judge``, by Norce's policy), written into the
+database, then handed to whoever waits for it.
 
 One writer thread takes results from a queue, commits them in batches (group commit), and
 then, in this order, lets the dispatcher schedule retries (inside ``write``), calls the
@@ -22,7 +23,9 @@ from typing import Callable
 from mock_norce.errors import StorageUnavailable
 from mock_norce.health import Health
 from mock_norce.limits import sleep_for
-from mock_norce.storage.store import AttemptRecord, Store
+from mock_norce import statuses
+from mock_norce.delivery import policy
+from mock_norce.storage.store import AttemptRecord, Job, Store
 
 log = logging.getLogger("mock_norce.delivery.recorder")
 
@@ -204,3 +207,22 @@ class Recorder:
         with self._waiters_lock:
             for event in self._waiters.get(delivery_id, ()):
                 event.set()
+
+
+def judge(job: Job, started: float, outcome, interrupted: bool = False) -> AttemptRecord:
+    """The result of an attempt to record: the delivery's new status and next due time, by
+    Norce's policy. An attempt interrupted by a stop is not counted against the 17: it is made
+    again, with the same number, as soon as mock-norce is back."""
+    late = max(0.0, started - job.due)
+    if interrupted:
+        outcome.error_class, outcome.error = "interrupted", "mock-norce stopped during the attempt"
+        status = statuses.RETRYING if job.attempts else statuses.PENDING
+        return AttemptRecord(job.delivery_id, job.attempts + 1, started, outcome, status, started,
+                             job.run_id, late, job.url)
+    number = job.attempts + 1
+    if outcome.ok:
+        return AttemptRecord(job.delivery_id, number, started, outcome, statuses.DELIVERED, None,
+                             job.run_id, late, job.url)
+    delay = policy.retry_delay(number, job.scale)
+    status, due = (statuses.DEAD, None) if delay is None else (statuses.RETRYING, started + delay)
+    return AttemptRecord(job.delivery_id, number, started, outcome, status, due, job.run_id, late, job.url)

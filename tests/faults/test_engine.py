@@ -147,12 +147,12 @@ def test_7_the_backlog_lives_on_disk_and_only_a_window_is_in_memory(settings, fa
     payloads = [factory.generate("SkuChangedNotification", seed=i) for i in range(1200)]
     # Due over the next 20 minutes, one a second: a backlog much larger than the window.
     ids = ob.emit_many(payloads, dues=[clock.t + i for i in range(1200)])
-    assert len(ob.dispatcher._claimed) <= 50 and len(ob.dispatcher._heap) <= 50
+    assert len(ob.dispatcher.window.claimed) <= 50 and len(ob.dispatcher.window.heap) <= 50
     made = 0
     for step in range(0, 1200, 7):
         clock.t = 1_800_000_000.0 + step
         made += ob.dispatcher.run_due()
-        assert len(ob.dispatcher._claimed) <= 50
+        assert len(ob.dispatcher.window.claimed) <= 50
     clock.t += 10
     made += ob.dispatcher.run_due()
     assert made == 1200
@@ -172,7 +172,7 @@ def test_7_a_full_window_rescans_and_delivers_everything_in_real_time(settings, 
         payloads = [factory.generate("SkuChangedNotification", seed=i) for i in range(600)]
         for chunk in range(0, 600, 100):
             ob.emit_many(payloads[chunk:chunk + 100])
-            assert len(ob.dispatcher._claimed) <= 20
+            assert len(ob.dispatcher.window.claimed) <= 20
         wait_for(lambda: ob.store.counts()["delivered"] == 600, 30)
         assert len(server.requests) == 600
     finally:
