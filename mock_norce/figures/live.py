@@ -208,18 +208,6 @@ class Figures:
                 "by_type": dict(self.by_type.most_common()),
             }
 
-    def add_attempt(self, t: float, latency: float, late: float, outcome: int) -> None:
-        """One attempt at `t`: its latency, lateness and outcome (DELIVERED or FAILED), in one
-        row lookup (this runs for every attempt)."""
-        row = self._row(t)
-        row[outcome] += 1
-        row[4] += latency
-        row[5] += 1
-        if latency > row[6]:
-            row[6] = latency
-        if late > row[7]:
-            row[7] = late
-
     def points(self) -> list[dict]:
         with self._lock:
             return self.series.points()
