@@ -311,6 +311,61 @@ def test_metrics_are_prometheus_text(client):
     assert "mock_norce_queue_depth" in families
 
 
+# Every family of /metrics and its type: none may disappear (a rename is a breaking change for
+# dashboards; list it in the README).
+METRICS = {
+    "mock_norce_events": "counter", "mock_norce_attempts": "counter", "mock_norce_deliveries_finished": "counter",
+    "mock_norce_failed_attempts": "counter", "mock_norce_attempt_latency_seconds": "histogram",
+    "mock_norce_attempt_lateness_seconds": "histogram", "mock_norce_deliveries": "gauge",
+    "mock_norce_deliveries_in_retry": "gauge", "mock_norce_queue_depth": "gauge", "mock_norce_schedules": "gauge",
+    "mock_norce_sink_requests": "counter", "mock_norce_up": "gauge", "mock_norce_incidents": "counter",
+}
+
+
+def test_metrics_follow_the_format_and_each_app_has_its_own_registry(app, settings, subscriber):
+    """HELP and TYPE on every family, cumulative buckets ending in +Inf = _count, and two apps
+    in one process: their own figures, no shared registry (no "Duplicated timeseries")."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    other_core = build_core(settings.with_(subscriber_url=subscriber.url, time_scale=0.001), database=":memory:")
+    other = create_app(core=other_core)
+    other_core.start()
+    try:
+        pages = {}
+        for fired, a in ((1, app), (2, other)):
+            client = a.test_client()
+            for _ in range(fired):
+                assert fire(client).status_code == 200
+            for _ in range(2):  # every scrape reads the same registry again
+                resp = client.get("/metrics")
+                assert resp.status_code == 200 and resp.headers["Content-Type"] == CONTENT_TYPE_LATEST
+            pages[fired] = resp.get_data(as_text=True)
+        assert app.extensions["mock_norce.metrics"] is not other.extensions["mock_norce.metrics"]
+    finally:
+        other_core.stop()
+    assert b"mock_norce" not in generate_latest(REGISTRY)  # nothing on the library's global registry
+
+    for fired, text in pages.items():
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        assert {name: f.type for name, f in families.items()} == METRICS
+        assert {s.labels["type"]: s.value for s in families["mock_norce_events"].samples} == {
+            "OrderConfirmedEvent": fired}
+        for name, f in families.items():
+            exposed = name + "_total" if f.type == "counter" else name
+            assert f"# HELP {exposed} " in text and f"# TYPE {exposed} {f.type}\n" in text and f.documentation
+        for name in ("mock_norce_attempt_latency_seconds", "mock_norce_attempt_lateness_seconds"):
+            samples = families[name].samples
+            buckets = [s for s in samples if s.name == name + "_bucket"]
+            bounds = [float(s.labels["le"]) for s in buckets]
+            counts = [s.value for s in buckets]
+            assert bounds == sorted(bounds) and bounds[-1] == float("inf") and len(bounds) > 1
+            assert counts == sorted(counts)  # cumulative
+            count = next(s.value for s in samples if s.name == name + "_count")
+            assert counts[-1] == count == fired
+            assert next(s.value for s in samples if s.name == name + "_sum") >= 0
+
+
 def test_ui_forms_need_the_csrf_token(client):
     resp = client.post("/deliveries/1/redeliver")
     assert resp.status_code == 403 and b"did not come from this page" in resp.data

@@ -1,69 +1,136 @@
-"""Prometheus text exposition of the live figures (``GET /metrics``), written by hand.
+"""Prometheus exposition of the live figures and the engine's health (``GET /metrics``).
 
-The format is a few lines of text; writing it here keeps the figures in one place (stats.py)
-and avoids a process-global registry that would mix up several apps in one test process.
+Owns the metrics themselves: their names, types, help texts and labels, and how each is read
+from the figures (live.py) and the engine's state. ``prometheus_client`` does the rest: a
+custom collector (``FiguresCollector``) yields its metric families at every scrape, on a
+registry of its own per app (``metrics_registry``), never the library's process-global one,
+so several apps in one process (the tests) each have theirs; ``render`` is the library's
+text format. No Flask here: the route (web/api.py) gathers the ``Readings``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
+
 from mock_norce.figures.live import PROM_BOUNDS, Figures, Histogram
 
-
-def _labels(**labels) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-                     for k, v in labels.items())
-    return "{" + inner + "}"
-
-
-def _histogram(lines: list[str], name: str, help_: str, h: Histogram) -> None:
-    lines += [f"# HELP {name} {help_}", f"# TYPE {name} histogram"]
-    cumulative = 0
-    for bound, n in zip(PROM_BOUNDS, h.prom):
-        cumulative += n
-        lines.append(f'{name}_bucket{{le="{bound:g}"}} {cumulative}')
-    lines.append(f'{name}_bucket{{le="+Inf"}} {h.total}')
-    lines.append(f"{name}_sum {h.sum:.6f}")
-    lines.append(f"{name}_count {h.total}")
-
-
+# The parts of the engine that can be down (mock_norce_up), each reported even while it works.
 PARTS = ("storage", "writer", "timer", "runs", "scheduler")
+# The parts that count incidents, reported at 0 before their first one (so rate() sees it).
+INCIDENT_PARTS = ("listeners", "retention", "sender")
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The upper bounds of the exported histogram buckets, as Prometheus writes them ("0.001", "1.0").
+_LE = tuple(floatToGoString(b) for b in PROM_BOUNDS)
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What one scrape reports besides the figures: read from the log and the engine."""
+
+    total: Figures  # the figures of everything this process did
+    deliveries: dict[str, int]  # deliveries in the log, by status
+    backlog: int  # deliveries scheduled and not yet in flight
+    schedules: dict[str, int]  # schedules, by status
+    sink_received: int  # requests the built-in sink received
+    down: dict[str, str] = field(default_factory=dict)  # the engine's parts that are down, with why
+    incidents: dict[str, int] = field(default_factory=dict)  # unexpected errors turned into outcomes, by part
+
+
+class FiguresCollector:
+    """A ``prometheus_client`` collector: at every scrape, the metric families of ``read()``."""
+
+    def __init__(self, read: Callable[[], Readings]):
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(families(self._read()))
+
+    def describe(self) -> Iterator[Metric]:
+        """The families without reading anything (the registry checks their names once)."""
+        return iter(families(Readings(Figures(0.0, lambda: 0.0), {}, 0, {}, 0)))
+
+
+def metrics_registry(read: Callable[[], Readings]) -> CollectorRegistry:
+    """A registry of its own holding a collector of ``read()``: one per app."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(FiguresCollector(read))
+    return registry
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    """The metrics page in Prometheus text format (its content type: ``CONTENT_TYPE``)."""
+    return generate_latest(registry)
 
 
 def exposition(total: Figures, deliveries: dict[str, int], backlog: int, schedules: dict[str, int],
                sink_received: int, down: dict[str, str] | None = None, incidents: dict[str, int] | None = None) -> str:
-    """The metrics page. `down`: the engine's parts that are down; `incidents`: unexpected
-    errors turned into outcomes, by part."""
-    lines: list[str] = []
+    """The metrics page of these readings, once (a throwaway registry)."""
+    readings = Readings(total, deliveries, backlog, schedules, sink_received, down or {}, incidents or {})
+    return render(metrics_registry(lambda: readings)).decode()
 
-    def metric(name: str, kind: str, help_: str, samples: list[tuple[dict, float]]) -> None:
-        lines.extend([f"# HELP {name} {help_}", f"# TYPE {name} {kind}"])
-        for labels, value in samples:
-            lines.append(f"{name}{_labels(**labels)} {value}")
 
-    metric("mock_norce_events_total", "counter", "Events written to the outbox, by event type.",
-           [({"type": t}, n) for t, n in sorted(total.by_type.items())] or [({"type": "none"}, 0)])
-    metric("mock_norce_attempts_total", "counter", "Delivery attempts, by HTTP status or error class.",
-           [({"outcome": o}, n) for o, n in sorted(total.outcomes.items())] or [({"outcome": "none"}, 0)])
-    metric("mock_norce_deliveries_finished_total", "counter", "Deliveries that ended, by outcome.",
-           [({"status": "delivered"}, total.delivered), ({"status": "dead"}, total.dead)])
-    metric("mock_norce_failed_attempts_total", "counter", "Attempts that were not a 2xx.", [({}, total.failed)])
-    _histogram(lines, "mock_norce_attempt_latency_seconds", "Time of one attempt, redirects included.",
-               total.latency)
-    _histogram(lines, "mock_norce_attempt_lateness_seconds", "How long after its due time an attempt started.",
-               total.lateness)
-    metric("mock_norce_deliveries", "gauge", "Deliveries in the log, by status.",
-           [({"status": s}, n) for s, n in deliveries.items()])
-    # From the log, not from this process's figures: those miss the retries begun before a restart.
-    metric("mock_norce_deliveries_in_retry", "gauge", "Deliveries between a failed attempt and the next.",
-           [({}, deliveries.get("retrying", 0))])
-    metric("mock_norce_queue_depth", "gauge", "Deliveries scheduled and not yet in flight.", [({}, backlog)])
-    metric("mock_norce_schedules", "gauge", "Schedules, by status.", [({"status": s}, n) for s, n in schedules.items()])
-    metric("mock_norce_sink_requests_total", "counter", "Requests the built-in sink received.", [({}, sink_received)])
-    down = down or {}
-    metric("mock_norce_up", "gauge", "1 while a part of the engine works, 0 while it is down (see /healthz).",
-           [({"part": p}, 0 if p in down else 1) for p in sorted(set(PARTS) | set(down))])
-    metric("mock_norce_incidents_total", "counter", "Unexpected errors turned into outcomes, by part.",
-           [({"part": p}, n) for p, n in sorted((incidents or {}).items())] or [({"part": "none"}, 0)])
-    return "\n".join(lines) + "\n"
+def _histogram(name: str, help_: str, h: Histogram) -> HistogramMetricFamily:
+    # Copied under the figures' lock by the caller: the buckets, the count and the sum agree.
+    cumulative, buckets = 0, []
+    for le, n in zip(_LE, h.prom):
+        cumulative += n
+        buckets.append((le, cumulative))
+    buckets.append(("+Inf", cumulative + h.prom[-1]))  # the last slot: above the highest bound
+    return HistogramMetricFamily(name, help_, buckets=buckets, sum_value=h.sum)
+
+
+def _labelled(family, label_values: dict[str, float]):
+    for value, n in sorted(label_values.items()):
+        family.add_metric([value], n)
+    return family
+
+
+def families(r: Readings) -> list[Metric]:
+    """Every metric family of a scrape (counters are named without ``_total``: the library
+    adds it)."""
+    total = r.total
+    with total._lock:  # one consistent copy: attempts are counted while we read
+        by_type, outcomes = dict(total.by_type), dict(total.outcomes)
+        delivered, dead, failed = total.delivered, total.dead, total.failed
+        latency = _histogram("mock_norce_attempt_latency_seconds",
+                             "Time of one delivery attempt, redirects included, in seconds.", total.latency)
+        lateness = _histogram("mock_norce_attempt_lateness_seconds",
+                              "How long after its due time a delivery attempt started, in seconds.", total.lateness)
+
+    finished = CounterMetricFamily("mock_norce_deliveries_finished", "Deliveries that ended, by outcome.",
+                                   labels=["status"])
+    finished.add_metric(["delivered"], delivered)
+    finished.add_metric(["dead"], dead)
+    up = GaugeMetricFamily("mock_norce_up", "1 while a part of the engine works, 0 while it is down (see /healthz).",
+                           labels=["part"])
+    for part in sorted(set(PARTS) | set(r.down)):
+        up.add_metric([part], 0 if part in r.down else 1)
+    return [
+        _labelled(CounterMetricFamily("mock_norce_events", "Events written to the outbox, by event type.",
+                                      labels=["type"]), by_type),
+        _labelled(CounterMetricFamily("mock_norce_attempts", "Delivery attempts, by HTTP status or error class.",
+                                      labels=["outcome"]), outcomes),
+        finished,
+        CounterMetricFamily("mock_norce_failed_attempts", "Delivery attempts that were not a 2xx.", value=failed),
+        latency,
+        lateness,
+        _labelled(GaugeMetricFamily("mock_norce_deliveries", "Deliveries in the log, by status.",
+                                    labels=["status"]), r.deliveries),
+        # From the log, not from this process's figures: those miss the retries begun before a restart.
+        GaugeMetricFamily("mock_norce_deliveries_in_retry",
+                          "Deliveries between a failed attempt and the next (status retrying in the log).",
+                          value=r.deliveries.get("retrying", 0)),
+        GaugeMetricFamily("mock_norce_queue_depth", "Deliveries scheduled and not yet in flight.", value=r.backlog),
+        _labelled(GaugeMetricFamily("mock_norce_schedules", "Schedules, by status.", labels=["status"]), r.schedules),
+        CounterMetricFamily("mock_norce_sink_requests", "Requests the built-in sink received.",
+                            value=r.sink_received),
+        up,
+        _labelled(CounterMetricFamily("mock_norce_incidents", "Unexpected errors turned into outcomes, by part.",
+                                      labels=["part"]),
+                  {**dict.fromkeys(INCIDENT_PARTS, 0), **r.incidents}),
+    ]

@@ -289,13 +289,25 @@ def stats():
 
 @bp.get("/metrics")
 def metrics():
+    """The figures and the engine's health, rendered by prometheus_client from this app's own
+    registry (made at the first scrape; never the library's process-global one)."""
+    from mock_norce.figures import prometheus
+
+    registry = current_app.extensions.get("mock_norce.metrics")
+    if registry is None:
+        c = core()
+        registry = current_app.extensions.setdefault("mock_norce.metrics",
+                                                     prometheus.metrics_registry(lambda: _readings(c)))
+    return Response(prometheus.render(registry), content_type=prometheus.CONTENT_TYPE)
+
+
+def _readings(c):
+    """What /metrics reports besides the figures, read from the core at each scrape."""
     from collections import Counter
 
-    from mock_norce.figures.prometheus import exposition
+    from mock_norce.figures.prometheus import Readings
 
-    c = core()
     schedules = Counter(r["status"] for r in c.schedules.list())
-    text = exposition(c.schedules.figures.total, c.outbox.store.counts(), c.outbox.dispatcher.backlog(),
-                      {s: schedules.get(s, 0) for s in ("active", "paused", "finished")}, c.sink.received,
-                      c.problems(), dict(c.health.incidents))
-    return Response(text, mimetype="text/plain", headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+    return Readings(c.schedules.figures.total, c.outbox.store.counts(), c.outbox.dispatcher.backlog(),
+                    {s: schedules.get(s, 0) for s in ("active", "paused", "finished")}, c.sink.received,
+                    c.problems(), dict(c.health.incidents))
