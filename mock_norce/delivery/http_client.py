@@ -4,7 +4,7 @@ A small HTTP/1.1 client over plain sockets, written for two things general clien
 give: a *total* deadline (connect, TLS, every redirect hop and a slowly dribbling body all
 count against Norce's 5 s; ``requests`` only bounds each read) and full control of what is
 sent (no Accept-Encoding, so a gzip bomb stays a small stored blob; nothing but the user's
-static headers, Content-Type and a User-Agent). Keep-alive connections are pooled (pool.py).
+static headers, Content-Type and a User-Agent). Keep-alive connections are pooled (connections.py).
 Every outcome, good or bad, is an ``Outcome``: nothing here raises, not for a subscriber's
 fault, not for a URL or header that cannot be put on the wire, not for a bug of its own.
 """

@@ -1,7 +1,7 @@
 """Runs of scenarios: start, play on time, cancel, and know when they are done.
 
 One thread plays every active run: it sleeps until the earliest run has a step due, ticks
-the due runs (``runner.Run``) and hands their events to the outbox. A run is *completed* once
+the due runs (``scenarios.player.Run``) and hands their events to the outbox. A run is *completed* once
 all its steps are played and every delivery it made is delivered or dead, as the log's kept
 counts say (never while a step's events are still being written); *failed* if a step
 could not be played (the reason is kept); *cancelled* if asked to stop (its deliveries already

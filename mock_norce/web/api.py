@@ -1,9 +1,9 @@
 """The control API (JSON).
 
-Thin views: parse and check the request (webio), call the core, shape the answer (views:
+Thin views: parse and check the request (jsonio), call the core, shape the answer (views:
 secrets masked). Every error is ``{"error": code, "message": text}`` (plus ``errors`` with
 JSON paths where there are several), with 400/401/404/405/409/413/415/422/503, never a stack
-trace. The sink's receiving end is its own Blueprint (sink_web), nested here.
+trace. The sink's receiving end is its own Blueprint (web/sink.py), nested here.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from mock_norce.web.views import delivery_view, run_view, schedule_view, sink_vi
 from mock_norce.web.jsonio import STATUS_OF_CODE, ApiError, body, error_response, is_api_request, number_arg
 
 bp = Blueprint("api", __name__)
-# Nested, so app.py registers one Blueprint; the sink keeps its own rules (sink_web).
+# Nested, so web/application.py registers one Blueprint; the sink keeps its own rules.
 bp.register_blueprint(sink_web.bp)
 log = logging.getLogger("mock_norce.web.api")
 # A delivery id is an SQLite integer: a bigger number in a path is no delivery (404), not an overflow.

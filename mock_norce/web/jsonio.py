@@ -58,7 +58,7 @@ def range_text(lo, hi) -> str:
 def body(schema_name: str, required: bool = False) -> dict:
     """The JSON object of the request, checked against a published request schema.
 
-    The Content-Type was checked before the view ran (websecurity's one hook).
+    The Content-Type was checked before the view ran (security.py's one hook).
     """
     raw = request.get_data(cache=True)
     if not raw:  # (only a truly empty body: whitespace alone is malformed JSON)

@@ -1,7 +1,7 @@
 """The built-in sink's receiving end: ``/sink/<path>``, a subscriber inside mock-norce.
 
 Its own Blueprint because it is the one part of the app open to anyone: a webhook sender
-carries neither the API token nor a CSRF token (websecurity lets exactly the views marked
+carries neither the API token nor a CSRF token (security.py lets exactly the views marked
 ``open_to_senders`` through). The UI's "clear" action is a UI route, with both checks.
 
 ``?delay=`` makes a request sleep in a server thread. At most ``threads - 4`` (at least 1)
