@@ -12,9 +12,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 
 from mock_norce.app import build_outbox
-from mock_norce.playback.runs import RunConflict, RunManager, RunNotFound
+from mock_norce.errors import RunConflict, RunNotFound, ScenarioErrors, UnknownScenario
+from mock_norce.playback.runs import RunManager
 from mock_norce.scenarios.library import Library, load_scenario
-from mock_norce.scenarios.model import ScenarioErrors, UnknownScenario
 
 from .servers import answer
 

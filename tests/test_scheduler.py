@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from mock_norce.storage.enginelock import EngineLock, EngineLocked
-from mock_norce.playback.schedules import ScheduleConflict, ScheduleError, crontab
+from mock_norce.errors import ScheduleConflict, ScheduleError
+from mock_norce.playback.schedules import crontab
 
 from .fakesched import clock, world  # noqa: F401 (fixtures)
 from .servers import answer

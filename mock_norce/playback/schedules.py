@@ -37,24 +37,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from mock_norce.playback.crontab import crontab
-from mock_norce.errors import MockNorceError
+from mock_norce.errors import MockNorceError, ScheduleConflict, ScheduleError, ScheduleNotFound
 from mock_norce.playback.firing import ACTIVE, FINISHED, PAUSED, Firer, Live, trigger_of, utc
 from mock_norce.playback.runs import RunManager
-from mock_norce.playback.schedule_spec import ScheduleError, parse_spec
+from mock_norce.playback.schedule_spec import parse_spec
 from mock_norce.figures.live import FigureBook
 
 STOP_WAIT = 3.0  # the longest stop() waits for firings in progress (they give up at once)
 
-__all__ = ["ScheduleService", "ScheduleError", "ScheduleConflict", "ScheduleNotFound", "crontab",
-           "load_config_schedules", "ACTIVE", "PAUSED", "FINISHED"]
-
-
-class ScheduleNotFound(MockNorceError):
-    code = "not_found"
-
-
-class ScheduleConflict(MockNorceError):
-    code = "conflict"
+__all__ = ["ScheduleService", "crontab", "load_config_schedules", "ACTIVE", "PAUSED", "FINISHED"]
 
 
 class _Finite(BaseTrigger):

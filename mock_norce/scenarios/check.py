@@ -14,7 +14,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from mock_norce.catalogue.schemas import Catalog
-from mock_norce.durations import BadDuration, parse_duration
+from mock_norce.durations import parse_duration
+from mock_norce.errors import BadDuration
 from mock_norce.catalogue.fields import MAKERS
 from mock_norce.scenarios.model import STEP_KEYS_ALLOWED, STEP_KINDS, FORMAT_VERSION, KIND_OF_TYPE, KINDS, REF, Choose, Emit, EntitySpec, ForEach, Problem, Repeat, Wait
 

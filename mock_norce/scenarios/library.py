@@ -17,7 +17,8 @@ import yaml
 
 from mock_norce.catalogue.schemas import Catalog
 from mock_norce.scenarios.check import Checker, all_step_names, format_validator, line_of, yaml_lines, schema_reason
-from mock_norce.scenarios.model import Problem, Scenario, ScenarioErrors, UnknownScenario
+from mock_norce.errors import ScenarioErrors, UnknownScenario
+from mock_norce.scenarios.model import Problem, Scenario
 
 
 def load_scenario(path: Path, catalog: Catalog, fixtures_dir: Path, text: str | None = None) -> Scenario:

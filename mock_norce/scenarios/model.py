@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mock_norce.errors import MockNorceError
 
 FORMAT_VERSION = 1
 KINDS = ("order", "sku", "customer", "company", "supplier", "job", "subscription")
@@ -41,20 +40,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}"
-
-
-class ScenarioErrors(MockNorceError):
-    """One or more problems in scenario files, each with file and line."""
-
-    code = "bad_scenario"
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(map(str, problems)))
-
-
-class UnknownScenario(MockNorceError):
-    code = "unknown_scenario"
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,13 @@ import random
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from mock_norce.errors import MockNorceError
+from mock_norce.errors import MockNorceError, ScenarioRunError
 from mock_norce.catalogue.payloads import EventFactory, Payload
 from mock_norce.catalogue.fields import ABSENT, MAKERS, Draw
 from mock_norce.scenarios.model import REF, Choose, Emit, EntitySpec, ForEach, Repeat, Scenario, Wait
 
 
 _PER_EVENT = {"EntityChanged", "State", "StatusId"}
-
-
-class ScenarioRunError(MockNorceError):
-    """A run could not go on (a reference with no value, an override the schema refuses)."""
-
-    code = "run_failed"
 
 
 @dataclass
