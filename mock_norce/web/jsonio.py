@@ -11,6 +11,7 @@ from flask import Response, jsonify, request
 from jsonschema import Draft202012Validator
 
 from mock_norce.web import openapi
+from mock_norce.web.paths import is_api_path
 from mock_norce import safejson
 from mock_norce.errors import ApiError, InvalidPayload, MockNorceError, OutOfRange
 from mock_norce.limits import JSON_INT_DIGITS_MAX
@@ -39,9 +40,8 @@ def error_response_for(exc: MockNorceError) -> Response:
 
 
 def is_api_request() -> bool:
-    """Answer errors in JSON? (The UI's own pages get HTML.)"""
-    path = request.path
-    return path.startswith(("/api/", "/sink/")) or path in ("/openapi.json", "/healthz", "/metrics")
+    """Answer errors in JSON? (The UI's own pages get HTML.) paths.is_api_path decides."""
+    return is_api_path(request.path)
 
 
 def _number(value) -> str:
