@@ -17,7 +17,7 @@ from mock_norce.catalogue.schemas import Catalog
 from mock_norce.durations import parse_duration
 from mock_norce.errors import BadDuration
 from mock_norce.catalogue.fields import MAKERS
-from mock_norce.scenarios.model import STEP_KEYS_ALLOWED, STEP_KINDS, FORMAT_VERSION, KIND_OF_TYPE, KINDS, REF, Choose, Emit, EntitySpec, ForEach, Problem, Repeat, Wait
+from mock_norce.scenarios.model import STEP_KEYS_ALLOWED, STEP_KINDS, FORMAT_VERSION, KINDS, REF, Choose, Emit, EntitySpec, ForEach, Problem, Repeat, Wait
 
 
 # --- YAML with line numbers --------------------------------------------------------------
@@ -182,8 +182,8 @@ class Checker:
             elif spec.count is not None:
                 self.problem(path + ("for",), f"{entity!r} is a list of {spec.count}; use for_each to emit for each")
                 ok = False
-            elif ok and KIND_OF_TYPE.get(etype, spec.kind) != spec.kind:
-                self.problem(path + ("for",), f"{etype} is about a {KIND_OF_TYPE[etype]}, "
+            elif ok and self.catalog.get(etype).entity not in (None, spec.kind):
+                self.problem(path + ("for",), f"{etype} is about a {self.catalog.get(etype).entity}, "
                                               f"but {entity!r} is a {spec.kind}")
                 ok = False
         overrides = step.get("set") if isinstance(step.get("set"), dict) else {}
