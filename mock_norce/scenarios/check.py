@@ -22,6 +22,21 @@ from mock_norce.scenarios.model import STEP_KEYS_ALLOWED, STEP_KINDS, FORMAT_VER
 
 # --- YAML with line numbers --------------------------------------------------------------
 
+def parse_yaml(text: str):
+    """(node, data): the composed node tree (it knows the lines) and the data built from it.
+
+    One parse: the data is constructed from the very nodes (safe tags only), as
+    ``yaml.safe_load`` would, instead of reading the text a second time. (None, None) for an
+    empty document; yaml.YAMLError for a broken one.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 def yaml_lines(node, path=(), out=None) -> dict:
     """Map each JSON path (tuple of keys/indexes) of a composed YAML node to its 1-based line."""
     out = {} if out is None else out
