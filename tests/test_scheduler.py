@@ -184,7 +184,7 @@ def test_only_one_engine_per_database(tmp_path):
 
 
 def test_config_file_schedules_are_kept_by_name(world, tmp_path):
-    from mock_norce.playback.schedules import load_config_schedules
+    from mock_norce.playback.schedule_config import load_config_schedules
 
     cfg = tmp_path / "config.yaml"
     cfg.write_text("schedules:\n  - {name: jobs, event: JobCompletedEvent, interval: 10s}\n")
