@@ -3,6 +3,10 @@
 Each subcommand is a small function of parsed arguments. Errors a user can cause are
 MockNorceErrors: they end as one line on stderr and exit status 2 (1 where a command reports
 a negative answer, such as an invalid payload), never as a traceback.
+
+A little over 300 lines: the whole command line (build_parser, every subcommand's options)
+is kept in one place with the functions it calls, so the CLI reads in one file; the engine
+commands (fire, run, serve) live in cli/engine.py.
 """
 
 from __future__ import annotations
