@@ -22,9 +22,8 @@ from types import SimpleNamespace
 import pytest
 
 from mock_norce.durations import parse_duration
-from mock_norce.errors import StorageUnavailable
+from mock_norce.errors import BadDuration, ScheduleError, StorageUnavailable
 from mock_norce.figures.prometheus import exposition
-from mock_norce.errors import BadDuration, ScheduleError
 from mock_norce.playback.schedules import crontab
 from mock_norce.figures.live import Figures
 from mock_norce.storage.store import AttemptRecord
