@@ -27,7 +27,8 @@ from mock_norce.delivery.outbox import USER_AGENT, Outbox
 from mock_norce.delivery.subscriptions import Subscriptions
 from mock_norce.health import Health
 from mock_norce.playback.runs import RunManager
-from mock_norce.playback.schedules import ScheduleService, load_config_schedules
+from mock_norce.playback.schedule_config import load_config_schedules
+from mock_norce.playback.schedules import ScheduleService
 from mock_norce.scenarios.library import Library
 from mock_norce.settings import Settings
 from mock_norce.storage.enginelock import EngineLock

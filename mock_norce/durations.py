@@ -11,16 +11,12 @@ from __future__ import annotations
 import math
 import re
 
-from mock_norce.errors import MockNorceError
+from mock_norce.errors import BadDuration
 from mock_norce.limits import DURATION_MAX
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _EXAMPLES = "examples: 500ms, 2s, 5m, 1h30m, 1d"
-
-
-class BadDuration(MockNorceError):
-    code = "bad_duration"
 
 
 def parse_duration(text: object, maximum: float | None = DURATION_MAX) -> float:

@@ -1,22 +1,29 @@
-"""The exception hierarchy of mock-norce.
+"""The exception hierarchy of mock-norce: every error a user can cause, in one place.
 
 Every error a user can cause (bad input, bad files, unknown names) is a MockNorceError with a
 message fit to show as is: the CLI prints it on one line, the API puts it in
-``{"error": ..., "message": ...}``. Anything else is a bug.
+``{"error": code, "message": ...}`` with the class's HTTP ``status``, the UI shows an error page
+with that status. Anything else is a bug. Grouped by the package that raises them; this module
+imports nothing of mock-norce's (every package may import it).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class MockNorceError(Exception):
     """Base class: an error caused by input, with a message meant for the user."""
 
     code = "error"
+    status = 422  # the HTTP status the API and the UI answer it with
 
     @property
     def message(self) -> str:
         return str(self)
 
+
+# --- top level: settings, limits, durations, safejson ------------------------------------
 
 class SettingsError(MockNorceError):
     """A MOCK_NORCE_* variable has a value that cannot be used."""
@@ -24,10 +31,32 @@ class SettingsError(MockNorceError):
     code = "bad_setting"
 
 
+class OutOfRange(MockNorceError):
+    """A number outside its documented range (limits.py)."""
+
+    code = "out_of_range"
+
+
+class BadDuration(MockNorceError):
+    """A duration (``500ms``, ``1h30m``, seconds) that cannot be read (durations.py)."""
+
+    code = "bad_duration"
+
+
+class MalformedJson(MockNorceError):
+    """A body that is not JSON, or JSON nested or sized past the limits (safejson.py)."""
+
+    code = "malformed_json"
+    status = 400
+
+
+# --- catalogue: event types, markets, schemas, the tenant, payloads ----------------------
+
 class UnknownEventType(MockNorceError):
     """No schema, built-in or custom, has this event type name."""
 
     code = "unknown_event_type"
+    status = 404
 
     def __init__(self, name: str, known: list[str] | None = None):
         hint = ""
@@ -78,6 +107,13 @@ class BadOverride(MockNorceError):
     code = "bad_override"
 
 
+# --- storage -----------------------------------------------------------------------------
+class EngineLocked(MockNorceError):
+    """Another mock-norce process runs on this database (raised at start, before serving)."""
+
+    code = "locked"
+    status = 409
+
 class StorageUnavailable(MockNorceError):
     """The database cannot be written (disk full, locked by another process, read-only).
 
@@ -86,7 +122,109 @@ class StorageUnavailable(MockNorceError):
     """
 
     code = "storage_unavailable"
+    status = 503
 
+
+# --- delivery: subscriptions, the outbox -------------------------------------------------
+
+class SubscriptionError(MockNorceError):
+    """A subscription setting that cannot be used (bad URL, bad header, bad file)."""
+
+    code = "bad_subscription"
+
+
+class NoSubscriber(MockNorceError):
+    """An event type with no URL to deliver to."""
+
+    code = "no_subscriber"
+
+
+class DeliveryNotFound(MockNorceError):
+    code = "not_found"
+    status = 404
+
+
+# --- scenarios ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a scenario file, at a line."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class ScenarioErrors(MockNorceError):
+    """One or more problems in scenario files, each with file and line."""
+
+    code = "bad_scenario"
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+class UnknownScenario(MockNorceError):
+    code = "unknown_scenario"
+    status = 404
+
+
+class ScenarioRunError(MockNorceError):
+    """A run could not go on (a reference with no value, an override the schema refuses)."""
+
+    code = "run_failed"
+
+
+# --- playback: runs and schedules --------------------------------------------------------
+
+class RunNotFound(MockNorceError):
+    code = "not_found"
+    status = 404
+
+
+class RunConflict(MockNorceError):
+    code = "conflict"
+    status = 409
+
+
+class ScheduleError(MockNorceError):
+    """A schedule spec (or crontab line) that cannot be used."""
+
+    code = "bad_schedule"
+
+
+class ScheduleNotFound(MockNorceError):
+    code = "not_found"
+    status = 404
+
+
+class ScheduleConflict(MockNorceError):
+    code = "conflict"
+    status = 409
+
+
+# --- web ---------------------------------------------------------------------------------
+
+class BadSinkParameter(MockNorceError):
+    """A ``status``, ``delay`` or ``fail_rate`` in a sink URL that cannot be used (sink_log.py)."""
+
+    code = "bad_parameter"
+    status = 400
+
+
+class ApiError(MockNorceError):
+    """A request the API refuses before any part of the core sees it: status and code per raise."""
+
+    def __init__(self, status: int, code: str, message: str, errors: list | None = None):
+        super().__init__(message)
+        self.status, self.code, self.errors = status, code, errors
+
+
+# --- cli ---------------------------------------------------------------------------------
 
 class UsageError(MockNorceError):
     """A command line that cannot be carried out as given."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from mock_norce.errors import MockNorceError
+from mock_norce.errors import OutOfRange
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -39,12 +39,6 @@ HEADERS_MAX = 100
 # The longest a background thread sleeps in one go (it re-checks its work after that):
 # threading's timers overflow a little above 9.2e9 s.
 SLEEP_MAX = 3600.0
-
-
-class OutOfRange(MockNorceError):
-    """A number outside its documented range."""
-
-    code = "out_of_range"
 
 
 def _show(bound: float) -> str:

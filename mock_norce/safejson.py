@@ -14,12 +14,8 @@ import json
 import math
 from typing import Any
 
-from mock_norce.errors import MockNorceError
-from mock_norce.limits import JSON_DEPTH_MAX, JSON_INT_DIGITS_MAX, OutOfRange
-
-
-class MalformedJson(MockNorceError):
-    code = "malformed_json"
+from mock_norce.errors import MalformedJson, OutOfRange
+from mock_norce.limits import JSON_DEPTH_MAX, JSON_INT_DIGITS_MAX
 
 
 def _no_constant(name: str):

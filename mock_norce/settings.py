@@ -203,7 +203,8 @@ class Settings:
 def _parse(name: str, annotation: str, raw: str):
     kind = annotation.replace(" | None", "")
     if kind == "duration":
-        from mock_norce.durations import BadDuration, parse_duration
+        from mock_norce.durations import parse_duration
+        from mock_norce.errors import BadDuration
 
         try:
             return parse_duration(raw)

@@ -256,6 +256,35 @@ def test_token_protects_api_and_ui_but_not_health_or_sink(settings, subscriber):
         core.stop()
 
 
+@pytest.mark.parametrize("path, api", [
+    ("/api", True), ("/api/", True), ("/api/x", True), ("/apix", False), ("/metrics", True),
+    ("/healthz", True), ("/openapi.json", True), ("/sink/x", True), ("/sink/", True), ("/sink", False),
+    ("/sink-clear", False), ("/", False), ("/events", False), ("/static/app.css", False), ("/login", False),
+])
+def test_is_api_path_is_the_one_answer(path, api):
+    from mock_norce.web.paths import is_api_path
+
+    assert is_api_path(path) is api
+
+
+def test_api_paths_answer_json_and_ui_paths_html(client):
+    assert_error(client.get("/api"), 404, "not_found")
+    assert_error(client.get("/api/nothing"), 404, "not_found")
+    assert client.get("/apix").mimetype == "text/html"
+    assert client.get("/events/NoSuchEvent").status_code == 404  # the UI's page, with the error's status
+    assert client.get("/events/NoSuchEvent").mimetype == "text/html"
+
+
+def test_every_user_error_has_an_http_status():
+    from mock_norce import errors
+
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.MockNorceError)]
+    assert len(classes) > 25
+    assert all(isinstance(c.status, int) and 400 <= c.status < 600 for c in classes)
+    assert (errors.RunNotFound.status, errors.RunConflict.status, errors.MalformedJson.status,
+            errors.StorageUnavailable.status, errors.InvalidPayload.status) == (404, 409, 400, 503, 422)
+
+
 def test_schedules_api_shapes_and_errors(client):
     resp = client.post("/api/schedules", json={"event": "SkuPriceChangedNotification", "rate": 20,
                                                 "rate_per": "second", "duration": "2s"})

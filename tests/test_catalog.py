@@ -152,3 +152,29 @@ def test_formats_are_really_checked(settings):
                        ("MemberId", "1234"), ("ValidUntil", "2026-02-30")]:
         errors = et.errors(dict(good, **{field: bad}))
         assert [p for p, _ in errors] == [f"$.{field}"], (field, errors)
+
+
+ENTITY_OF = {
+    "order": ["OrderReceivedEvent", "OrderConfirmedEvent", "OrderPaymentReceivedEvent", "OrderPartlyDeliveredEvent",
+              "OrderDeliveredEvent", "OrderCancelledEvent", "OrderReadyForPickupEvent", "InvoiceCaptureCompletedEvent"],
+    "sku": ["SkuPriceChangedNotification", "SkuOnHandBreakPointNotification", "SkuChangedNotification",
+            "TranslationRequestedNotification"],
+    "supplier": ["SupplierSkuChangedNotification", "SupplierSkuOnHandChangedNotification",
+                 "SupplierSkuPriceChangedNotification"],
+    "customer": ["CustomerChangedNotification"], "company": ["CompanyChangedNotification"],
+    "job": ["JobCompletedEvent"], "subscription": ["SubscriptionFailedEvent"],
+}
+
+
+def test_entity_comes_from_the_schema_and_the_validators_ignore_it(settings, tmp_path):
+    catalog = Catalog(settings.fixtures_dir / "schemas", DATA / "custom_schemas")
+    assert {et.name: et.entity for et in catalog if et.builtin} == {
+        name: entity for entity, names in ENTITY_OF.items() for name in names}
+    assert all(et.fast_check is not None for et in catalog if et.builtin)  # x- keys keep the fast path
+    assert catalog.get("LoyaltyPointsChangedEvent").entity is None  # custom, no key: any entity
+    schema = {"type": "object", "properties": {"A": {"type": "string"}}, "x-norce-entity": "planet"}
+    (tmp_path / "PlanetEvent.json").write_text(json.dumps(schema))
+    (tmp_path / "MoonEvent.json").write_text(json.dumps({**schema, "x-norce-entity": "sku"}))
+    custom = Catalog(settings.fixtures_dir / "schemas", tmp_path)
+    assert "PlanetEvent" not in custom and "x-norce-entity" in custom.problems[0] and "planet" in custom.problems[0]
+    assert custom.get("MoonEvent").entity == "sku" and custom.get("MoonEvent").errors({"A": "x"}) == []

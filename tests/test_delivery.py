@@ -10,7 +10,7 @@ import time
 import pytest
 
 from mock_norce.delivery import policy
-from mock_norce.delivery.outbox import DeliveryNotFound
+from mock_norce.errors import DeliveryNotFound
 from mock_norce.app import build_outbox
 
 from . import servers

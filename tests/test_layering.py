@@ -1,7 +1,7 @@
 """Imports point one way (docs/architecture.md): read from the source, every import counted,
 also those inside functions.
 
-    foundation (settings, errors, limits, durations, safejson, health, statuses)
+    foundation (settings, errors, limits, durations, safejson, health, statuses, weighted)
       < catalogue < scenarios, storage, figures < delivery < playback < web < app < cli
 
 A package imports only from itself and from packages below it; packages on the same level
@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "mock_norce"
 
-FOUNDATION = {"settings", "errors", "limits", "durations", "safejson", "health", "statuses", "__init__"}
+FOUNDATION = {"settings", "errors", "limits", "durations", "safejson", "health", "statuses", "weighted", "__init__"}
 LEVEL = {"foundation": 0, "catalogue": 1, "scenarios": 2, "storage": 2, "figures": 2, "delivery": 3,
          "playback": 4, "web": 5, "app": 6, "cli": 7}
 ONLY = {  # third-party or standard modules, and the only places that may import them

@@ -8,6 +8,7 @@ import pytest
 
 from mock_norce import limits
 from mock_norce.delivery.dispatcher import Dispatcher
+from mock_norce.errors import OutOfRange
 
 from .conftest import ROOT
 
@@ -34,14 +35,14 @@ def test_the_readme_table_matches_the_constants():
 
 @pytest.mark.parametrize("value", [True, "1", None, math.nan, math.inf, -math.inf, 101, -0.5, 10**400])
 def test_check_number_refuses_with_the_range(value):
-    with pytest.raises(limits.OutOfRange) as err:
+    with pytest.raises(OutOfRange) as err:
         limits.check_number(value, "time_scale", 0, limits.TIME_SCALE_MAX)
     assert "between 0 and 100" in err.value.message
 
 
 def test_check_number_accepts_the_bounds_and_sleep_is_capped():
     assert limits.check_number(0, "x", 0, 100) == 0 and limits.check_number(100.0, "x", 0, 100) == 100.0
-    with pytest.raises(limits.OutOfRange):
+    with pytest.raises(OutOfRange):
         limits.check_number(1.5, "count", 1, 10, integer=True)
     assert limits.sleep_for(1e300) == limits.SLEEP_MAX and limits.sleep_for(-5) == 0
     assert limits.sleep_for(None) == limits.SLEEP_MAX and limits.sleep_for(math.nan) == limits.SLEEP_MAX

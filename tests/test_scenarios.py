@@ -12,9 +12,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 
 from mock_norce.app import build_outbox
-from mock_norce.playback.runs import RunConflict, RunManager, RunNotFound
+from mock_norce.errors import RunConflict, RunNotFound, ScenarioErrors, UnknownScenario
+from mock_norce.playback.runs import RunManager
 from mock_norce.scenarios.library import Library, load_scenario
-from mock_norce.scenarios.model import ScenarioErrors, UnknownScenario
 
 from .servers import answer
 
@@ -168,6 +168,23 @@ def test_broken_files_are_reported_with_file_and_line(tmp_path, settings, factor
     rendered = [str(p) for p in err.value.problems]
     assert any(r.startswith(f"{path}:{line}: ") and fragment in r for r in rendered), rendered
 
+
+
+def test_a_file_is_parsed_once_and_safely(tmp_path, settings, factory, monkeypatch):
+    import yaml
+
+    parses = []
+    original = yaml.SafeLoader.get_single_node
+    monkeypatch.setattr(yaml.SafeLoader, "get_single_node", lambda self: parses.append(1) or original(self))
+    monkeypatch.setattr(yaml, "compose", None)  # a second reading of the text would fail here
+    monkeypatch.setattr(yaml, "safe_load", None)
+    path = tmp_path / "once.yaml"
+    path.write_text("format: 1\nname: once\nsteps:\n  - emit: JobCompletedEvent\n")
+    assert load_scenario(path, factory.catalog, settings.fixtures_dir).name == "once" and parses == [1]
+    for text in ("format: 1\nname: !!python/object:os.system x\nsteps: []\n", "format: 1\n---\nname: x\n"):
+        path.write_text(text)
+        with pytest.raises(ScenarioErrors, match="YAML"):
+            load_scenario(path, factory.catalog, settings.fixtures_dir)
 
 def test_all_problems_of_a_file_at_once(tmp_path, settings, factory):
     path = tmp_path / "many.yaml"

@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from mock_norce.storage.enginelock import EngineLock, EngineLocked
-from mock_norce.playback.schedules import ScheduleConflict, ScheduleError, crontab
+from mock_norce.errors import EngineLocked
+from mock_norce.storage.enginelock import EngineLock
+from mock_norce.errors import ScheduleConflict, ScheduleError
+from mock_norce.playback.schedules import crontab
 
 from .fakesched import clock, world  # noqa: F401 (fixtures)
 from .servers import answer
@@ -183,7 +185,7 @@ def test_only_one_engine_per_database(tmp_path):
 
 
 def test_config_file_schedules_are_kept_by_name(world, tmp_path):
-    from mock_norce.playback.schedules import load_config_schedules
+    from mock_norce.playback.schedule_config import load_config_schedules
 
     cfg = tmp_path / "config.yaml"
     cfg.write_text("schedules:\n  - {name: jobs, event: JobCompletedEvent, interval: 10s}\n")

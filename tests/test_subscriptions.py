@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mock_norce.errors import UnknownEventType
-from mock_norce.delivery.subscriptions import MASK, NoSubscriber, SubscriptionError, Subscriptions, mask_headers, mask_url
+from mock_norce.errors import NoSubscriber, SubscriptionError, UnknownEventType
+from mock_norce.delivery.subscriptions import MASK, Subscriptions, mask_headers, mask_url
 
 TYPES = ["OrderConfirmedEvent", "SkuChangedNotification"]
 

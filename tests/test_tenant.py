@@ -53,3 +53,30 @@ def test_non_positive_weight_is_rejected(tmp_path, settings):
     path.write_text(text)
     with pytest.raises(TenantError, match="order_sources: weight of .* must be a positive number"):
         load_tenant(path)
+
+
+def test_the_one_weighted_picker():
+    import random
+    from collections import Counter
+
+    from mock_norce.weighted import Weighted
+
+    picker = Weighted([("a", 1), ("b", 3), ("c", 0.5)])
+    rng = random.Random(7)
+    counts = Counter(picker.pick(rng) for _ in range(9000))
+    assert abs(counts["b"] / 9000 - 3 / 4.5) < 0.03 and abs(counts["c"] / 9000 - 0.5 / 4.5) < 0.02
+    # One random number per draw: value i is picked when r * total falls in [cum[i-1], cum[i]).
+    draws = [picker.pick(FixedRandom(r)) for r in (0.0, 0.2, 0.23, 0.88, 0.9, 1 - 2**-53)]
+    assert draws == ["a", "a", "b", "b", "c", "c"]
+    assert Weighted.uniform(["x"]).pick(rng) == "x"
+    for bad in ([], [("a", 0)], [("a", -1)], [("a", True)], [("a", float("nan"))], [("a", float("inf"))]):
+        with pytest.raises(TenantError, match="where"):
+            Weighted(bad, "where", error=TenantError)
+
+
+class FixedRandom:
+    def __init__(self, r):
+        self.r = r
+
+    def random(self):
+        return self.r

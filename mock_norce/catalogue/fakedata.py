@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from random import Random
 
-from mock_norce.catalogue.tenant import Market, Weighted
+from mock_norce.catalogue.tenant import Market
+from mock_norce.weighted import Weighted
 
 _DIGITS = string.digits
 _NONZERO = "123456789"

@@ -17,7 +17,8 @@ from typing import Any, Iterable, Mapping
 from mock_norce import safejson
 from mock_norce.catalogue.schemas import Catalog, EventType
 from mock_norce.errors import BadOverride, InvalidPayload, MockNorceError
-from mock_norce.catalogue.fields import ABSENT, Draw, plan_for
+from mock_norce.catalogue.fields import ABSENT, Draw
+from mock_norce.catalogue.plan import plan_for
 from mock_norce.catalogue.tenant import Market, Tenant
 
 

@@ -5,6 +5,9 @@ schema directory (``MOCK_NORCE_SCHEMAS_DIR``). The list of types is the folder's
 never a hand-kept list. A bad custom schema is reported in ``problems`` and skipped, so it
 cannot stop the others from loading.
 
+A schema's ``x-`` keys are mock-norce's notes on the type (category, kind, the entity it is
+about, unconfirmed fields); both validators ignore them.
+
 Validation has two speeds. jsonschema (draft 2020-12, formats checked) is the reference and
 lists every error with its JSON path. For schemas that only use the keywords whose meaning is
 the same in every draft, a fastjsonschema-compiled check (~1 µs) answers "valid?" first, and
@@ -29,6 +32,8 @@ from mock_norce.errors import SchemaFileError, UnknownEventType
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+# What an event can be about: a schema's "x-norce-entity" names one; a scenario's entities have one.
+ENTITY_KINDS = ("order", "sku", "customer", "company", "supplier", "job", "subscription")
 
 # Keywords that mean the same in draft 4 to 2020-12, so a fastjsonschema compilation of a
 # schema made only of these accepts exactly what jsonschema accepts.
@@ -63,6 +68,7 @@ class EventType:
     builtin: bool
     description: str = ""
     unconfirmed: tuple[str, ...] = ()  # fields (or "*" for the type) Norce's docs leave open
+    entity: str | None = None  # "x-norce-entity": the kind it is about (None: any kind, custom types)
     validator: Draft202012Validator = field(repr=False, compare=False, default=None)
     fast_check: Any = field(repr=False, compare=False, default=None)
 
@@ -164,6 +170,9 @@ def load_event_type(path: Path, builtin: bool) -> EventType:
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         raise SchemaFileError(f"{path}: an event schema needs \"type\": \"object\" and \"properties\"")
     kind = schema.get("x-norce-kind") or ("Notification" if name.endswith("Notification") else "Event")
+    entity = schema.get("x-norce-entity")
+    if entity is not None and entity not in ENTITY_KINDS:
+        raise SchemaFileError(f"{path}: \"x-norce-entity\" must be one of {', '.join(ENTITY_KINDS)}, got {entity!r}")
     unconfirmed = tuple(k for k, v in schema["properties"].items() if isinstance(v, dict) and v.get("x-norce-unconfirmed"))
     if schema.get("x-norce-unconfirmed"):
         unconfirmed = ("*",) + unconfirmed
@@ -180,6 +189,7 @@ def load_event_type(path: Path, builtin: bool) -> EventType:
         builtin=builtin,
         description=schema.get("description", ""),
         unconfirmed=unconfirmed,
+        entity=entity,
         # An explicit, empty registry: local "#/..." refs resolve, remote ones are never fetched.
         validator=Draft202012Validator(schema, format_checker=FORMAT_CHECKER, registry=Registry()),
         fast_check=fast,

@@ -1,44 +1,22 @@
 """The fake Norce tenant: client, markets (applications), warehouses, suppliers, sources.
 
 Loaded once from ``fixtures/tenant.yaml`` into frozen objects with the weights already
-turned into cumulative tables, so generation only draws from them.
+turned into cumulative tables (weighted.Weighted), so generation only draws from them.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from random import Random
-from typing import Any, Sequence
 
 import yaml
 
 from mock_norce.errors import TenantError, UnknownMarket
+from mock_norce.weighted import Weighted
 
 
-class Weighted:
-    """Values with weights, drawn in O(log n) with one random number."""
-
-    __slots__ = ("values", "cumulative", "total")
-
-    def __init__(self, pairs: Sequence[tuple[Any, float]], where: str = "weights"):
-        if not pairs:
-            raise TenantError(f"{where}: needs at least one value")
-        for value, weight in pairs:
-            if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight <= 0:
-                raise TenantError(f"{where}: weight of {value!r} must be a positive number")
-        self.values = tuple(v for v, _ in pairs)
-        self.cumulative = tuple(itertools.accumulate(w for _, w in pairs))
-        self.total = self.cumulative[-1]
-
-    @classmethod
-    def uniform(cls, values: Sequence[Any], where: str = "values") -> "Weighted":
-        return cls([(v, 1) for v in values], where)
-
-    def pick(self, rng: Random):
-        return self.values[bisect.bisect_right(self.cumulative, rng.random() * self.total)]
+def _weighted(pairs, where: str) -> Weighted:
+    return Weighted(pairs, where, error=TenantError)
 
 
 @dataclass(frozen=True)
@@ -128,7 +106,6 @@ class Tenant:
         raise UnknownMarket(f"unknown market {code!r}; the tenant has {known}")
 
 
-
 def load_tenant(path: Path) -> Tenant:
     """Read and check a tenant file; every problem is a TenantError naming the part."""
     try:
@@ -167,12 +144,12 @@ def _build(raw: dict) -> Tenant:
                 currency=m["currency"],
                 locale=m["locale"],
                 mobile_patterns=tuple(m["mobile_patterns"]),
-                email_domains=Weighted(list(m["email_domains"].items()), f"{m['code']}.email_domains"),
+                email_domains=_weighted(list(m["email_domains"].items()), f"{m['code']}.email_domains"),
                 price_lists=tuple(PriceList(int(p["id"]), p["code"]) for p in m["price_lists"]),
                 sale_price=_range(m["sale_price"], f"{m['code']}.sale_price"),
                 order_total=_range(m["order_total"], f"{m['code']}.order_total"),
                 price_endings=tuple(m["price_endings"]),
-                payment_methods=Weighted(
+                payment_methods=_weighted(
                     [(PaymentMethod(p["code"], p["ref"]), p["weight"]) for p in m["payment_methods"]],
                     f"{m['code']}.payment_methods",
                 ),
@@ -195,7 +172,7 @@ def _build(raw: dict) -> Tenant:
         raise TenantError("every warehouse needs at least one location")
     traffic = dict(raw.get("traffic") or {})
     enum_weights = {
-        key: Weighted(list(table.items()), f"traffic.enums.{key}")
+        key: _weighted(list(table.items()), f"traffic.enums.{key}")
         for key, table in (traffic.get("enums") or {}).items()
     }
     ids = dict(raw["ids"])
@@ -207,11 +184,11 @@ def _build(raw: dict) -> Tenant:
         client_id=int(raw["client"]["id"]),
         client_name=raw["client"].get("name", ""),
         markets=tuple(markets),
-        market_weights=Weighted([(m, raw_m.get("weight", 1)) for m, raw_m in zip(markets, raw["markets"])],
+        market_weights=_weighted([(m, raw_m.get("weight", 1)) for m, raw_m in zip(markets, raw["markets"])],
                                 "markets.weight"),
         warehouses=warehouses,
         suppliers=tuple(Supplier(int(s["id"]), s["code"], s["name"]) for s in raw["suppliers"]),
-        order_sources=Weighted(
+        order_sources=_weighted(
             [(OrderSource(s["source"], s["ref"], float(s.get("anonymous", 0))), s["weight"])
              for s in raw["order_sources"]],
             "order_sources",

@@ -126,7 +126,7 @@ def cmd_check(args, settings: Settings) -> int:
     from pathlib import Path
 
     from mock_norce.scenarios.library import load_scenario
-    from mock_norce.scenarios.model import ScenarioErrors
+    from mock_norce.errors import ScenarioErrors
 
     factory = _factory(settings)
     if args.files:

@@ -12,14 +12,10 @@ from typing import Any, Callable, Iterable, Mapping
 from mock_norce import __version__
 from mock_norce.delivery import policy
 from mock_norce.delivery.dispatcher import Dispatcher
-from mock_norce.errors import MockNorceError, StorageUnavailable
+from mock_norce.errors import DeliveryNotFound, StorageUnavailable
 from mock_norce.catalogue.payloads import EventFactory, Payload
 from mock_norce.storage.store import Job, Store
 from mock_norce.delivery.subscriptions import Subscriptions
-
-
-class DeliveryNotFound(MockNorceError):
-    code = "not_found"
 
 
 USER_AGENT = f"mock-norce/{__version__}"

@@ -18,19 +18,9 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import yaml
 
-from mock_norce.errors import MockNorceError, UnknownEventType
+from mock_norce.errors import MockNorceError, NoSubscriber, SubscriptionError, UnknownEventType
 from mock_norce.delivery.iri import BadUrl, to_uri
 from mock_norce.limits import HEADERS_MAX
-
-
-class SubscriptionError(MockNorceError):
-    """A subscription setting that cannot be used (bad URL, bad header, bad file)."""
-
-    code = "bad_subscription"
-
-
-class NoSubscriber(MockNorceError):
-    code = "no_subscriber"
 
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")

@@ -22,7 +22,7 @@ from apscheduler.triggers.base import BaseTrigger
 from croniter import croniter
 from croniter.croniter import CroniterBadDateError, CroniterError
 
-from mock_norce.playback.schedule_spec import ScheduleError
+from mock_norce.errors import ScheduleError
 
 _FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))

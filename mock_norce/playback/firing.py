@@ -51,6 +51,23 @@ def trigger_of(row: dict) -> BaseTrigger:
     return IntervalTrigger(seconds=seconds, start_date=utc(row["created"]), end_date=end, timezone=timezone.utc)
 
 
+class Finite(BaseTrigger):
+    """A trigger that ends when its schedule has finished (count reached).
+
+    APScheduler then removes the job itself; removing it from inside the job's own run
+    would race with the scheduler updating that job.
+    """
+
+    def __init__(self, inner: BaseTrigger, finished: Callable[[], bool]):
+        self.inner = inner
+        self.finished = finished
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        if self.finished():
+            return None
+        return self.inner.get_next_fire_time(previous_fire_time, now)
+
+
 class Stopping(Exception):
     """The service is stopping: the firing in progress gives up, committing nothing."""
 

@@ -20,7 +20,7 @@ from typing import Callable
 
 from mock_norce import statuses
 from mock_norce import limits
-from mock_norce.errors import MockNorceError
+from mock_norce.errors import MockNorceError, RunConflict, RunNotFound
 from mock_norce.catalogue.payloads import new_seed
 from mock_norce.delivery.outbox import Outbox
 from mock_norce.scenarios.player import Emitted, Run
@@ -31,14 +31,6 @@ log = logging.getLogger("mock_norce.playback.runs")
 
 RUNNING, COMPLETED, FAILED, CANCELLED = "running", "completed", "failed", "cancelled"
 FINAL = (COMPLETED, FAILED, CANCELLED)
-
-
-class RunNotFound(MockNorceError):
-    code = "not_found"
-
-
-class RunConflict(MockNorceError):
-    code = "conflict"
 
 
 @dataclass

@@ -14,19 +14,15 @@ from __future__ import annotations
 import random
 from typing import Any, Callable
 
-from mock_norce.durations import BadDuration, parse_duration
-from mock_norce.errors import MockNorceError
-from mock_norce.limits import COUNT_MAX, DURATION_MAX, JITTER_MAX, RATE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, OutOfRange, check_number
+from mock_norce.durations import parse_duration
+from mock_norce.errors import BadDuration, MockNorceError, OutOfRange, ScheduleError
+from mock_norce.limits import COUNT_MAX, DURATION_MAX, JITTER_MAX, RATE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, check_number
 from mock_norce.delivery.subscriptions import check_url
 
 # The shortest interval: one event every 10 ms is already a rate (use `rate` beyond that).
 INTERVAL_MIN = 0.01
 # The heaviest weight of one scenario in a mix (weights are relative; this keeps sums finite).
 WEIGHT_MAX = 1e6
-
-
-class ScheduleError(MockNorceError):
-    code = "bad_schedule"
 
 
 def parse_spec(data: Any, factory, library, check_cron: Callable[[str], Any]) -> dict:

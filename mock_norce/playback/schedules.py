@@ -12,6 +12,8 @@ the record, so nothing is pickled and a restart rebuilds the jobs from it.
   time. Events come from an event type, or from scenarios played back to back without their
   waits (a "mix" of weighted scenarios is a soak); jitter shifts whole stories.
 
+Schedules named in the config file are applied by schedule_config.py.
+
 A firing and its events are one transaction (firing.py), so the counts always match the
 log. stop() makes a firing in progress give up and waits for it before the database closes.
 
@@ -34,44 +36,17 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
 
 from mock_norce.playback.crontab import crontab
-from mock_norce.errors import MockNorceError
-from mock_norce.playback.firing import ACTIVE, FINISHED, PAUSED, Firer, Live, trigger_of, utc
+from mock_norce.errors import ScheduleConflict, ScheduleError, ScheduleNotFound
+from mock_norce.playback.firing import ACTIVE, FINISHED, PAUSED, Finite, Firer, Live, trigger_of, utc
 from mock_norce.playback.runs import RunManager
-from mock_norce.playback.schedule_spec import ScheduleError, parse_spec
+from mock_norce.playback.schedule_spec import parse_spec
 from mock_norce.figures.live import FigureBook
 
 STOP_WAIT = 3.0  # the longest stop() waits for firings in progress (they give up at once)
 
-__all__ = ["ScheduleService", "ScheduleError", "ScheduleConflict", "ScheduleNotFound", "crontab",
-           "load_config_schedules", "ACTIVE", "PAUSED", "FINISHED"]
-
-
-class ScheduleNotFound(MockNorceError):
-    code = "not_found"
-
-
-class ScheduleConflict(MockNorceError):
-    code = "conflict"
-
-
-class _Finite(BaseTrigger):
-    """A trigger that ends when its schedule has finished (count reached).
-
-    APScheduler then removes the job itself; removing it from inside the job's own run
-    would race with the scheduler updating that job.
-    """
-
-    def __init__(self, inner: BaseTrigger, finished: Callable[[], bool]):
-        self.inner = inner
-        self.finished = finished
-
-    def get_next_fire_time(self, previous_fire_time, now):
-        if self.finished():
-            return None
-        return self.inner.get_next_fire_time(previous_fire_time, now)
+__all__ = ["ScheduleService", "crontab", "ACTIVE", "PAUSED", "FINISHED"]
 
 
 class ScheduleService:
@@ -216,21 +191,6 @@ class ScheduleService:
             self._live.pop(sid, None)
             self.figures.forget(sid)
 
-    def load_config(self, specs: list) -> None:
-        """Schedules from the config file, by name: kept if unchanged, replaced if changed."""
-        if not isinstance(specs, list):
-            raise ScheduleError("config 'schedules' must be a list")
-        for i, data in enumerate(specs):
-            if not isinstance(data, dict) or not data.get("name"):
-                raise ScheduleError(f"config schedules[{i}] needs a name (it identifies it across restarts)")
-            spec = parse_spec(data, self.outbox.factory, self.library, crontab)
-            existing = next((r for r in self._rows.values() if r["name"] == data["name"]), None)
-            if existing is not None:
-                if existing["spec"] == spec:
-                    continue
-                self.delete(existing["id"])
-            self.create(data)
-
     # --- jobs ----------------------------------------------------------------------------
 
     def _first_fire(self, row: dict, resume: bool) -> datetime | None:
@@ -251,7 +211,7 @@ class ScheduleService:
 
     def _schedule(self, row: dict, first: datetime) -> None:
         sid = row["id"]
-        finite = _Finite(trigger_of(row), lambda: self._rows.get(sid, {}).get("status") != ACTIVE)
+        finite = Finite(trigger_of(row), lambda: self._rows.get(sid, {}).get("status") != ACTIVE)
         self.aps.add_job(self._fire, finite, args=[sid], id=sid, next_run_time=first,
                          replace_existing=True, coalesce=True, max_instances=1,
                          misfire_grace_time=int(self.misfire_grace))
@@ -326,18 +286,3 @@ def _schedule_of(run_id: str | None) -> str | None:
     if run_id and run_id.startswith("s-"):
         return run_id.split(".", 1)[0]
     return None
-
-
-def load_config_schedules(service: ScheduleService, path) -> None:
-    """Apply the ``schedules:`` list of the config file (MOCK_NORCE_CONFIG), if it has one."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(open(path, encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScheduleError(f"cannot read schedules from {path}: {exc}") from None
-    if isinstance(data, dict) and data.get("schedules"):
-        try:
-            service.load_config(data["schedules"])
-        except MockNorceError as exc:
-            raise ScheduleError(f"config {path}: {exc.message}") from None

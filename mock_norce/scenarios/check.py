@@ -14,12 +14,29 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from mock_norce.catalogue.schemas import Catalog
-from mock_norce.durations import BadDuration, parse_duration
+from mock_norce.durations import parse_duration
+from mock_norce.errors import BadDuration
 from mock_norce.catalogue.fields import MAKERS
-from mock_norce.scenarios.model import STEP_KEYS_ALLOWED, STEP_KINDS, FORMAT_VERSION, KIND_OF_TYPE, KINDS, REF, Choose, Emit, EntitySpec, ForEach, Problem, Repeat, Wait
+from mock_norce.errors import Problem
+from mock_norce.scenarios.model import STEP_KEYS_ALLOWED, STEP_KINDS, FORMAT_VERSION, KINDS, REF, Choose, Emit, EntitySpec, ForEach, Repeat, Wait
 
 
 # --- YAML with line numbers --------------------------------------------------------------
+
+def parse_yaml(text: str):
+    """(node, data): the composed node tree (it knows the lines) and the data built from it.
+
+    One parse: the data is constructed from the very nodes (safe tags only), as
+    ``yaml.safe_load`` would, instead of reading the text a second time. (None, None) for an
+    empty document; yaml.YAMLError for a broken one.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
 
 def yaml_lines(node, path=(), out=None) -> dict:
     """Map each JSON path (tuple of keys/indexes) of a composed YAML node to its 1-based line."""
@@ -181,8 +198,8 @@ class Checker:
             elif spec.count is not None:
                 self.problem(path + ("for",), f"{entity!r} is a list of {spec.count}; use for_each to emit for each")
                 ok = False
-            elif ok and KIND_OF_TYPE.get(etype, spec.kind) != spec.kind:
-                self.problem(path + ("for",), f"{etype} is about a {KIND_OF_TYPE[etype]}, "
+            elif ok and self.catalog.get(etype).entity not in (None, spec.kind):
+                self.problem(path + ("for",), f"{etype} is about a {self.catalog.get(etype).entity}, "
                                               f"but {entity!r} is a {spec.kind}")
                 ok = False
         overrides = step.get("set") if isinstance(step.get("set"), dict) else {}

@@ -16,8 +16,10 @@ from typing import Iterable
 import yaml
 
 from mock_norce.catalogue.schemas import Catalog
-from mock_norce.scenarios.check import Checker, all_step_names, format_validator, line_of, yaml_lines, schema_reason
-from mock_norce.scenarios.model import Problem, Scenario, ScenarioErrors, UnknownScenario
+from mock_norce.scenarios.check import Checker, all_step_names, format_validator, line_of, parse_yaml, schema_reason, yaml_lines
+from mock_norce.errors import ScenarioErrors, UnknownScenario
+from mock_norce.errors import Problem
+from mock_norce.scenarios.model import Scenario
 
 
 def load_scenario(path: Path, catalog: Catalog, fixtures_dir: Path, text: str | None = None) -> Scenario:
@@ -28,8 +30,7 @@ def load_scenario(path: Path, catalog: Catalog, fixtures_dir: Path, text: str | 
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioErrors([Problem(name, 1, f"cannot read: {getattr(exc, 'strerror', None) or exc}")]) from None
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node, data = parse_yaml(text)
     except yaml.YAMLError as exc:
         # The context ("while parsing a flow sequence") points at the construct left open,
         # which is where the mistake is; the problem mark is where the parser noticed.

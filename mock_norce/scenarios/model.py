@@ -6,22 +6,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mock_norce.errors import MockNorceError
+from mock_norce.catalogue.schemas import ENTITY_KINDS
 
 FORMAT_VERSION = 1
-KINDS = ("order", "sku", "customer", "company", "supplier", "job", "subscription")
-# Which entity kinds a built-in event type can be emitted for (custom types: any kind).
-KIND_OF_TYPE = {
-    "OrderReceivedEvent": "order", "OrderConfirmedEvent": "order", "OrderPaymentReceivedEvent": "order",
-    "OrderPartlyDeliveredEvent": "order", "OrderDeliveredEvent": "order", "OrderCancelledEvent": "order",
-    "OrderReadyForPickupEvent": "order", "InvoiceCaptureCompletedEvent": "order",
-    "SubscriptionFailedEvent": "subscription", "CustomerChangedNotification": "customer",
-    "CompanyChangedNotification": "company", "JobCompletedEvent": "job",
-    "SkuPriceChangedNotification": "sku", "SkuOnHandBreakPointNotification": "sku",
-    "SkuChangedNotification": "sku", "TranslationRequestedNotification": "sku",
-    "SupplierSkuChangedNotification": "supplier", "SupplierSkuOnHandChangedNotification": "supplier",
-    "SupplierSkuPriceChangedNotification": "supplier",
-}
+KINDS = ENTITY_KINDS  # an entity's kind; an event schema's "x-norce-entity" says which kind it is about
 REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):([A-Za-z0-9_]+)\}")
 STEP_KINDS = ("emit", "wait", "choose", "repeat", "for_each")
 STEP_KEYS_ALLOWED = {
@@ -31,30 +19,6 @@ STEP_KEYS_ALLOWED = {
     "repeat": {"repeat", "name", "entities", "steps"},
     "for_each": {"for_each", "as", "name", "entities", "steps"},
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
-
-
-class ScenarioErrors(MockNorceError):
-    """One or more problems in scenario files, each with file and line."""
-
-    code = "bad_scenario"
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(map(str, problems)))
-
-
-class UnknownScenario(MockNorceError):
-    code = "unknown_scenario"
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,14 @@ import random
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from mock_norce.errors import MockNorceError
+from mock_norce.errors import MockNorceError, ScenarioRunError
+from mock_norce.weighted import Weighted
 from mock_norce.catalogue.payloads import EventFactory, Payload
 from mock_norce.catalogue.fields import ABSENT, MAKERS, Draw
 from mock_norce.scenarios.model import REF, Choose, Emit, EntitySpec, ForEach, Repeat, Scenario, Wait
 
 
 _PER_EVENT = {"EntityChanged", "State", "StatusId"}
-
-
-class ScenarioRunError(MockNorceError):
-    """A run could not go on (a reference with no value, an override the schema refuses)."""
-
-    code = "run_failed"
 
 
 @dataclass
@@ -76,12 +71,7 @@ class Player:
                     yield from self._block(step.steps, {**env, step.alias: item})
 
     def _pick(self, branches):
-        point = self.rng.random() * sum(b[0] for b in branches)
-        for branch in branches:
-            point -= branch[0]
-            if point < 0:
-                return branch
-        return branches[-1]
+        return Weighted([(branch, branch[0]) for branch in branches], "choose", error=ScenarioRunError).pick(self.rng)
 
     def _emit(self, step: Emit, env: dict) -> Emitted:
         overrides, omit = {}, list(step.omit)
@@ -182,15 +172,10 @@ class MixStream:
     def stories(self) -> Iterator[tuple[int, Payload]]:
         """(story number, payload): the number counts the scenario plays, from 0."""
         rng = random.Random(self.seed)
-        total = sum(w for _, w in self.weighted)
+        picker = Weighted(self.weighted, "mix", error=ScenarioRunError)
         empty = 0
         for story in itertools.count():
-            point, chosen = rng.random() * total, self.weighted[-1][0]
-            for scenario, weight in self.weighted:
-                point -= weight
-                if point < 0:
-                    chosen = scenario
-                    break
+            chosen = picker.pick(rng)
             produced = False
             for kind, value in Player(chosen, self.factory, rng).play():
                 if kind == "emit":

@@ -11,11 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 
-from mock_norce.errors import MockNorceError
-
-
-class EngineLocked(MockNorceError):
-    code = "locked"
+from mock_norce.errors import EngineLocked
 
 
 class EngineLock:

@@ -15,11 +15,11 @@ from werkzeug.exceptions import HTTPException
 
 from mock_norce.web import openapi
 from mock_norce.web import sink as sink_web
-from mock_norce.errors import InvalidPayload, MockNorceError
+from mock_norce.errors import ApiError, MockNorceError
 from mock_norce.limits import INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
 from mock_norce.delivery.subscriptions import MASK, mask_url, unmask_url
 from mock_norce.web.views import delivery_view, run_view, schedule_view, sink_view, subscription_view
-from mock_norce.web.jsonio import STATUS_OF_CODE, ApiError, body, error_response, is_api_request, number_arg
+from mock_norce.web.jsonio import body, error_response, error_response_for, is_api_request, number_arg
 
 bp = Blueprint("api", __name__)
 # Nested, so web/application.py registers one Blueprint; the sink keeps its own rules.
@@ -36,13 +36,8 @@ def core():
 @bp.app_errorhandler(MockNorceError)
 def on_error(exc: MockNorceError):
     if not is_api_request():
-        status = STATUS_OF_CODE.get(exc.code, 422)
-        return render_template("error.html", code=status, message=exc.message), status
-    if isinstance(exc, ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.errors)
-    if isinstance(exc, InvalidPayload):
-        return error_response(422, exc.code, exc.message, [{"path": p, "reason": r} for p, r in exc.errors])
-    return error_response(STATUS_OF_CODE.get(exc.code, 422), exc.code, exc.message)
+        return render_template("error.html", code=exc.status, message=exc.message), exc.status
+    return error_response_for(exc)
 
 
 @bp.app_errorhandler(HTTPException)

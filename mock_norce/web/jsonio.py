@@ -11,23 +11,13 @@ from flask import Response, jsonify, request
 from jsonschema import Draft202012Validator
 
 from mock_norce.web import openapi
+from mock_norce.web.paths import is_api_path
 from mock_norce import safejson
-from mock_norce.errors import MockNorceError
-from mock_norce.limits import JSON_INT_DIGITS_MAX, OutOfRange
+from mock_norce.errors import ApiError, InvalidPayload, MockNorceError, OutOfRange
+from mock_norce.limits import JSON_INT_DIGITS_MAX
 
-STATUS_OF_CODE = {
-    "unknown_event_type": 404, "unknown_scenario": 404, "not_found": 404,
-    "conflict": 409, "bad_parameter": 400, "bad_request": 400, "malformed_json": 400, "locked": 409,
-    "storage_unavailable": 503, "sink_busy": 503,
-}  # every other code of a MockNorceError is a 422
 _REQUEST_VALIDATORS = {name: Draft202012Validator(schema) for name, schema in openapi.REQUESTS.items()}
 _RANGE_KEYWORDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
-
-
-class ApiError(MockNorceError):
-    def __init__(self, status: int, code: str, message: str, errors: list | None = None):
-        super().__init__(message)
-        self.status, self.code, self.errors = status, code, errors
 
 
 def error_response(status: int, code: str, message: str, errors: list | None = None) -> Response:
@@ -39,10 +29,19 @@ def error_response(status: int, code: str, message: str, errors: list | None = N
     return response
 
 
+def error_response_for(exc: MockNorceError) -> Response:
+    """The API's answer to a user error: its class's ``status`` and ``code``, and its list of problems."""
+    errors = None
+    if isinstance(exc, ApiError):
+        errors = exc.errors
+    elif isinstance(exc, InvalidPayload):
+        errors = [{"path": p, "reason": r} for p, r in exc.errors]
+    return error_response(exc.status, exc.code, exc.message, errors)
+
+
 def is_api_request() -> bool:
-    """Answer errors in JSON? (The UI's own pages get HTML.)"""
-    path = request.path
-    return path.startswith(("/api/", "/sink/")) or path in ("/openapi.json", "/healthz", "/metrics")
+    """Answer errors in JSON? (The UI's own pages get HTML.) paths.is_api_path decides."""
+    return is_api_path(request.path)
 
 
 def _number(value) -> str:

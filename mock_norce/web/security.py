@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, jsonify, redirect, request, session, url_for
 
-OPEN_PATHS = ("/healthz", "/static/", "/login", "/favicon.ico")
+from mock_norce.web.paths import HEALTH_PATH, is_api_path
+
+OPEN_PATHS = (HEALTH_PATH, "/static/", "/login", "/favicon.ico")
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
@@ -78,10 +80,6 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _is_api(path: str) -> bool:
-    return path.startswith("/api/") or path == "/openapi.json" or path == "/metrics"
-
-
 def _json_error(status: int, code: str, message: str):
     response = jsonify(error=code, message=message)
     response.status_code = status
@@ -100,16 +98,16 @@ def install(app: Flask, api_token: str | None) -> None:
         if api_token and not path.startswith(OPEN_PATHS):
             if token_matches(bearer(), api_token):
                 return None
-            if _is_api(path) and request.method == "GET" and session.get("authed"):
+            if is_api_path(path) and request.method == "GET" and session.get("authed"):
                 return None  # the UI's own live figures, read with the signed-in session
-            if _is_api(path):
+            if is_api_path(path):
                 response = _json_error(401, "unauthorized",
                                        "this mock-norce needs Authorization: Bearer <MOCK_NORCE_API_TOKEN>")
                 response.headers["WWW-Authenticate"] = 'Bearer realm="mock-norce"'
                 return response
             if not session.get("authed"):
                 return redirect(url_for("ui.login", next=request.full_path))
-        if request.method in WRITES and not _is_api(path) and request.routing_exception is None:
+        if request.method in WRITES and not is_api_path(path) and request.routing_exception is None:
             check_csrf()  # (an unrouted request changes nothing: it gets its 404/405)
         return None
 
@@ -117,9 +115,9 @@ def install(app: Flask, api_token: str | None) -> None:
     def require_json_writes():
         # The one place: a plain HTML form (urlencoded or text/plain, even empty) can be posted
         # cross-site without a preflight; application/json cannot. Unrouted requests fall
-        # through to their 404/405.
-        if request.method in WRITES and request.path.startswith("/api/") and request.routing_exception is None \
-                and request.mimetype != "application/json":
+        # through to their 404/405; the sink's receiving end takes whatever a sender sends.
+        if request.method in WRITES and is_api_path(request.path) and request.routing_exception is None \
+                and not _is_open_to_senders() and request.mimetype != "application/json":
             return _json_error(415, "unsupported_media_type",
                                f"send Content-Type: application/json with every {request.method} to the API, "
                                f"even without a body (got {request.mimetype or 'no content type'})")

@@ -27,6 +27,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import MultiSocketServer, TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 
+from mock_norce.web.paths import HEALTH_PATH
+
 CONNECTION_LIMIT = 1000
 FDS_KEPT = 128  # for the database, outgoing deliveries, logs: never given to clients
 BODY_SLACK = 64 * 1024
@@ -53,7 +55,7 @@ def connection_limit(fd_limit: int) -> int:
 
 
 def is_health_check(request) -> bool:
-    return request.error is None and request.command in ("GET", "HEAD") and request.path == "/healthz"
+    return request.error is None and request.command in ("GET", "HEAD") and request.path == HEALTH_PATH
 
 
 class JsonErrorTask(ErrorTask):

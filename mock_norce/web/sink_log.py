@@ -15,13 +15,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from mock_norce.errors import MockNorceError
+from mock_norce.errors import BadSinkParameter
 
 MAX_DELAY = 30.0
-
-
-class BadSinkParameter(MockNorceError):
-    code = "bad_parameter"
 
 
 @dataclass

@@ -83,10 +83,7 @@ def events():
 @bp.route("/events/<name>", methods=["GET", "POST"])
 def event(name):
     c = core()
-    try:
-        et = c.factory.catalog.get(name)
-    except MockNorceError:
-        abort(404)
+    et = c.factory.catalog.get(name)  # a MockNorceError: on_error's page, with its status
     errors: list = []
     values: dict = {}
     if request.method == "POST":
@@ -162,10 +159,7 @@ def runs():
 
 @bp.get("/runs/<run_id>")
 def run(run_id):
-    try:
-        found = core().runs.get(run_id)
-    except MockNorceError:
-        abort(404)
+    found = core().runs.get(run_id)  # a MockNorceError: on_error's page, with its status
     items, total = core().outbox.store.deliveries(run_id=run_id, limit=200)
     return render_template("run.html", run=run_view(found), deliveries=[delivery_view(d) for d in items], total=total)
 
@@ -204,10 +198,7 @@ def delivery(delivery_id):
 
 @bp.post(f"/deliveries/<{DELIVERY_ID}:delivery_id>/redeliver")
 def redeliver(delivery_id):
-    try:
-        new_id = core().outbox.redeliver(delivery_id)
-    except MockNorceError:
-        abort(404)
+    new_id = core().outbox.redeliver(delivery_id)  # a MockNorceError: on_error's page, with its status
     flash(f"Redelivering delivery {delivery_id} as delivery {new_id}.", "ok")
     return redirect(url_for("ui.delivery", delivery_id=new_id))
 

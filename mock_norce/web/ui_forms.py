@@ -102,10 +102,7 @@ def create_schedule():
 
 @bp.get("/schedules/<sid>")
 def schedule(sid):
-    try:
-        found = core().schedules.view(sid)
-    except MockNorceError:
-        abort(404)
+    found = core().schedules.view(sid)  # a MockNorceError: on_error's page, with its status
     return render_template("schedule.html", s=schedule_view(found))
 
 

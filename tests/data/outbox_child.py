@@ -8,7 +8,6 @@ until it is killed. With COUNT 0 it only resumes what the database holds.
 import sys
 import time
 
-from mock_norce.delivery.outbox import Outbox
 
 from mock_norce.app import build_outbox
 from mock_norce.settings import Settings

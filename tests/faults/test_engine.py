@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-from mock_norce.delivery.outbox import Outbox
 
 from mock_norce.app import build_outbox
 

@@ -22,10 +22,10 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mock_norce.durations import BadDuration, parse_duration
-from mock_norce.errors import StorageUnavailable
+from mock_norce.durations import parse_duration
+from mock_norce.errors import BadDuration, ScheduleError, StorageUnavailable
 from mock_norce.figures.prometheus import exposition
-from mock_norce.playback.schedules import ScheduleError, crontab
+from mock_norce.playback.schedules import crontab
 from mock_norce.figures.live import Figures
 from mock_norce.storage.store import AttemptRecord
 

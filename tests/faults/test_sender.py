@@ -15,7 +15,7 @@ import time
 import pytest
 
 from mock_norce.delivery.http_client import Sender
-from mock_norce.delivery.subscriptions import SubscriptionError, check_url
+from mock_norce.delivery.subscriptions import check_url
 
 from .. import servers
 from ..servers import answer, http
