@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import statistics
 import subprocess
 import sys
@@ -261,7 +260,6 @@ def through_service(args) -> None:
 # --- in process (the older measurement) ----------------------------------------------------
 
 def pipeline(port: int, count: int, tmp: Path, factory, round_no: int) -> float:
-    from mock_norce.delivery.outbox import Outbox
     from mock_norce.app import build_outbox
 
     settings = Settings(subscriber_url=f"http://127.0.0.1:{port}/hook")

@@ -1,10 +1,10 @@
 """Benchmark: API, dashboard and start-up of `mock-norce serve` as the log grows to a million.
 
 Fills one SQLite file in steps (default 10,000, 100,000 and 1,000,000 retained deliveries,
-MOCK_NORCE_RETENTION_MAX=0) without HTTP: `Store(path).add_events(...)` in batches of 20,000
+MOCK_NORCE_RETENTION_MAX=0) without HTTP: `DeliveryLog(Database(path)).add_events(...)` in batches of 20,000
 with real generated bodies (a pool per type) of a day's mix of types, a third of them tagged
 with a schedule and a tenth with a scenario run (rows in `runs` too), then their outcomes in
-the same batch by direct SQL through the Store's writer: about 95.5% delivered (one attempt
+the same batch by direct SQL through the DeliveryLog's writer: about 95.5% delivered (one attempt
 row each), 3% dead (17 failed attempt rows each), 1% retrying and 0.5% pending with their
 next attempt a day or more ahead (so nothing is sent). The counts by status/type/run are the
 triggers' work, as in the service.
@@ -53,7 +53,8 @@ from serving import Client, pct, start_serve, stop_serve  # noqa: E402
 
 from mock_norce.app import build_factory  # noqa: E402
 from mock_norce.settings import Settings  # noqa: E402
-from mock_norce.storage.store import Store  # noqa: E402
+from mock_norce.storage.database import Database  # noqa: E402
+from mock_norce.storage.deliveries import DeliveryLog  # noqa: E402
 
 TARGET_READ_MS = 20.0
 BATCH = 20_000
@@ -111,7 +112,7 @@ class Filler:
             conn.close()
 
     def fill(self, upto: int) -> int:
-        store = Store(self.path)
+        store = DeliveryLog(Database(self.path))
         try:
             have = self.count()
             while have < upto:
@@ -122,7 +123,7 @@ class Filler:
             store.close()
         return have
 
-    def _batch(self, store: Store, n: int) -> None:
+    def _batch(self, store: DeliveryLog, n: int) -> None:
         rng = self.rng
         types = rng.choices(self.types, self.weights, k=n)
         items, run_rows = [], []

@@ -31,8 +31,11 @@ from mock_norce.playback.schedule_config import load_config_schedules
 from mock_norce.playback.schedules import ScheduleService
 from mock_norce.scenarios.library import Library
 from mock_norce.settings import Settings
+from mock_norce.storage.database import Database
+from mock_norce.storage.deliveries import DeliveryLog
 from mock_norce.storage.enginelock import EngineLock
-from mock_norce.storage.store import Store
+from mock_norce.storage.runs import RunTable
+from mock_norce.storage.schedules import ScheduleTable
 from mock_norce.web.sink_log import Sink
 
 
@@ -109,9 +112,9 @@ def build_outbox(settings: Settings, *, database: str | None = None, clock: Call
         subs.load(settings.config_file)
         if settings.subscriber_url:  # the environment wins over the file
             subs.set_default_url(settings.subscriber_url)
-    store = Store(database or settings.database_path,
-                  on_failure=lambda message: health.report("storage", f"storage unavailable: {message}"),
-                  on_recovery=lambda: health.clear("storage"))
+    store = DeliveryLog(Database(database or settings.database_path,
+                                 on_failure=lambda message: health.report("storage", f"storage unavailable: {message}"),
+                                 on_recovery=lambda: health.clear("storage")))
     sender = Sender(USER_AGENT, timeout=settings.timeout, max_redirects=settings.max_redirects,
                     body_cap=settings.response_body_cap, keep_post_on_redirect=settings.redirect_keep_post,
                     allow_link_local=settings.allow_link_local)
@@ -121,15 +124,27 @@ def build_outbox(settings: Settings, *, database: str | None = None, clock: Call
     return Outbox(factory, subs, store, dispatcher, time_scale=settings.time_scale, clock=clock)
 
 
+def build_runs(outbox: Outbox, library: Library, clock: Callable[[], float] = time.time) -> RunManager:
+    """Scenario runs over the outbox, their rows in the same database."""
+    return RunManager(outbox, library, RunTable(outbox.store.database), clock=clock)
+
+
+def build_schedules(settings: Settings, outbox: Outbox, library: Library, runs: RunManager, *,
+                    clock: Callable[[], float] = time.time, scheduler=None) -> ScheduleService:
+    """Schedules over the outbox and the runs (APScheduler's, or the `scheduler` given)."""
+    return ScheduleService(outbox, library, runs, ScheduleTable(outbox.store.database), clock=clock,
+                           misfire_grace=settings.misfire_grace, max_backlog=settings.max_backlog,
+                           scheduler=scheduler)
+
+
 def build_core(settings: Settings, database: str | None = None) -> Core:
     """Build (but do not start) every part from the settings."""
     factory = build_factory(settings)
     health = Health()
     outbox = build_outbox(settings, database=database, factory=factory, health=health)
     library = build_library(settings, factory.catalog)
-    runs = RunManager(outbox, library)
-    schedules = ScheduleService(outbox, library, runs, misfire_grace=settings.misfire_grace,
-                                max_backlog=settings.max_backlog)
+    runs = build_runs(outbox, library)
+    schedules = build_schedules(settings, outbox, library, runs)
     warnings = [f"skipped custom schema: {p}" for p in factory.catalog.problems]
     warnings += [f"skipped scenario: {p}" for p in library.problems]
     return Core(settings, factory, outbox, library, runs, schedules, Sink(settings.sink_keep),

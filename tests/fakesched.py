@@ -9,10 +9,7 @@ from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.base import BaseScheduler
 
 
-from mock_norce.app import build_outbox
-from mock_norce.playback.runs import RunManager
-from mock_norce.app import build_library
-from mock_norce.playback.schedules import ScheduleService
+from mock_norce.app import build_library, build_outbox, build_runs, build_schedules
 
 from .servers import answer
 
@@ -63,11 +60,10 @@ class World:
         self.outbox = build_outbox(settings.with_(subscriber_url=url, time_scale=0), database=database,
                                            clock=clock, factory=factory)
         self.library = build_library(settings, factory.catalog)
-        self.runs = RunManager(self.outbox, self.library, clock=clock)
+        self.runs = build_runs(self.outbox, self.library, clock=clock)
         self.aps = ManualScheduler(timezone=timezone.utc, executors={"default": DebugExecutor()})
-        bound = {"max_backlog": max_backlog} if max_backlog else {}
-        self.service = ScheduleService(self.outbox, self.library, self.runs, clock=clock, scheduler=self.aps,
-                                       misfire_grace=60, **bound)
+        self.service = build_schedules(settings.with_(misfire_grace=60, max_backlog=max_backlog), self.outbox,
+                                       self.library, self.runs, clock=clock, scheduler=self.aps)
         self.service.start()
 
     def advance(self, seconds: float, step: float = 1.0) -> None:

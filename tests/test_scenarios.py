@@ -11,9 +11,8 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 
-from mock_norce.app import build_outbox
+from mock_norce.app import build_outbox, build_runs
 from mock_norce.errors import RunConflict, RunNotFound, ScenarioErrors, UnknownScenario
-from mock_norce.playback.runs import RunManager
 from mock_norce.scenarios.library import Library, load_scenario
 
 from .servers import answer
@@ -33,7 +32,7 @@ def runner(settings, factory, library):
     def make(url, lib=None, **changes):
         outbox = build_outbox(settings.with_(subscriber_url=url, **changes), database=":memory:",
                                       factory=factory)
-        runs = RunManager(outbox, lib or library)
+        runs = build_runs(outbox, lib or library)
         outbox.start()
         runs.start()
         made.append((outbox, runs))

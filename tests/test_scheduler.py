@@ -92,7 +92,7 @@ def test_scenario_interval_starts_runs(world):
     w = world()
     s = w.service.create({"scenario": "pos-order", "interval": "1m", "count": 3, "time_scale": 0})
     w.advance(300)
-    runs = [r for r in w.outbox.store.runs(10) if r["id"].startswith(s["id"])]
+    runs = [r for r in w.runs.table.latest(10) if r["id"].startswith(s["id"])]
     assert len(runs) == 3 and all(r["status"] in ("running", "completed") for r in runs)
     assert w.outbox.store.deliveries(limit=1)[1] == 9  # 3 runs of 3 events
 

@@ -60,8 +60,7 @@ def fire(args, settings: Settings) -> int:
 
 
 def run(args, settings: Settings) -> int:
-    from mock_norce.app import build_outbox
-    from mock_norce.playback.runs import RunManager
+    from mock_norce.app import build_outbox, build_runs
 
     if args.time_scale is not None:
         settings = settings.with_(time_scale=args.time_scale)
@@ -69,7 +68,7 @@ def run(args, settings: Settings) -> int:
     library = _library(settings, factory)
     scenario = library.get(args.name)
     outbox = build_outbox(settings, database=":memory:", factory=factory)
-    runs = RunManager(outbox, library)
+    runs = build_runs(outbox, library)
     steps: dict[int, str] = {}
 
     def show_step(run_id, emitted, did):

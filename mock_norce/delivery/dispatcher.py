@@ -40,7 +40,7 @@ from mock_norce.limits import sleep_for
 from mock_norce.delivery.recorder import Recorder, judge
 from mock_norce.delivery.window import DueWindow
 from mock_norce.delivery.http_client import Outcome, Sender
-from mock_norce.storage.store import AttemptRecord, Job, Store
+from mock_norce.storage.deliveries import AttemptRecord, Job, DeliveryLog
 
 class Dispatcher:
     """Schedules, sends and records the attempts of every delivery of one store."""
@@ -49,7 +49,7 @@ class Dispatcher:
     KEEP_JOB = 0.25  # an emitted delivery due sooner than this keeps its body in memory
     PREFETCH = 64  # jobs read in one query for entries that wait without theirs in a lane
 
-    def __init__(self, store: Store, sender: Sender, *, clock: Callable[[], float] = time.time,
+    def __init__(self, store: DeliveryLog, sender: Sender, *, clock: Callable[[], float] = time.time,
                  per_origin: int = 1, retention_max: int | None = None,
                  retention_age: float | None = None, prune_every: float = 5.0,
                  window_cap: int = 5_000, max_workers: int = 64, health: Health | None = None):

@@ -14,7 +14,7 @@ from mock_norce.delivery import policy
 from mock_norce.delivery.dispatcher import Dispatcher
 from mock_norce.errors import DeliveryNotFound, StorageUnavailable
 from mock_norce.catalogue.payloads import EventFactory, Payload
-from mock_norce.storage.store import Job, Store
+from mock_norce.storage.deliveries import Job, DeliveryLog
 from mock_norce.delivery.subscriptions import Subscriptions
 
 
@@ -24,7 +24,7 @@ USER_AGENT = f"mock-norce/{__version__}"
 class Outbox:
     """Events in, deliveries out, following Norce's policy."""
 
-    def __init__(self, factory: EventFactory, subscriptions: Subscriptions, store: Store,
+    def __init__(self, factory: EventFactory, subscriptions: Subscriptions, store: DeliveryLog,
                  dispatcher: Dispatcher, *, time_scale: float = 1.0, clock: Callable[[], float] = time.time):
         self.factory = factory
         self.subscriptions = subscriptions
@@ -44,13 +44,13 @@ class Outbox:
 
     def emit_many(self, payloads: Iterable[Payload], *, url: str | None = None, run_id: str | None = None,
                   scale: float | None = None, dues: Iterable[float] | None = None,
-                  schedule_row: dict | None = None) -> list[int | None]:
+                  also: Callable | None = None) -> list[int | None]:
         """Like emit for several payloads, committed together (one transaction).
 
         ``dues`` (one per payload) makes first attempts due later than now: a rate schedule
         writes a second's events at once and spreads their sending over that second.
-        ``schedule_row`` (the firing schedule's new state) is committed in the same
-        transaction, so a firing's counts always equal its events in the log.
+        ``also(db)`` writes more in the same transaction (the firing schedule's new state), so
+        a firing's counts always equal its events in the log.
         """
         self._writable()
         scale = self.time_scale if scale is None else scale
@@ -67,12 +67,7 @@ class Outbox:
             rows.append((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale, due))
             slots.append(len(rows) - 1)
         with self.dispatcher.gate:  # no clear between the commit and the scheduling
-            if rows:
-                ids = self.store.add_events(rows, now, schedule_row)
-            else:
-                ids = []
-                if schedule_row is not None:
-                    self.store.save_schedule(schedule_row)
+            ids = self.store.add_events(rows, now, also)
             self.dispatcher.schedule_many([Job(did, target_url, headers, body, 0, scale, due, run_id)
                                            for (_, body, _, _, target_url, headers, _, due), did in zip(rows, ids)])
         for listener in self.emit_listeners:

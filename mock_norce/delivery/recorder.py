@@ -25,7 +25,7 @@ from mock_norce.health import Health
 from mock_norce.limits import sleep_for
 from mock_norce import statuses
 from mock_norce.delivery import policy
-from mock_norce.storage.store import AttemptRecord, Job, Store
+from mock_norce.storage.deliveries import AttemptRecord, Job, DeliveryLog
 
 log = logging.getLogger("mock_norce.delivery.recorder")
 
@@ -37,7 +37,7 @@ class Recorder:
     BATCH_MAX = 5000
     GIVE_UP_WHEN_STOPPING = 1.0  # seconds a stop waits for a database that cannot be written
 
-    def __init__(self, store: Store, health: Health, *, write: Callable[[list], list],
+    def __init__(self, store: DeliveryLog, health: Health, *, write: Callable[[list], list],
                  forget: Callable[[list], None], recovered: Callable[[], None], stopping: Callable[[], bool],
                  clock: Callable[[], float] = time.time, retention_max: int | None = None,
                  retention_age: float | None = None, prune_every: float = 5.0):

@@ -1,6 +1,6 @@
 """The due window: the part of the queue held in memory.
 
-The database is the queue (``Store.due_window`` reads it in due order). Only the deliveries
+The database is the queue (``DeliveryLog.due_window`` reads it in due order). Only the deliveries
 due in the next second or so are held here, at most ``cap`` of them, in a heap ordered by due
 time. A delivery is *claimed* from the moment it enters the window until its attempt's result
 is committed (in the heap, in a lane, on the wire or awaiting its commit): claims are what
@@ -18,7 +18,7 @@ import heapq
 import itertools
 
 from mock_norce.delivery import policy
-from mock_norce.storage.store import Job, Store
+from mock_norce.storage.deliveries import Job, DeliveryLog
 
 NOWHERE = (float("-inf"), float("-inf"))
 
@@ -26,7 +26,7 @@ NOWHERE = (float("-inf"), float("-inf"))
 class DueWindow:
     """Heap entries are (due, seq, delivery id, origin, job or None, generation)."""
 
-    def __init__(self, store: Store, cap: int):
+    def __init__(self, store: DeliveryLog, cap: int):
         self.store = store
         self.cap = cap
         self.heap: list[tuple] = []

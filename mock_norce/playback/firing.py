@@ -1,7 +1,7 @@
 """One firing of a schedule: its events (or its run) and its new state, committed together.
 
 A firing commits the schedule's new state and its events in ONE transaction
-(``outbox.emit_many(..., schedule_row=...)``) and changes the state in memory only once that
+(``outbox.emit_many(..., also=...)``) and changes the state in memory only once that
 commit succeeded, so ``emitted`` is always the number of the schedule's events in the log,
 across a failed write, a stop in the middle of a firing or a ``kill -9``. While stopping, a
 firing in progress gives up before it commits anything. A failed write leaves the counts
@@ -84,9 +84,10 @@ class Live:
 class Firer:
     """Fires schedules for a ScheduleService, which owns the rows and shares its lock."""
 
-    def __init__(self, outbox, library, runs, figures: FigureBook, clock: Callable[[], float],
+    def __init__(self, outbox, library, runs, table, figures: FigureBook, clock: Callable[[], float],
                  lock: threading.Condition, current: Callable[[dict], bool], max_backlog: int = 0):
         self.outbox, self.library, self.runs, self.figures = outbox, library, runs, figures
+        self.table = table  # the schedules table (storage.schedules.ScheduleTable)
         self.clock = clock
         self.lock = lock
         self.current = current  # whether a row is still stored and active (not paused/deleted)
@@ -135,7 +136,7 @@ class Firer:
                 self.runs.start_run(spec["scenario"], seed=(row["seed"] + new["fired"]) % 2**62,
                                     url=spec.get("url"), time_scale=spec.get("time_scale"),
                                     run_id=f"{sid}.{new['fired']}")
-                self.outbox.store.save_schedule(new)
+                self.table.save(new)
                 row.update(new, error=None)
             return
         if not n:  # an empty window of a slow rate: the fraction carries, in memory only
@@ -155,7 +156,8 @@ class Firer:
         with self.lock:
             if self._gone(row):
                 return
-            self.outbox.emit_many(payloads, url=spec.get("url"), run_id=sid, dues=dues, schedule_row=new)
+            self.outbox.emit_many(payloads, url=spec.get("url"), run_id=sid, dues=dues,
+                                  also=lambda db: self.table.write(db, new))
             row.update(new, error=None)  # only now: the commit succeeded
             live.pace = pace
 
@@ -165,7 +167,7 @@ class Firer:
             if self._gone(row):
                 return
             if new["status"] == FINISHED:
-                self.outbox.store.save_schedule(dict(row, status=FINISHED, next_fire=None, carry=new["carry"]))
+                self.table.save(dict(row, status=FINISHED, next_fire=None, carry=new["carry"]))
             row.update(status=new["status"], carry=new["carry"], next_fire=new["next_fire"])
             if win is not None:
                 live.pace = passed(live.pace, win)
@@ -227,7 +229,7 @@ class Firer:
             if over and row["status"] == ACTIVE:
                 row["status"], row["next_fire"] = FINISHED, None  # its time is over: the job ends too
                 try:
-                    self.outbox.store.save_schedule(row)
+                    self.table.save(row)
                 except (sqlite3.Error, MockNorceError):
                     pass  # the next start finds it over and finishes it
         self._log(live, kind, self.clock(), "schedule %s: %s", row["id"], message, bug=bug)

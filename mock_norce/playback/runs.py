@@ -23,6 +23,7 @@ from mock_norce import limits
 from mock_norce.errors import MockNorceError, RunConflict, RunNotFound
 from mock_norce.catalogue.payloads import new_seed
 from mock_norce.delivery.outbox import Outbox
+from mock_norce.storage.runs import RunTable
 from mock_norce.scenarios.player import Emitted, Run
 from mock_norce.scenarios.library import Library
 from mock_norce.delivery.subscriptions import check_url
@@ -45,8 +46,9 @@ class _Active:
 class RunManager:
     """Plays scenario runs through an outbox."""
 
-    def __init__(self, outbox: Outbox, library: Library, clock: Callable[[], float] = time.time):
+    def __init__(self, outbox: Outbox, library: Library, table: RunTable, clock: Callable[[], float] = time.time):
         self.outbox = outbox
+        self.table = table
         self.library = library
         self.clock = clock
         self.on_emit: list[Callable[[str, Emitted, int | None], None]] = []
@@ -73,7 +75,7 @@ class RunManager:
         row = {"id": run_id or uuid.uuid4().hex[:12], "scenario": scenario.name, "seed": seed, "status": RUNNING,
                "time_scale": scale, "url": url, "started": now, "finished": None, "events": 0, "error": None}
         active = _Active(Run(scenario, self.outbox.factory, seed, scale, now), row)
-        self.outbox.store.save_run(row)
+        self.table.save(row)
         with self._lock:
             self._active[row["id"]] = active
             self._lock.notify_all()
@@ -92,7 +94,7 @@ class RunManager:
     def get(self, run_id: str) -> dict:
         with self._lock:
             active = self._active.get(run_id)
-            row = dict(active.row) if active else self.outbox.store.run(run_id)
+            row = dict(active.row) if active else self.table.get(run_id)
         if row is None:
             raise RunNotFound(f"no run {run_id!r}")
         row["deliveries"] = self.outbox.store.run_counts(run_id)
@@ -107,7 +109,7 @@ class RunManager:
         return self.get(run_id)
 
     def list(self, limit: int = 50) -> list[dict]:
-        return self.outbox.store.runs(limit)
+        return self.table.latest(limit)
 
     # --- playing -------------------------------------------------------------------------
 
@@ -182,7 +184,7 @@ class RunManager:
         active.row["finished"] = self.clock()
         self._active.pop(active.row["id"], None)
         try:
-            self.outbox.store.save_run(active.row)
+            self.table.save(active.row)
         finally:
             active.done.set()
             self._lock.notify_all()
@@ -190,7 +192,7 @@ class RunManager:
     # --- life ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        failed = self.outbox.store.fail_unfinished_runs("mock-norce stopped during the run", self.clock())
+        failed = self.table.fail_unfinished("mock-norce stopped during the run", self.clock())
         if failed:
             print(f"mock-norce: {failed} run(s) interrupted by the last stop were marked failed", flush=True)
         self._thread = threading.Thread(target=self._loop, name="mock-norce-runs", daemon=True)

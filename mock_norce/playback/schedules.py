@@ -42,6 +42,7 @@ from mock_norce.errors import ScheduleConflict, ScheduleError, ScheduleNotFound
 from mock_norce.playback.firing import ACTIVE, FINISHED, PAUSED, Finite, Firer, Live, trigger_of, utc
 from mock_norce.playback.runs import RunManager
 from mock_norce.playback.schedule_spec import parse_spec
+from mock_norce.storage.schedules import ScheduleTable
 from mock_norce.figures.live import FigureBook
 
 STOP_WAIT = 3.0  # the longest stop() waits for firings in progress (they give up at once)
@@ -52,11 +53,12 @@ __all__ = ["ScheduleService", "crontab", "ACTIVE", "PAUSED", "FINISHED"]
 class ScheduleService:
     """Schedules of one database, driven by an APScheduler scheduler."""
 
-    def __init__(self, outbox, library, runs: RunManager, *, clock: Callable[[], float] = time.time,
+    def __init__(self, outbox, library, runs: RunManager, table: ScheduleTable, *, clock: Callable[[], float] = time.time,
                  misfire_grace: float = 60.0, scheduler=None, max_backlog: int = 0):
         self.outbox = outbox
         self.library = library
         self.runs = runs
+        self.table = table
         self.clock = clock
         self.misfire_grace = misfire_grace
         self.aps = scheduler or BackgroundScheduler(
@@ -66,7 +68,7 @@ class ScheduleService:
         self._live: dict[str, Live] = {}
         self._lock = threading.Condition(threading.RLock())  # guards the rows; stop() waits on it
         self.figures = FigureBook(clock, _schedule_of)
-        self.firer = Firer(outbox, library, runs, self.figures, clock, self._lock,
+        self.firer = Firer(outbox, library, runs, table, self.figures, clock, self._lock,
                            lambda row: self._rows.get(row["id"]) is row and row["status"] == ACTIVE, max_backlog)
         outbox.emit_listeners.append(self.figures.on_written)
         outbox.dispatcher.listeners.append(self.figures.on_attempt)
@@ -81,7 +83,7 @@ class ScheduleService:
         for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
             logging.getLogger(name).setLevel(logging.ERROR)
         self.aps.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
-        for row in self.outbox.store.schedules():
+        for row in self.table.all():
             self._rows[row["id"]] = row
             self._live[row["id"]] = Live()
             self.figures.track(row["id"])
@@ -134,14 +136,14 @@ class ScheduleService:
         with self._lock:
             if row["name"] and any(r["name"] == row["name"] for r in self._rows.values()):
                 raise ScheduleConflict(f"a schedule named {row['name']!r} exists already")
-            self.outbox.store.save_schedule(row)  # first: if the disk refuses, nothing exists
+            self.table.save(row)  # first: if the disk refuses, nothing exists
             self._rows[sid], self._live[sid] = row, Live()
             self.figures.track(sid, now)
             try:
                 self._schedule(row, first)
             except BaseException:
                 self._rows.pop(sid), self._live.pop(sid), self.figures.forget(sid)
-                self.outbox.store.delete_schedule(sid)
+                self.table.delete(sid)
                 raise
         return self.view(sid)
 
@@ -185,7 +187,7 @@ class ScheduleService:
     def delete(self, sid: str) -> None:
         with self._lock:
             self.get(sid)
-            self.outbox.store.delete_schedule(sid)
+            self.table.delete(sid)
             self._rows.pop(sid)  # first: the job's removal must not look like its natural end
             self._remove_job(sid)
             self._live.pop(sid, None)
@@ -224,7 +226,7 @@ class ScheduleService:
 
     def _save(self, row: dict, **changes) -> None:
         """Commit a row with changes, then apply them in memory (a failure changes nothing)."""
-        self.outbox.store.save_schedule(dict(row, **changes))
+        self.table.save(dict(row, **changes))
         row.update(changes)
 
     # --- firing --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from mock_norce.errors import BadDuration, ScheduleError, StorageUnavailable
 from mock_norce.figures.prometheus import exposition
 from mock_norce.playback.schedules import crontab
 from mock_norce.figures.live import Figures
-from mock_norce.storage.store import AttemptRecord
+from mock_norce.storage.deliveries import AttemptRecord
 
 from ..conftest import ROOT, skip_or_fail
 from ..fakesched import clock, world  # noqa: F401 (fixtures)
@@ -123,7 +123,7 @@ def test_6_huge_numbers_are_refused_with_their_range_before_anything_exists(worl
     w = world()
     with pytest.raises(ScheduleError, match=message.replace("+", r"\+").replace("(", r"\(")):
         w.service.create(spec)
-    assert w.service.list() == [] and w.outbox.store.schedules() == [] and w.aps.get_jobs() == []
+    assert w.service.list() == [] and w.service.table.all() == [] and w.aps.get_jobs() == []
 
 
 def test_6_durations_have_a_ceiling_and_never_overflow():
@@ -156,7 +156,7 @@ def test_11_a_huge_duration_leaves_no_half_created_schedule(world):
     w = world()
     with pytest.raises(ScheduleError, match="duration"):
         w.service.create({"event": PRICE, "rate": 1, "duration": 10**12})
-    assert w.service.list() == [] and w.outbox.store.schedules() == [] and w.aps.get_jobs() == []
+    assert w.service.list() == [] and w.service.table.all() == [] and w.aps.get_jobs() == []
 
 
 def test_11_b_a_refused_write_creates_nothing(world):
@@ -164,11 +164,11 @@ def test_11_b_a_refused_write_creates_nothing(world):
 
     def full(row):
         raise StorageUnavailable("the database cannot be written: disk full")
-    w.outbox.store.save_schedule = full
+    w.service.table.save = full
     with pytest.raises(StorageUnavailable):
         w.service.create({"event": PRICE, "interval": "1s", "name": "n"})
     assert w.service.list() == [] and w.aps.get_jobs() == []
-    del w.outbox.store.save_schedule  # the disk has room again
+    del w.service.table.save  # the disk has room again
     assert w.service.create({"event": PRICE, "interval": "1s", "name": "n"})["name"] == "n"  # the name is free
 
 
@@ -401,7 +401,7 @@ def test_14_a_failed_write_counts_nothing_says_why_and_the_next_firing_tries_aga
     after = w.service.view(s["id"])
     assert after["status"] == "finished" and after["emitted"] == w.emitted(s["id"]) == 100
     assert after["error"] is None  # cleared by the first firing written again
-    assert w.outbox.store.schedules()[0]["emitted"] == 100
+    assert w.service.table.all()[0]["emitted"] == 100
 
 
 # --- the backlog bound ----------------------------------------------------------------------

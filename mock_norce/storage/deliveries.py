@@ -1,4 +1,4 @@
-"""What is kept in the database: deliveries with their attempts, runs and schedules.
+"""The delivery log: deliveries with their attempts, which are also the delivery queue.
 
 A delivery row is one event (type and the exact body bytes) and one series of attempts of it
 to one URL, with its status and the time of its next attempt (``due``, NULL once delivered or
@@ -9,7 +9,9 @@ a duplicate is possible, a loss is not). The rows with a ``due`` are the deliver
 itself (``due_window``); nothing else keeps them.
 
 Connections, schema and failures are database.py's; every method here is one short
-transaction or one read, and raises StorageUnavailable when the file fails.
+transaction or one read, and raises StorageUnavailable when the file fails. A little over
+300 lines on purpose: every statement on the deliveries and attempts tables is in this one
+file, so each can be checked against the indexes of schema.py.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from mock_norce import statuses
 from mock_norce.storage.database import Database
@@ -57,12 +58,12 @@ class AttemptRecord:
 _EMPTY = "{}"
 
 
-class Store:
-    """The repositories of the outbox over one Database. Thread-safe."""
+class DeliveryLog:
+    """Deliveries and attempts in one Database. Thread-safe."""
 
-    def __init__(self, path: str | Path, on_failure=None, on_recovery=None):
-        self.database = Database(path, on_failure, on_recovery)
-        self.path = self.database.path
+    def __init__(self, database: Database):
+        self.database = database
+        self.path = database.path
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -75,15 +76,20 @@ class Store:
     # --- writing -------------------------------------------------------------------------
 
     def add_events(self, items: Iterable[tuple[str, bytes, bool, str | None, str, dict, float, float]],
-                   now: float, schedule_row: dict | None = None) -> list[int]:
+                   now: float, also: Callable[[sqlite3.Connection], None] | None = None) -> list[int]:
         """Insert deliveries of new events, committed before returning their ids.
 
-        Each item is (type, body, valid, run_id, url, headers, scale, due). ``schedule_row``
-        (a schedule's new state) is saved in the same transaction: a firing and its events
-        are committed, or rolled back, as a whole.
+        Each item is (type, body, valid, run_id, url, headers, scale, due). ``also`` writes
+        more in the same transaction (a schedule's new state): a firing and its events are
+        committed, or rolled back, as a whole.
         """
         rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
                  statuses.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
+        if not rows:
+            if also is not None:
+                with self.database.transaction() as db:
+                    also(db)
+            return []
         with self.database.transaction() as db:
             first = db.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name='deliveries'"
                                ).fetchone()[0] + 1
@@ -93,8 +99,8 @@ class Store:
                 "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
             last = db.execute("SELECT seq FROM sqlite_sequence WHERE name='deliveries'").fetchone()[0]
-            if schedule_row is not None:
-                self._save_schedule(db, schedule_row)
+            if also is not None:
+                also(db)
         ids = list(range(first, last + 1))
         if len(ids) != len(rows):
             raise AssertionError(f"expected {len(rows)} consecutive ids, got {first}..{last}")
@@ -201,61 +207,6 @@ class Store:
             db.execute(f"DELETE FROM deliveries WHERE id IN ({marks})", chunk)
         return len(ids)
 
-    # --- runs ----------------------------------------------------------------------------
-
-    _RUN_FIELDS = ("id", "scenario", "seed", "status", "time_scale", "url", "started", "finished", "events", "error")
-
-    def save_run(self, run: dict) -> None:
-        """Insert or update a run's row."""
-        values = tuple(run.get(k) for k in self._RUN_FIELDS)
-        with self.database.transaction() as db:
-            db.execute(f"INSERT OR REPLACE INTO runs({', '.join(self._RUN_FIELDS)}) VALUES "
-                       f"({', '.join('?' * len(self._RUN_FIELDS))})", values)
-
-    def run(self, run_id: str) -> dict | None:
-        with self.database.reader() as db:
-            row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
-        return dict(row) if row else None
-
-    def runs(self, limit: int = 50) -> list[dict]:
-        with self.database.reader() as db:
-            return [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))]
-
-    def run_counts(self, run_id: str) -> dict[str, int]:
-        """Deliveries of a run by status (kept as they change: no scan)."""
-        with self.database.reader() as db:
-            rows = db.execute("SELECT status, n FROM run_counts WHERE run_id=?", (run_id,)).fetchall()
-        return _by_status(rows)
-
-    def fail_unfinished_runs(self, reason: str, now: float) -> int:
-        """Runs left 'running' by a crash or stop cannot go on: mark them failed."""
-        with self.database.transaction() as db:
-            return db.execute("UPDATE runs SET status='failed', error=?, finished=? WHERE status='running'",
-                              (reason, now)).rowcount
-
-    # --- schedules -----------------------------------------------------------------------
-
-    _SCHEDULE_FIELDS = ("id", "name", "spec", "status", "created", "ends_at", "fired", "emitted", "next_fire",
-                        "last_fire", "carry", "seed")
-
-    def save_schedule(self, row: dict) -> None:
-        with self.database.transaction() as db:
-            self._save_schedule(db, row)
-
-    def _save_schedule(self, db: sqlite3.Connection, row: dict) -> None:
-        values = tuple(json.dumps(row[k]) if k == "spec" else row.get(k) for k in self._SCHEDULE_FIELDS)
-        db.execute(f"INSERT OR REPLACE INTO schedules({', '.join(self._SCHEDULE_FIELDS)}) VALUES "
-                   f"({', '.join('?' * len(self._SCHEDULE_FIELDS))})", values)
-
-    def schedules(self) -> list[dict]:
-        with self.database.reader() as db:
-            rows = db.execute("SELECT * FROM schedules ORDER BY created").fetchall()
-        return [dict(r) | {"spec": json.loads(r["spec"])} for r in rows]
-
-    def delete_schedule(self, schedule_id: str) -> None:
-        with self.database.transaction() as db:
-            db.execute("DELETE FROM schedules WHERE id=?", (schedule_id,))
-
     # --- the queue -----------------------------------------------------------------------
 
     def due_window(self, after: tuple[float, int] | None, until: float, limit: int) -> list[tuple[float, int, str]]:
@@ -339,6 +290,12 @@ class Store:
         if kept:
             sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in kept)
         return db.execute(sql, [v for _, v in kept]).fetchone()[0]
+
+    def run_counts(self, run_id: str) -> dict[str, int]:
+        """Deliveries of a run by status (kept as they change: no scan)."""
+        with self.database.reader() as db:
+            rows = db.execute("SELECT status, n FROM run_counts WHERE run_id=?", (run_id,)).fetchall()
+        return _by_status(rows)
 
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each status (kept as they change: no scan)."""
