@@ -11,8 +11,8 @@ import pytest
 from mock_norce.storage.enginelock import EngineLock, EngineLocked
 from mock_norce.playback.schedules import ScheduleConflict, ScheduleError, crontab
 
-from .fakesched import clock, world  # noqa: F401 (fixtures)
-from .servers import answer
+from ..fakesched import clock, world  # noqa: F401 (fixtures)
+from ..servers import answer
 
 def test_interval_fires_on_time_and_stops_at_its_count(world):
     w = world()

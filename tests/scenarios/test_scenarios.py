@@ -16,7 +16,7 @@ from mock_norce.playback.runs import RunConflict, RunManager, RunNotFound
 from mock_norce.scenarios.library import Library, load_scenario
 from mock_norce.scenarios.model import ScenarioErrors, UnknownScenario
 
-from .servers import answer
+from ..servers import answer
 
 ORDER_KEYS = ("OrderId", "OrderNo", "ClientOrderRef", "FirstName", "LastName", "CellPhone")
 
@@ -191,7 +191,7 @@ def test_one_bad_user_file_does_not_stop_the_others(tmp_path, settings, factory)
 
 
 def test_the_documented_example_loads_and_plays(tmp_path, settings, factory, serve, runner):
-    from .conftest import ROOT
+    from ..conftest import ROOT
 
     text = (ROOT / "docs/scenarios.md").read_text()
     example = text.split("```yaml\n", 1)[1].split("```", 1)[0]

@@ -8,8 +8,8 @@ import pytest
 
 from mock_norce.delivery.http_client import Sender, blocked_address
 
-from . import servers
-from .servers import answer, routes
+from .. import servers
+from ..servers import answer, routes
 
 BODY = b'{"ClientId":1042,"OrderId":1}'
 

@@ -19,8 +19,8 @@ import uuid
 
 import pytest
 
-from .conftest import ROOT, skip_or_fail
-from .servers import answer, http, unused_port
+from ..conftest import ROOT, skip_or_fail
+from ..servers import answer, http, unused_port
 
 DOCKER = "/usr/bin/docker"  # Debian's client: BuildKit built in (see docs/docker-guide.md)
 TAG = os.environ.get("MOCK_NORCE_TEST_IMAGE", "mock-norce:test")

@@ -13,8 +13,8 @@ from mock_norce.delivery import policy
 from mock_norce.delivery.outbox import DeliveryNotFound
 from mock_norce.app import build_outbox
 
-from . import servers
-from .servers import answer
+from .. import servers
+from ..servers import answer
 
 NORCE_OFFSETS = [0, 5, 15, 30, 60, 120, 240, 540, 1140, 2040, 3840, 7440, 14640, 25440, 39840, 57840, 79440]
 

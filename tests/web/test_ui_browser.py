@@ -8,10 +8,10 @@ import shutil
 
 import pytest
 
-from .conftest import skip_or_fail
-from .servers import answer
-from .servers import http
-from .servers import Served
+from ..conftest import skip_or_fail
+from ..servers import answer
+from ..servers import http
+from ..servers import Served
 
 CHROMIUM = os.environ.get("MOCK_NORCE_CHROMIUM", "/usr/bin/chromium")
 XSS = b'<script>window.__pwned = 1; alert("x")</script><img src=x onerror="window.__pwned = 2">'

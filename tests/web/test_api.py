@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from mock_norce.app import build_core, create_app
 from mock_norce.web.openapi import document
 
-from .servers import answer
+from ..servers import answer
 
 
 @pytest.fixture
@@ -326,7 +326,7 @@ def test_ui_forms_need_the_csrf_token(client):
 def test_every_setting_is_in_the_readme_table():
     from mock_norce.settings import documented_variables
 
-    from .conftest import ROOT
+    from ..conftest import ROOT
 
     readme = (ROOT / "README.md").read_text()
     missing = [name for name, _, _ in documented_variables() if f"| `{name}` |" not in readme]

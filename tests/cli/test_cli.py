@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from .conftest import DATA, ROOT
+from ..conftest import DATA, ROOT
 
 
 def run(*args, stdin=None, env=None):
@@ -121,7 +121,7 @@ def test_help_lists_commands_and_environment():
 
 
 def test_fire_prints_attempts_and_exits_by_outcome():
-    from .servers import Server, answer
+    from ..servers import Server, answer
 
     ok, down = Server(answer(204)), Server(answer(503))
     try:
@@ -168,7 +168,7 @@ def test_scenarios_table_and_json():
 
 
 def test_run_plays_prints_steps_and_outcomes():
-    from .servers import Server, answer
+    from ..servers import Server, answer
 
     server = Server(answer(200))
     try:
