@@ -89,6 +89,22 @@ def test_garbage_response(sender, serve):
     assert not out.ok and out.error_class == "protocol_error"
 
 
+@pytest.mark.parametrize("handler", [servers.silent, servers.after(1.5), servers.dribble(0.2, 20)],
+                         ids=["never-answers", "answers-after-1.5s", "dribbles-a-byte-every-0.2s"])
+def test_one_deadline_in_total(serve, handler):
+    # The same deadline as Norce's 5 s below, made short: no read ever waits long, the total does.
+    sender = Sender("mock-norce/test", timeout=1.0)
+    try:
+        start = time.monotonic()
+        out = sender.post(serve(handler).url, BODY)
+        elapsed = time.monotonic() - start
+    finally:
+        sender.close()
+    assert not out.ok and out.error_class == "timeout", out
+    assert 0.95 <= elapsed <= 1.6, elapsed
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("handler", [servers.silent, servers.after(6), servers.dribble(1.0, 20)],
                          ids=["never-answers", "answers-after-6s", "dribbles-a-byte-a-second"])
 def test_one_deadline_of_5s_in_total(sender, serve, handler):
