@@ -133,7 +133,7 @@ def test_fire_prints_attempts_and_exits_by_outcome():
         assert lines[-1] == "delivered after 1 attempt(s)"
         assert ok.requests[0].body.decode() == lines[0]
 
-        out = run("fire", "JobCompletedEvent", "--url", down.url, env={"MOCK_NORCE_TIME_SCALE": "0.0001"})
+        out = run("fire", "JobCompletedEvent", "--url", down.url, env={"MOCK_NORCE_TIME_SCALE": "0.00001"})
         assert out.returncode == 1
         assert out.stdout.count("HTTP 503") == 17 and out.stdout.splitlines()[-1] == "dead after 17 attempt(s)"
         assert len(down.requests) == 17

@@ -547,14 +547,14 @@ def test_an_overloaded_rate_schedule_still_finishes_at_its_end(served):
     closed.close()
     s = served(MOCK_NORCE_SUBSCRIBER_URL=f"http://127.0.0.1:{port}/")
     status, sched = http("POST", s.url + "/api/schedules",
-                         {"event": "OrderConfirmedEvent", "rate": 20000, "duration": "4s"})
+                         {"event": "OrderConfirmedEvent", "rate": 20000, "duration": "2s"})
     assert status == 201
     deadline = _time.monotonic() + 30
     while _time.monotonic() < deadline:
         view = http("GET", f"{s.url}/api/schedules/{sched['id']}")[1]
         if view["status"] == "finished":
             break
-        _time.sleep(0.5)
+        _time.sleep(0.1)
     assert view["status"] == "finished", view
     assert view["emitted"] > 0 and view["figures"]["generated"] == view["emitted"]
     status, gone = http("DELETE", f"{s.url}/api/schedules/{sched['id']}")
