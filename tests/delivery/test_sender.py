@@ -199,16 +199,25 @@ def test_idle_pool_keeps_the_most_recently_used_connections_over_all_origins(ser
         sender.close()
 
 
-def test_idle_connections_older_than_max_age_are_closed(serve):
+def test_idle_connections_older_than_max_age_are_closed(serve, monkeypatch):
+    from types import SimpleNamespace
+
+    from mock_norce.delivery import connections
+
+    # The pool's clock only: it reads time.monotonic() of its own module.
+    now = [1000.0]
+    monkeypatch.setattr(connections, "time", SimpleNamespace(monotonic=lambda: now[0]))
     a, b = serve(answer(204)), serve(answer(204))
     sender = Sender("t", max_idle_age=0.3)
     try:
         assert sender.post(a.url, BODY).ok and sender.post(b.url, BODY).ok
         assert len(sender.pool) == 2
-        time.sleep(0.5)
+        now[0] += 0.2
+        assert sender.reap() == 0 and len(sender.pool) == 2  # not yet
+        now[0] += 0.3
         assert sender.reap() == 2 and len(sender.pool) == 0  # what the engine calls now and then
         assert sender.post(a.url, BODY).ok and a.connections == 2
-        time.sleep(0.5)
+        now[0] += 0.5
         assert sender.post(b.url, BODY).ok  # giving b's connection back reaps a's old one
         assert len(sender.pool) == 1 and b.connections == 2
     finally:

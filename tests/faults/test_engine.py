@@ -59,6 +59,7 @@ def test_1_a_url_the_sender_cannot_send_fails_as_an_attempt_and_the_lane_goes_on
     assert s.output().count("Traceback") <= 1  # a bug is logged once a minute, with its traceback
 
 
+@pytest.mark.slow  # real time: the writer gives up on the lock after SQLite's 5 s busy timeout
 def test_2_a_database_locked_by_another_process_delays_recording_but_loses_nothing(served, serve, tmp_path):
     slow = serve(lambda req, conn: (time.sleep(1.0), response(200))[1])
     s = served(MOCK_NORCE_SUBSCRIBER_URL=slow.url)
@@ -354,6 +355,7 @@ def test_14_a_full_disk_is_503_with_reads_served_and_recovers_by_itself_losing_n
         umount(disk)
 
 
+@pytest.mark.slow  # real time: the refused write waits out SQLite's 5 s busy timeout
 def test_metrics_show_the_parts_of_the_engine_and_what_is_down(served, tmp_path):
     from prometheus_client.parser import text_string_to_metric_families
 
