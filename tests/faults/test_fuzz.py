@@ -184,8 +184,11 @@ def test_11_bad_query_numbers_are_400_and_ranges_422(world):
 
 SCHEMATHESIS = shutil.which("schemathesis", path=os.path.dirname(sys.executable)) or shutil.which("schemathesis")
 FUZZ_TOKEN = "fuzz-t0ken"
-# Bounded for CI (about 4,000 cases, ~40 s on 2 cores); a longer hunt: MOCK_NORCE_FUZZ_EXAMPLES=300
-# and a new MOCK_NORCE_FUZZ_SEED.
+# Two runs: a short one in the quick suite (about 300 cases, ~3 s: the examples and fuzzing
+# phases, 10 cases per operation), and the long one, every phase, bounded for CI (about 4,000
+# cases, ~30 s on 2 cores), marked slow. A longer hunt: MOCK_NORCE_FUZZ_EXAMPLES=300 (the long
+# run's) and a new MOCK_NORCE_FUZZ_SEED.
+QUICK = ["--max-examples", "10", "--phases", "examples,fuzzing"]
 EXAMPLES = os.environ.get("MOCK_NORCE_FUZZ_EXAMPLES", "80")
 SEED = os.environ.get("MOCK_NORCE_FUZZ_SEED", "20261110")
 # Fixed values where a fuzzed one would only cost time or hit nothing: ?wait= and the sink's
@@ -216,7 +219,9 @@ checks.not_a_server_error.enabled = false
 
 
 @pytest.mark.timeout(400)
-def test_schemathesis_finds_no_server_error_and_nothing_undocumented(served, serve, tmp_path):
+@pytest.mark.parametrize("budget", [QUICK, pytest.param(["--max-examples", EXAMPLES], marks=pytest.mark.slow)],
+                         ids=["short", "long"])
+def test_schemathesis_finds_no_server_error_and_nothing_undocumented(served, serve, tmp_path, budget):
     if SCHEMATHESIS is None:
         pytest.skip("schemathesis is not installed (pip install -e '.[test]')")
     subscriber = serve(answer(204))
@@ -229,7 +234,7 @@ def test_schemathesis_finds_no_server_error_and_nothing_undocumented(served, ser
     # hits when it describes a strategy, so two workers crash Schemathesis itself now and then.
     out = subprocess.run(
         [SCHEMATHESIS, "--config-file", str(config), "--no-color", "run", s.url + "/openapi.json",
-         "-H", f"Authorization: Bearer {FUZZ_TOKEN}", "--max-examples", EXAMPLES, "--seed", SEED,
+         "-H", f"Authorization: Bearer {FUZZ_TOKEN}", *budget, "--seed", SEED,
          "--request-timeout", "20", "--suppress-health-check", "all"],
         cwd=ROOT, capture_output=True, text=True, timeout=380,
         env=dict(os.environ, SCHEMATHESIS_TELEMETRY="false", SCHEMATHESIS_HOOKS="tests.faults.fuzz_hooks",

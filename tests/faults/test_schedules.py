@@ -87,7 +87,9 @@ def test_5_b_sigterm_and_kill_9_mid_soak_keep_the_counts_equal_to_the_log(served
     first = served(MOCK_NORCE_SUBSCRIBER_URL=subscriber.url)
     status, s = http("POST", first.url + "/api/schedules", {"event": PRICE, "rate": 5000})
     assert status == 201, s
-    time.sleep(1.5)
+    deadline = time.time() + 10
+    while disk_counts(db, s["id"])[0][1] < 1200 and time.time() < deadline:  # well over the 1000 below
+        time.sleep(0.05)
     took = first.stop()  # SIGTERM, most likely in the middle of a firing
     assert first.proc.returncode == 0 and took < 5, (took, first.output()[-2000:])
     (fired, emitted), (events, commits) = disk_counts(db, s["id"])
@@ -358,16 +360,16 @@ def test_13_b_the_subscriber_receives_every_order_in_story_order(settings):
     core.outbox.subscriptions.apply({"subscriptions": {t: {"url": f"{subscriber.url}/{t}"} for t in STORY}})
     core.start()
     try:
-        s = core.schedules.create({"mix": {"web-order": 1}, "rate": 300, "jitter": "50ms", "duration": "3s"})
+        s = core.schedules.create({"mix": {"web-order": 1}, "rate": 300, "jitter": "50ms", "duration": "2s"})
         deadline = time.time() + 30
         while time.time() < deadline:
             figures = core.schedules.view(s["id"])["figures"]
             if core.schedules.get(s["id"])["status"] == "finished" and figures["delivered"] == figures["generated"]:
                 break
             time.sleep(0.1)
-        assert figures["generated"] == 900 and figures["delivered"] == 900
+        assert figures["generated"] == 600 and figures["delivered"] == 600
         orders = story_positions((r.path.strip("/"), r.body) for r in subscriber.requests)  # as they arrived
-        assert len(orders) >= 140
+        assert len(orders) >= 93
         assert [ref for ref, seen in orders.items() if seen != sorted(seen)] == []
     finally:
         core.stop()
@@ -549,14 +551,14 @@ def test_an_overloaded_rate_schedule_still_finishes_at_its_end(served):
     closed.close()
     s = served(MOCK_NORCE_SUBSCRIBER_URL=f"http://127.0.0.1:{port}/")
     status, sched = http("POST", s.url + "/api/schedules",
-                         {"event": "OrderConfirmedEvent", "rate": 20000, "duration": "4s"})
+                         {"event": "OrderConfirmedEvent", "rate": 20000, "duration": "1s"})
     assert status == 201
     deadline = _time.monotonic() + 30
     while _time.monotonic() < deadline:
         view = http("GET", f"{s.url}/api/schedules/{sched['id']}")[1]
         if view["status"] == "finished":
             break
-        _time.sleep(0.5)
+        _time.sleep(0.1)
     assert view["status"] == "finished", view
     assert view["emitted"] > 0 and view["figures"]["generated"] == view["emitted"]
     status, gone = http("DELETE", f"{s.url}/api/schedules/{sched['id']}")

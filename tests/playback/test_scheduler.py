@@ -13,8 +13,8 @@ from mock_norce.storage.enginelock import EngineLock
 from mock_norce.errors import ScheduleConflict, ScheduleError
 from mock_norce.playback.schedules import crontab
 
-from .fakesched import clock, world  # noqa: F401 (fixtures)
-from .servers import answer
+from ..fakesched import clock, world  # noqa: F401 (fixtures)
+from ..servers import answer
 
 def test_interval_fires_on_time_and_stops_at_its_count(world):
     w = world()

@@ -14,7 +14,7 @@ from mock_norce.errors import BadOverride, InvalidPayload, UnknownMarket
 from mock_norce.catalogue.payloads import EventFactory
 from mock_norce.catalogue.fakedata import name_tables
 
-from .conftest import DATA
+from ..conftest import DATA
 
 BUILTIN = [
     "CustomerChangedNotification", "CompanyChangedNotification", "InvoiceCaptureCompletedEvent",

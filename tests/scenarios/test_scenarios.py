@@ -15,7 +15,7 @@ from mock_norce.app import build_outbox, build_runs
 from mock_norce.errors import RunConflict, RunNotFound, ScenarioErrors, UnknownScenario
 from mock_norce.scenarios.library import Library, load_scenario
 
-from .servers import answer
+from ..servers import answer
 
 ORDER_KEYS = ("OrderId", "OrderNo", "ClientOrderRef", "FirstName", "LastName", "CellPhone")
 
@@ -107,15 +107,15 @@ def test_same_seed_same_bytes(runner, serve):
 
 def test_runs_in_parallel_and_cancel(runner, serve):
     server = serve(answer(200))
-    runs = runner(server.url, time_scale=1.0)
-    slow = runs.start_run("web-order", seed=1)  # waits 2 s after its first event
+    runs = runner(server.url, time_scale=0.5)
+    slow = runs.start_run("web-order", seed=1)  # waits 2 s x 0.5 after its first event
     quick = [runs.start_run("pos-order", seed=i, time_scale=0.01) for i in range(3)]
     for q in quick:
         assert runs.wait(q["id"], 10)["status"] == "completed"
     assert runs.get(slow["id"])["status"] == "running"
     cancelled = runs.cancel(slow["id"])
     assert cancelled["status"] == "cancelled" and cancelled["events"] == 1
-    time.sleep(2.5)
+    time.sleep(1.2)  # past the moment its second event was due
     assert runs.get(slow["id"])["events"] == 1  # nothing more was played
     with pytest.raises(RunConflict, match="already cancelled"):
         runs.cancel(slow["id"])
@@ -207,7 +207,7 @@ def test_one_bad_user_file_does_not_stop_the_others(tmp_path, settings, factory)
 
 
 def test_the_documented_example_loads_and_plays(tmp_path, settings, factory, serve, runner):
-    from .conftest import ROOT
+    from ..conftest import ROOT
 
     text = (ROOT / "docs/scenarios.md").read_text()
     example = text.split("```yaml\n", 1)[1].split("```", 1)[0]

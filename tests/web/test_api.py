@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from mock_norce.app import build_core, create_app
 from mock_norce.web.openapi import document
 
-from .servers import answer
+from ..servers import answer
 
 
 @pytest.fixture
@@ -286,11 +286,11 @@ def test_every_user_error_has_an_http_status():
 
 
 def test_schedules_api_shapes_and_errors(client):
-    resp = client.post("/api/schedules", json={"event": "SkuPriceChangedNotification", "rate": 20,
-                                                "rate_per": "second", "duration": "2s"})
+    resp = client.post("/api/schedules", json={"event": "SkuPriceChangedNotification", "rate": 40,
+                                                "rate_per": "second", "duration": "1s"})
     assert resp.status_code == 201
     s = resp.get_json()
-    assert s["id"].startswith("s-") and s["status"] == "active" and s["spec"]["rate"] == 20
+    assert s["id"].startswith("s-") and s["status"] == "active" and s["spec"]["rate"] == 40
     assert client.post("/api/schedules", json={"scenario": "web-order", "interval": "30s", "count": 100}).status_code == 201
     cron = client.post("/api/schedules", json={"scenario": "nightly-jobs", "cron": "0 2 * * *"}).get_json()
     assert cron["next_fire"] > s["created"]
@@ -311,7 +311,7 @@ def test_schedules_api_shapes_and_errors(client):
     assert client.post(f"/api/schedules/{cron['id']}/resume", content_type="application/json").get_json()["status"] == "active"
     assert client.delete(f"/api/schedules/{cron['id']}", content_type="application/json").get_json() == {"deleted": cron["id"]}
     assert_error(client.get(f"/api/schedules/{cron['id']}"), 404, "not_found")
-    # The rate schedule runs in real time: 20/s for 2 s.
+    # The rate schedule runs in real time: 40/s for 1 s.
     deadline = time.time() + 10
     while time.time() < deadline:
         figures = client.get(f"/api/schedules/{s['id']}/figures").get_json()
@@ -410,7 +410,7 @@ def test_ui_forms_need_the_csrf_token(client):
 def test_every_setting_is_in_the_readme_table():
     from mock_norce.settings import documented_variables
 
-    from .conftest import ROOT
+    from ..conftest import ROOT
 
     readme = (ROOT / "README.md").read_text()
     missing = [name for name, _, _ in documented_variables() if f"| `{name}` |" not in readme]

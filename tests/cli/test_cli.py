@@ -1,21 +1,63 @@
-"""The command line, run as a real process: output, exit codes, one-line errors."""
+"""The command line: output, exit codes, one-line errors.
+
+The commands that deliver (fire, run), --help and a bad setting run as a real process
+(`python -m mock_norce`); the ones that only read and print (events, generate, validate,
+scenarios, check) call the same ``main()`` in this process, with their own environment,
+stdin, stdout and stderr: a process start costs half a second each.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import traceback
 
 import pytest
 
-from .conftest import DATA, ROOT
+from mock_norce.cli.main import main
+
+from ..conftest import DATA, ROOT
+
+IN_PROCESS = {"events", "generate", "validate", "scenarios", "check"}
 
 
 def run(*args, stdin=None, env=None):
+    if args and args[0] in IN_PROCESS:
+        return run_in_process(list(args), stdin, env or {})
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run([sys.executable, "-m", "mock_norce", *args], input=stdin, capture_output=True,
                           text=True, cwd=ROOT, env=full_env, timeout=60)
+
+
+def run_in_process(args: list[str], stdin: str | None, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``main(args)`` as `python -m mock_norce` would run it; what it printed and its exit code."""
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
+    saved_sigterm = signal.getsignal(signal.SIGTERM)  # main() installs its own
+    os.environ.update(env)
+    os.chdir(ROOT)
+    sys.stdin = io.StringIO(stdin or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except Exception:  # noqa: BLE001 - what the real process would print and exit with
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        signal.signal(signal.SIGTERM, saved_sigterm)
+    return subprocess.CompletedProcess(["mock-norce", *args], code, out.getvalue(), err.getvalue())
 
 
 def assert_one_line_error(result, fragment):
@@ -121,7 +163,7 @@ def test_help_lists_commands_and_environment():
 
 
 def test_fire_prints_attempts_and_exits_by_outcome():
-    from .servers import Server, answer
+    from ..servers import Server, answer
 
     ok, down = Server(answer(204)), Server(answer(503))
     try:
@@ -133,7 +175,7 @@ def test_fire_prints_attempts_and_exits_by_outcome():
         assert lines[-1] == "delivered after 1 attempt(s)"
         assert ok.requests[0].body.decode() == lines[0]
 
-        out = run("fire", "JobCompletedEvent", "--url", down.url, env={"MOCK_NORCE_TIME_SCALE": "0.0001"})
+        out = run("fire", "JobCompletedEvent", "--url", down.url, env={"MOCK_NORCE_TIME_SCALE": "0.00001"})
         assert out.returncode == 1
         assert out.stdout.count("HTTP 503") == 17 and out.stdout.splitlines()[-1] == "dead after 17 attempt(s)"
         assert len(down.requests) == 17
@@ -168,7 +210,7 @@ def test_scenarios_table_and_json():
 
 
 def test_run_plays_prints_steps_and_outcomes():
-    from .servers import Server, answer
+    from ..servers import Server, answer
 
     server = Server(answer(200))
     try:

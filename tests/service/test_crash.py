@@ -12,8 +12,8 @@ import sys
 import threading
 import time
 
-from .conftest import DATA, ROOT
-from .servers import Server, response
+from ..conftest import DATA, ROOT
+from ..servers import Server, response
 
 COUNT = 400
 

@@ -1,4 +1,8 @@
-"""The UI in a real browser (Playwright driving Debian's Chromium) against `mock-norce serve`."""
+"""The UI in a real browser (Playwright driving Debian's Chromium) against `mock-norce serve`.
+
+Marked ``slow`` (with ``browser``): ``./dev test`` runs them, ``-m "not slow"`` not. Without
+Chromium they skip with the reason; in CI (MOCK_NORCE_REQUIRE_ALL=1) they fail instead.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,16 @@ import shutil
 
 import pytest
 
-from .conftest import skip_or_fail
-from .servers import answer
-from .servers import http
-from .servers import Served
+from ..conftest import skip_or_fail
+from ..servers import answer
+from ..servers import http
+from ..servers import Served
 
 CHROMIUM = os.environ.get("MOCK_NORCE_CHROMIUM", "/usr/bin/chromium")
 XSS = b'<script>window.__pwned = 1; alert("x")</script><img src=x onerror="window.__pwned = 2">'
 SHOTS = os.environ.get("MOCK_NORCE_SCREENSHOTS")  # a directory: save a screenshot of each step
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-from .conftest import ROOT
-from .servers import answer, http
+from ..conftest import ROOT
+from ..servers import answer, http
 
 
 def test_serve_fires_to_a_subscriber_and_stops_cleanly(served, serve):

@@ -8,8 +8,8 @@ import pytest
 
 from mock_norce.delivery.http_client import Sender, blocked_address
 
-from . import servers
-from .servers import answer, routes
+from .. import servers
+from ..servers import answer, routes
 
 BODY = b'{"ClientId":1042,"OrderId":1}'
 
@@ -89,6 +89,22 @@ def test_garbage_response(sender, serve):
     assert not out.ok and out.error_class == "protocol_error"
 
 
+@pytest.mark.parametrize("handler", [servers.silent, servers.after(1.5), servers.dribble(0.2, 20)],
+                         ids=["never-answers", "answers-after-1.5s", "dribbles-a-byte-every-0.2s"])
+def test_one_deadline_in_total(serve, handler):
+    # The same deadline as Norce's 5 s below, made short: no read ever waits long, the total does.
+    sender = Sender("mock-norce/test", timeout=1.0)
+    try:
+        start = time.monotonic()
+        out = sender.post(serve(handler).url, BODY)
+        elapsed = time.monotonic() - start
+    finally:
+        sender.close()
+    assert not out.ok and out.error_class == "timeout", out
+    assert 0.95 <= elapsed <= 1.6, elapsed
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("handler", [servers.silent, servers.after(6), servers.dribble(1.0, 20)],
                          ids=["never-answers", "answers-after-6s", "dribbles-a-byte-a-second"])
 def test_one_deadline_of_5s_in_total(sender, serve, handler):
@@ -183,16 +199,25 @@ def test_idle_pool_keeps_the_most_recently_used_connections_over_all_origins(ser
         sender.close()
 
 
-def test_idle_connections_older_than_max_age_are_closed(serve):
+def test_idle_connections_older_than_max_age_are_closed(serve, monkeypatch):
+    from types import SimpleNamespace
+
+    from mock_norce.delivery import connections
+
+    # The pool's clock only: it reads time.monotonic() of its own module.
+    now = [1000.0]
+    monkeypatch.setattr(connections, "time", SimpleNamespace(monotonic=lambda: now[0]))
     a, b = serve(answer(204)), serve(answer(204))
     sender = Sender("t", max_idle_age=0.3)
     try:
         assert sender.post(a.url, BODY).ok and sender.post(b.url, BODY).ok
         assert len(sender.pool) == 2
-        time.sleep(0.5)
+        now[0] += 0.2
+        assert sender.reap() == 0 and len(sender.pool) == 2  # not yet
+        now[0] += 0.3
         assert sender.reap() == 2 and len(sender.pool) == 0  # what the engine calls now and then
         assert sender.post(a.url, BODY).ok and a.connections == 2
-        time.sleep(0.5)
+        now[0] += 0.5
         assert sender.post(b.url, BODY).ok  # giving b's connection back reaps a's old one
         assert len(sender.pool) == 1 and b.connections == 2
     finally:

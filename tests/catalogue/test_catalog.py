@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from mock_norce.catalogue.schemas import INT32, INT64, Catalog
 from mock_norce.errors import UnknownEventType
 
-from .conftest import DATA, ROOT
+from ..conftest import DATA, ROOT
 
 CATALOGUE = json.loads((ROOT / "fixtures/norce/catalogue.json").read_text())
 SPEC = {e["name"]: e for e in CATALOGUE["events"]}
