@@ -4,6 +4,9 @@ Thin views: parse and check the request (jsonio), call the core, shape the answe
 secrets masked). Every error is ``{"error": code, "message": text}`` (plus ``errors`` with
 JSON paths where there are several), with 400/401/404/405/409/413/415/422/503, never a stack
 trace. The sink's receiving end is its own Blueprint (web/sink.py), nested here.
+
+Just over 300 lines: one thin view per operation of the OpenAPI document, so the whole API
+reads in one file beside openapi.py.
 """
 
 from __future__ import annotations

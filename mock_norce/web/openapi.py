@@ -3,7 +3,8 @@
 The request bodies are checked against the very schemas published here, so the document
 cannot drift from what the API accepts; a test checks every route of the app against it, and
 Schemathesis (tests/faults/test_fuzz.py) checks every answer of a running server against it.
-Number ranges come from limits.py, the same constants the doors check.
+Number ranges come from limits.py, the same constants the doors check. Just over 300 lines:
+the document is data, one entry per operation, kept whole so it reads against api.py.
 """
 
 from __future__ import annotations
