@@ -138,6 +138,7 @@ class Dispatcher:
         with self.gate:
             with self._cond:
                 self.window.reset()
+                self._cond.notify()  # the timer loads the (now empty) window again at once
             self.lanes.clear()
             with self._prefetch_lock:
                 self._prefetched.clear()
@@ -261,8 +262,12 @@ class Dispatcher:
         self.recorder.put(record)
 
     def _job(self, entry: tuple) -> Job | None:
-        """The job of an entry that waited without it: read ahead with the next ones of its lane."""
-        did = entry[2]
+        """The job of an entry that waited without it: read ahead with the next ones of its lane.
+
+        None when the log was cleared meanwhile: a read that began before a clear must not
+        bring deleted deliveries back (another sender thread of the lane would post them).
+        """
+        did, generation = entry[2], entry[5]
         with self._prefetch_lock:
             job = self._prefetched.pop(did, None)
         if job is not None:
@@ -271,6 +276,8 @@ class Dispatcher:
         jobs = self.store.jobs(ids)
         job = jobs.pop(did, None)
         with self._prefetch_lock:
+            if generation != self.window.generation:
+                return None  # forget_all ran during the read (it bumps the generation first)
             if len(self._prefetched) > 16 * self.PREFETCH:
                 self._prefetched.clear()  # left by entries dropped before their turn: start afresh
             self._prefetched.update(jobs)

@@ -160,6 +160,31 @@ def test_a_backed_up_lane_reads_the_waiting_bodies_in_batches(outbox_for, serve,
     assert sum(reads) >= 56 and len(reads) <= 56 // 8 + 2, reads  # 56 waited without a body
 
 
+def test_a_clear_during_a_read_ahead_brings_no_deleted_delivery_back(outbox_for, serve, tmp_path):
+    # A sender thread reads the waiting bodies of its lane while the log is cleared: what it
+    # read belongs to deleted deliveries and must not be kept for, or sent by, anyone.
+    server = serve(answer(204))
+    ob = outbox_for(start=False, subscriber_url=server.url, database=str(tmp_path / "d.db"))
+    ids = [ob.fire("OrderConfirmedEvent", seed=i)[1] for i in range(5)]
+    d = ob.dispatcher
+    d.window.load(d.clock() + 1)
+    entries = [e[:4] + (None,) + e[5:] for e in d.window.pop_due(d.clock() + 1)]
+    d.lanes.submit_many(entries[1:])  # the rest of the lane, waiting without bodies
+    jobs = d.store.jobs
+
+    def read_then_clear(wanted):
+        found = jobs(wanted)
+        d.forget_all()  # the reset lands between the read and its use
+        return found
+    d.store.jobs = read_then_clear
+    assert len(entries) == 5 and entries[0][2] == ids[0]
+    assert d._job(entries[0]) is None
+    assert d._prefetched == {}
+    d.store.jobs = jobs
+    d._attempt(entries[1])  # an entry of the old generation: dropped, not sent
+    assert server.requests == []
+
+
 def test_every_attempt_is_logged_with_response_and_hops(outbox_for, serve):
     server = serve(servers.routes({
         "/in": answer(302, headers={"Location": "/out"}),
