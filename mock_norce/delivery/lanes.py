@@ -68,10 +68,14 @@ class LanePool:
                 self._make_runnable(lane)
 
     def clear(self) -> None:
-        """Drop every entry not yet in flight."""
+        """Drop every entry not yet in flight (and the lanes left with nothing to do: a queued
+        lane always has an entry waiting, which the threads rely on)."""
         with self._cond:
             for lane in self._lanes.values():
                 lane.ready.clear()
+                lane.queued = False
+            self._runnable.clear()
+            self._lanes = {key: lane for key, lane in self._lanes.items() if lane.inflight}
 
     def upcoming(self, key: tuple, n: int) -> list[tuple]:
         """The next `n` entries waiting in the lane of origin `key`, first first."""
@@ -156,5 +160,5 @@ class LanePool:
                     lane.inflight -= 1
                     if lane.ready:
                         self._make_runnable(lane, wake=False)
-                    elif not lane.inflight and not lane.queued:
-                        self._lanes.pop(lane.key, None)
+                    elif not lane.inflight and not lane.queued and self._lanes.get(lane.key) is lane:
+                        del self._lanes[lane.key]
