@@ -23,6 +23,20 @@ class MockNorceError(Exception):
         return str(self)
 
 
+class NotFound(MockNorceError):
+    """No delivery, run or schedule with that id (its own subclass says which)."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(MockNorceError):
+    """The run or schedule is in a state that does not allow this (or its name is taken)."""
+
+    code = "conflict"
+    status = 409
+
+
 # --- top level: settings, limits, durations, safejson ------------------------------------
 
 class SettingsError(MockNorceError):
@@ -139,9 +153,8 @@ class NoSubscriber(MockNorceError):
     code = "no_subscriber"
 
 
-class DeliveryNotFound(MockNorceError):
-    code = "not_found"
-    status = 404
+class DeliveryNotFound(NotFound):
+    pass
 
 
 # --- scenarios ---------------------------------------------------------------------------
@@ -181,14 +194,12 @@ class ScenarioRunError(MockNorceError):
 
 # --- playback: runs and schedules --------------------------------------------------------
 
-class RunNotFound(MockNorceError):
-    code = "not_found"
-    status = 404
+class RunNotFound(NotFound):
+    pass
 
 
-class RunConflict(MockNorceError):
-    code = "conflict"
-    status = 409
+class RunConflict(Conflict):
+    pass
 
 
 class ScheduleError(MockNorceError):
@@ -197,14 +208,12 @@ class ScheduleError(MockNorceError):
     code = "bad_schedule"
 
 
-class ScheduleNotFound(MockNorceError):
-    code = "not_found"
-    status = 404
+class ScheduleNotFound(NotFound):
+    pass
 
 
-class ScheduleConflict(MockNorceError):
-    code = "conflict"
-    status = 409
+class ScheduleConflict(Conflict):
+    pass
 
 
 # --- web ---------------------------------------------------------------------------------

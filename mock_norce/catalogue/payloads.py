@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from mock_norce import safejson
+from mock_norce.catalogue import fakedata
 from mock_norce.catalogue.schemas import Catalog, EventType
 from mock_norce.errors import BadOverride, InvalidPayload, MockNorceError
 from mock_norce.catalogue.fields import ABSENT, Draw
@@ -61,14 +62,10 @@ class EventFactory:
         self._plans: dict[str, list] = {}
 
     def warm(self) -> None:
-        """Generate one payload of every type in every market now, not at first use: Faker's
-        locale tables are imported lazily (~5 MB and a pause in the middle of a schedule)."""
-        for name in self.catalog.names():
-            for market in self.tenant.markets:
-                try:
-                    self.generate(name, seed=0, market=market.code, allow_invalid=True)
-                except Exception:  # noqa: BLE001 - a type that cannot be generated says so when used
-                    pass
+        """Load every market's name tables now, not at first use: Faker's locale tables are
+        imported lazily (~5 MB and a pause in the middle of a schedule)."""
+        for market in self.tenant.markets:
+            fakedata.name_tables(market.locale)
 
     def draw(self, rng: random.Random, market: str | Market | None = None,
              fixed: Mapping[str, Any] | None = None) -> Draw:

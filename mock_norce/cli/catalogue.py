@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import sys
 
-from mock_norce.cli.common import EXIT_NEGATIVE, EXIT_OK, UsageError, factory as _factory, library as _library, parse_sets
+from mock_norce.cli.exits import EXIT_NEGATIVE, EXIT_OK
+from mock_norce.cli.loading import load_factory, load_library, parse_sets
+from mock_norce.errors import UsageError
 from mock_norce.settings import Settings
 
 
 def cmd_events(args, settings: Settings) -> int:
-    factory = _factory(settings)
+    factory = load_factory(settings)
     types = list(factory.catalog)
     if args.json:
         print(json.dumps([et.summary() | {"unconfirmed": list(et.unconfirmed)} for et in types], indent=2))
@@ -33,7 +35,7 @@ def cmd_generate(args, settings: Settings) -> int:
 
     from mock_norce.catalogue.payloads import new_seed
 
-    factory = _factory(settings)
+    factory = load_factory(settings)
     et = factory.catalog.get(args.type)
     if args.count < 1:
         raise UsageError("--count must be at least 1")
@@ -88,7 +90,7 @@ def _read_payloads(source: str) -> list[tuple[str, object]]:
 
 
 def cmd_validate(args, settings: Settings) -> int:
-    factory = _factory(settings)
+    factory = load_factory(settings)
     et = factory.catalog.get(args.type)
     status = EXIT_OK
     for where, payload in _read_payloads(args.file):
@@ -104,7 +106,7 @@ def cmd_validate(args, settings: Settings) -> int:
 
 
 def cmd_scenarios(args, settings: Settings) -> int:
-    library = _library(settings, _factory(settings))
+    library = load_library(settings, load_factory(settings))
     items = [s.summary() for s in library]
     if args.json:
         print(json.dumps(items, indent=2))
@@ -128,7 +130,7 @@ def cmd_check(args, settings: Settings) -> int:
     from mock_norce.scenarios.library import load_scenario
     from mock_norce.errors import ScenarioErrors
 
-    factory = _factory(settings)
+    factory = load_factory(settings)
     if args.files:
         paths = [Path(f) for f in args.files]
     else:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import sys
 
 from mock_norce import __version__
-from mock_norce.cli.common import EXIT_NEGATIVE, EXIT_OK, UsageError, factory as _factory, library as _library, parse_sets
+from mock_norce.cli.exits import EXIT_NEGATIVE, EXIT_OK
+from mock_norce.cli.loading import load_factory, load_library, parse_sets
+from mock_norce.errors import UsageError
 from mock_norce.cli.output import say
 from mock_norce.errors import MockNorceError
 from mock_norce.settings import Settings
@@ -20,7 +22,7 @@ def fire(args, settings: Settings) -> int:
     from mock_norce.app import build_outbox
     from mock_norce.delivery.subscriptions import mask_url
 
-    outbox = build_outbox(settings, database=":memory:", factory=_factory(settings))
+    outbox = build_outbox(settings, database=":memory:", factory=load_factory(settings))
     et = outbox.factory.catalog.get(args.type)
     overrides = parse_sets(et, args.set)
     seed = args.seed if args.seed is not None else settings.seed
@@ -64,8 +66,8 @@ def run(args, settings: Settings) -> int:
 
     if args.time_scale is not None:
         settings = settings.with_(time_scale=args.time_scale)
-    factory = _factory(settings)
-    library = _library(settings, factory)
+    factory = load_factory(settings)
+    library = load_library(settings, factory)
     scenario = library.get(args.name)
     outbox = build_outbox(settings, database=":memory:", factory=factory)
     runs = build_runs(outbox, library)

@@ -1,24 +1,16 @@
-"""What every command shares: exit statuses, the usage error, and building the catalogue
-and the scenario library with their warnings on stderr."""
+"""What a command loads: the catalogue and the scenario library (their warnings on stderr)
+and the typed values of its ``--set Field=value`` options."""
 
 from __future__ import annotations
 
-import signal
 import sys
 from typing import Sequence
 
 from mock_norce.errors import UsageError
 from mock_norce.settings import Settings
 
-EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
-# stdout closed by its reader (`mock-norce generate ... | head -n 1`): the status a tool
-# killed by SIGPIPE has in a shell (`yes | head` gives 141 under `set -o pipefail`), without
-# a message; the reader had all it wanted, and finally blocks still run.
-EXIT_PIPE = 128 + signal.SIGPIPE
 
-
-
-def factory(settings: Settings):
+def load_factory(settings: Settings):
     from mock_norce.app import build_factory
 
     factory = build_factory(settings)
@@ -27,7 +19,7 @@ def factory(settings: Settings):
     return factory
 
 
-def library(settings: Settings, factory):
+def load_library(settings: Settings, factory):
     from mock_norce.app import build_library
 
     library = build_library(settings, factory.catalog)

@@ -16,7 +16,7 @@ from typing import Sequence
 from mock_norce import __version__
 from mock_norce.errors import MockNorceError
 from mock_norce.cli.catalogue import cmd_check, cmd_events, cmd_generate, cmd_scenarios, cmd_validate
-from mock_norce.cli.common import EXIT_PIPE, EXIT_USAGE
+from mock_norce.cli.exits import EXIT_PIPE, EXIT_USAGE
 from mock_norce.cli.output import STDOUT_GONE, stdout_gone
 from mock_norce.settings import Settings, documented_variables
 
@@ -46,6 +46,16 @@ def _env_help() -> str:
     return "\n".join(lines)
 
 
+def _payload_options(p: argparse.ArgumentParser) -> None:
+    """The options that shape a generated payload (generate and fire)."""
+    p.add_argument("--seed", type=int, help="seed for reproducible output (default: MOCK_NORCE_SEED or random)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="set a field (repeatable); the value is typed by the schema")
+    p.add_argument("--omit", action="append", default=[], metavar="FIELD",
+                   help="leave an optional field out (repeatable)")
+    p.add_argument("--market", metavar="CODE", help="market of the tenant: SE, NO, FI or DK (default: weighted mix)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mock-norce",
@@ -73,13 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print payloads of TYPE, one compact JSON object per line. "
                                    "The same --seed gives byte-identical output.")
     p.add_argument("type", metavar="TYPE", help="event type, e.g. OrderConfirmedEvent")
-    p.add_argument("--seed", type=int, help="seed for reproducible output (default: MOCK_NORCE_SEED or random)")
+    _payload_options(p)
     p.add_argument("--count", type=int, default=1, help="how many payloads (default 1)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="set a field (repeatable); the value is typed by the schema")
-    p.add_argument("--omit", action="append", default=[], metavar="FIELD",
-                   help="leave an optional field out (repeatable)")
-    p.add_argument("--market", metavar="CODE", help="market of the tenant: SE, NO, FI or DK (default: weighted mix)")
     p.add_argument("--invalid", action="store_true",
                    help="allow overrides that break the schema (negative testing); a note on stderr lists the errors")
     p.add_argument("--pretty", action="store_true", help="indent the JSON")
@@ -90,12 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "retries after 5s, 10s, 15s ... 6h, dead after 17 attempts) and print each "
                                    "attempt. Delays follow MOCK_NORCE_TIME_SCALE. Exit 0 when delivered, 1 when "
                                    "dead. The log is kept in memory only.")
-    p.add_argument("type", metavar="TYPE")
+    p.add_argument("type", metavar="TYPE", help="event type, e.g. OrderConfirmedEvent")
     p.add_argument("--url", help="subscriber URL (default: the type's subscription or MOCK_NORCE_SUBSCRIBER_URL)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
-    p.add_argument("--omit", action="append", default=[], metavar="FIELD")
-    p.add_argument("--market", metavar="CODE")
+    _payload_options(p)
     p.set_defaults(func=cmd_fire)
 
     p = sub.add_parser("scenarios", help="list the scenarios with the event types each emits")

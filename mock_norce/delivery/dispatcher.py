@@ -80,14 +80,6 @@ class Dispatcher:
 
     # --- scheduling ----------------------------------------------------------------------
 
-    @property
-    def window_cap(self) -> int:
-        return self.window.cap
-
-    @window_cap.setter
-    def window_cap(self, cap: int) -> None:
-        self.window.cap = cap
-
     def schedule(self, delivery_id: int, due: float, url: str, job: Job | None = None) -> None:
         """A delivery committed as due at `due` (epoch seconds); `job` spares a database read."""
         with self._cond:
@@ -162,7 +154,7 @@ class Dispatcher:
 
     def start(self) -> int:
         """Start the timer and the writer; returns how many deliveries were waiting on disk."""
-        waiting = sum(self.store.counts()[s] for s in (statuses.PENDING, statuses.RETRYING))
+        waiting = sum(self.store.counts()[s] for s in statuses.UNFINISHED)
         self._running = True
         self._timer_thread = threading.Thread(target=self._timer, name="mock-norce-timer", daemon=True)
         self._timer_thread.start()

@@ -67,13 +67,6 @@ def render(registry: CollectorRegistry) -> bytes:
     return generate_latest(registry)
 
 
-def exposition(total: Figures, deliveries: dict[str, int], backlog: int, schedules: dict[str, int],
-               sink_received: int, down: dict[str, str] | None = None, incidents: dict[str, int] | None = None) -> str:
-    """The metrics page of these readings, once (a throwaway registry)."""
-    readings = Readings(total, deliveries, backlog, schedules, sink_received, down or {}, incidents or {})
-    return render(metrics_registry(lambda: readings)).decode()
-
-
 def _histogram(name: str, help_: str, h: Histogram) -> HistogramMetricFamily:
     # Copied under the figures' lock by the caller: the buckets, the count and the sum agree.
     cumulative, buckets = 0, []

@@ -160,7 +160,7 @@ class RunManager:
         if active.emitting or not active.run.done or active.row["status"] != RUNNING:
             return
         counts = self.outbox.store.run_counts(active.row["id"])
-        if counts[statuses.PENDING] == 0 and counts[statuses.RETRYING] == 0:
+        if not any(counts[s] for s in statuses.UNFINISHED):
             self._finish(active, COMPLETED)
 
     def _recheck(self, active: _Active) -> None:

@@ -182,7 +182,7 @@ class DeliveryLog:
         removed = 0
         if keep is not None:
             counts = self.counts()
-            excess = counts[statuses.DELIVERED] + counts[statuses.DEAD] - keep
+            excess = sum(counts[s] for s in statuses.FINISHED) - keep
             while excess > 0:
                 n = min(excess, self.PRUNE_CHUNK)
                 with self.database.transaction() as db:

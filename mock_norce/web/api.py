@@ -33,6 +33,7 @@ DELIVERY_ID = f"int(max={INT64_MAX})"
 
 
 def core():
+    """The parts ``mock_norce.app`` built, for the request being served (API and UI pages)."""
     return current_app.extensions["mock_norce"]
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from flask import abort, flash, redirect, render_template, request, session, url_for
 
 from mock_norce import statuses
-from mock_norce.web.api import DELIVERY_ID
+from mock_norce.web.api import DELIVERY_ID, core
 from mock_norce.errors import InvalidPayload, MockNorceError
 from mock_norce.catalogue.payloads import coerce
 from mock_norce.limits import PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
@@ -24,7 +24,7 @@ from mock_norce.delivery.subscriptions import mask_headers, mask_url
 from mock_norce.web.views import delivery_view, run_view, sink_view
 from mock_norce.web.jsonio import error_response, is_api_request
 from mock_norce.web.security import safe_next, token_matches
-from mock_norce.web.ui_shared import bp, core, form_number
+from mock_norce.web.ui_shared import bp, form_number
 
 CATEGORY_ORDER = ("Order", "Customer", "Product", "Supplier", "System")
 

@@ -11,7 +11,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from mock_norce.errors import MockNorceError
 from mock_norce.limits import COUNT_MAX
 from mock_norce.delivery.subscriptions import MASK, unmask_url
-from mock_norce.web.ui_shared import bp, core, form_number
+from mock_norce.web.api import core
+from mock_norce.web.ui_shared import bp, form_number
 from mock_norce.web.views import schedule_view, subscription_view
 
 

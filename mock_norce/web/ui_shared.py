@@ -1,4 +1,4 @@
-"""The UI's Blueprint and what its page modules (ui.py, ui_forms.py) share.
+"""The UI's Blueprint and what its page modules (ui.py, ui_forms.py) share besides ``api.core``.
 
 Both modules add routes to this one Blueprint, so every page keeps its ``ui.*`` endpoint name;
 ``web/application.py`` imports both before registering it.
@@ -6,16 +6,11 @@ Both modules add routes to this one Blueprint, so every page keeps its ``ui.*`` 
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 from mock_norce.limits import JSON_INT_DIGITS_MAX, check_number
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
-
-
-def core():
-    """The parts ``mock_norce.app`` built, for the request being served."""
-    return current_app.extensions["mock_norce"]
 
 
 def form_number(raw: str | None, what: str, lo: float, hi: float, integer: bool = False):

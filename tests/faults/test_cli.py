@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from mock_norce.cli.main import EXIT_PIPE
+from mock_norce.cli.exits import EXIT_PIPE
 
 from ..conftest import ROOT
 from ..servers import after, answer, http, response

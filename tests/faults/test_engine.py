@@ -143,7 +143,7 @@ def test_7_the_backlog_lives_on_disk_and_only_a_window_is_in_memory(settings, fa
     clock = FakeClock()
     ob = build_outbox(settings.with_(subscriber_url=server.url), database=str(tmp_path / "q.db"),
                               clock=clock, factory=factory)
-    ob.dispatcher.window_cap = 50
+    ob.dispatcher.window.cap = 50
     payloads = [factory.generate("SkuChangedNotification", seed=i) for i in range(1200)]
     # Due over the next 20 minutes, one a second: a backlog much larger than the window.
     ids = ob.emit_many(payloads, dues=[clock.t + i for i in range(1200)])
@@ -166,7 +166,7 @@ def test_7_a_full_window_rescans_and_delivers_everything_in_real_time(settings, 
     server = serve(answer(204))
     ob = build_outbox(settings.with_(subscriber_url=server.url, concurrency=4),
                               database=str(tmp_path / "q.db"), factory=factory)
-    ob.dispatcher.window_cap = 20
+    ob.dispatcher.window.cap = 20
     ob.start()
     try:
         payloads = [factory.generate("SkuChangedNotification", seed=i) for i in range(600)]

@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mock_norce.durations import parse_duration
 from mock_norce.errors import BadDuration, ScheduleError, StorageUnavailable
-from mock_norce.figures.prometheus import exposition
+from mock_norce.figures.prometheus import Readings, metrics_registry, render
 from mock_norce.playback.schedules import crontab
 from mock_norce.figures.live import Figures
 from mock_norce.storage.deliveries import AttemptRecord
@@ -534,7 +534,8 @@ def test_16_retries_begun_before_a_restart_never_make_in_retry_negative():
 def test_16_the_prometheus_in_retry_gauge_is_the_log_count():
     figures = Figures(1000.0, lambda: 2000.0)
     figures.on_attempt(attempt(1, 4, "delivered"))
-    text = exposition(figures, {"pending": 3, "retrying": 7, "delivered": 1, "dead": 0}, 3, {"active": 1}, 0)
+    readings = Readings(figures, {"pending": 3, "retrying": 7, "delivered": 1, "dead": 0}, 3, {"active": 1}, 0)
+    text = render(metrics_registry(lambda: readings)).decode()
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert [s.value for s in families["mock_norce_deliveries_in_retry"].samples] == [7]
 

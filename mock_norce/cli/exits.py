@@ -1,0 +1,9 @@
+"""The exit statuses of the ``mock-norce`` command."""
+
+import signal
+
+EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
+# stdout closed by its reader (`mock-norce generate ... | head -n 1`): the status a tool
+# killed by SIGPIPE has in a shell (`yes | head` gives 141 under `set -o pipefail`), without
+# a message; the reader had all it wanted, and finally blocks still run.
+EXIT_PIPE = 128 + signal.SIGPIPE
