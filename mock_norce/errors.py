@@ -157,6 +157,29 @@ class DeliveryNotFound(NotFound):
     pass
 
 
+# --- world: the entities behind the ids, the Query API ------------------------------------
+
+class QueryModelError(MockNorceError):
+    """The Query API's entity model file (fixtures/query-model.yaml) cannot be used: the
+    message names the file and the place (namespace, type, part)."""
+
+    code = "bad_query_model"
+
+
+class QueryError(MockNorceError):
+    """A Query API (OData) request that cannot be answered: ``status`` 400 for a query that is
+    not valid (syntax, unknown property, depth), 404 for an unknown namespace, entity set, key
+    or navigation. The web layer turns it into an OData error body."""
+
+    code = "bad_query"
+    status = 400
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = "not_found" if status == 404 else "bad_query"
+
+
 # --- scenarios ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
