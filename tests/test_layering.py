@@ -2,7 +2,7 @@
 also those inside functions.
 
     foundation (settings, errors, limits, durations, safejson, health, statuses, weighted)
-      < catalogue < scenarios, storage, figures < delivery < playback < web < app < cli
+      < catalogue < scenarios, storage, figures < delivery, world < playback < web < app < cli
 
 A package imports only from itself and from packages below it; packages on the same level
 import nothing from each other. Only ``web`` imports Flask or waitress, only ``playback``
