@@ -2,7 +2,7 @@
 
     settings -> factory (catalogue: schemas + tenant) -> outbox (delivery: subscriptions,
     store, sender, dispatcher) -> library (scenarios) -> runs, schedules (playback)
-    -> sink -> Flask app (web: api, ui, sink)
+    -> sink, auth (world: Norce's identity server) -> Flask app (web: api, ui, sink, identity)
 
 Nothing else constructs parts of another package: the packages define the parts, this
 module puts them together (and tests build the same parts through the same functions).
@@ -37,6 +37,7 @@ from mock_norce.storage.enginelock import EngineLock
 from mock_norce.storage.runs import RunTable
 from mock_norce.storage.schedules import ScheduleTable
 from mock_norce.web.sink_log import Sink
+from mock_norce.world.tokens import NorceAuth, TokenIssuer
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Core:
     health: Health = field(default_factory=Health)
     ready: threading.Event = field(default_factory=threading.Event)
     warnings: list[str] = field(default_factory=list)
+    auth: NorceAuth = field(default_factory=lambda: NorceAuth(TokenIssuer()))  # Norce's identity server
 
     def start(self) -> None:
         """Take the database's engine lock, then start delivering, playing and scheduling."""
@@ -137,6 +139,13 @@ def build_schedules(settings: Settings, outbox: Outbox, library: Library, runs: 
                            scheduler=scheduler)
 
 
+def build_auth(settings: Settings, clock: Callable[[], float] = time.time) -> NorceAuth:
+    """Norce's identity server and the door of its read APIs, as the MOCK_NORCE_QUERY_* settings say."""
+    tokens = TokenIssuer(clock=clock, lifetime=settings.query_token_lifetime,
+                         clients=settings.query_client_secrets, token_rate_limit=settings.query_token_rate_limit)
+    return NorceAuth(tokens, enabled=settings.query_auth, query_rate=settings.query_rate_limit, clock=clock)
+
+
 def build_core(settings: Settings, database: str | None = None) -> Core:
     """Build (but do not start) every part from the settings."""
     factory = build_factory(settings)
@@ -148,7 +157,8 @@ def build_core(settings: Settings, database: str | None = None) -> Core:
     warnings = [f"skipped custom schema: {p}" for p in factory.catalog.problems]
     warnings += [f"skipped scenario: {p}" for p in library.problems]
     return Core(settings, factory, outbox, library, runs, schedules, Sink(settings.sink_keep),
-                EngineLock(database or settings.database_path), health=health, warnings=warnings)
+                EngineLock(database or settings.database_path), health=health, warnings=warnings,
+                auth=build_auth(settings))
 
 
 def create_app(settings: Settings | None = None, core: Core | None = None):

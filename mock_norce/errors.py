@@ -239,6 +239,55 @@ class ScheduleConflict(Conflict):
     pass
 
 
+# --- world: Norce's identity server and the door of its APIs -----------------------------
+
+class OAuthError(MockNorceError):
+    """A token request refused as RFC 6749 §5.2 says: ``error`` is the RFC's code word.
+
+    ``invalid_request``, ``unsupported_grant_type`` and ``invalid_scope`` are 400,
+    ``invalid_client`` 401. Answered as ``{"error": code, "error_description": message}``.
+    """
+
+    def __init__(self, status: int, error: str, description: str):
+        super().__init__(description)
+        self.status, self.code = status, error
+
+    def body(self) -> dict:
+        return {"error": self.code, "error_description": self.message}
+
+
+class Unauthorized(MockNorceError):
+    """A Query or Connect request without a valid Bearer token (missing, malformed, forged, expired).
+
+    ``missing`` is True when no token was sent at all (RFC 6750 then names no error code).
+    """
+
+    code = "Unauthorized"
+    status = 401
+
+    def __init__(self, message: str, missing: bool = False):
+        super().__init__(message)
+        self.missing = missing
+
+
+class BadApplicationId(MockNorceError):
+    """The ``ApplicationId`` (``application-id``) header is missing or not an application id."""
+
+    code = "BadRequest"
+    status = 400
+
+
+class RateLimited(MockNorceError):
+    """Over a rate limit (the token endpoint's, or the Query API's): 429 with ``Retry-After``."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 # --- web ---------------------------------------------------------------------------------
 
 class BadSinkParameter(MockNorceError):

@@ -36,6 +36,10 @@ JSON_DEPTH_MAX = 32
 JSON_INT_DIGITS_MAX = 20
 # Static headers of one subscription (a request line's worth; checking them is linear).
 HEADERS_MAX = 100
+# Lifetime of a Query API token, in seconds (Norce's is 3600; 1 lets a client's refresh be tested).
+TOKEN_LIFETIME_MIN, TOKEN_LIFETIME_MAX = 1, 86400
+# Query API requests a second per client (MOCK_NORCE_QUERY_RATE_LIMIT; 0: no limit).
+QUERY_RATE_MAX = 10_000.0
 # The longest a background thread sleeps in one go (it re-checks its work after that):
 # threading's timers overflow a little above 9.2e9 s.
 SLEEP_MAX = 3600.0

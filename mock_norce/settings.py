@@ -145,6 +145,35 @@ class Settings:
         default=1000,
         metadata={"env": "MOCK_NORCE_SINK_KEEP", "help": "requests the built-in sink remembers (0: none, it only counts)"},
     )
+    query_auth: bool = field(
+        default=True,
+        metadata={"env": "MOCK_NORCE_QUERY_AUTH",
+                  "help": "on: the Query API and Connect's job lookup want a Bearer token and an ApplicationId "
+                          "header, as Norce does; off: neither"},
+    )
+    query_clients: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"env": "MOCK_NORCE_QUERY_CLIENTS",
+                  "help": "id:secret,id2:secret2: the clients the token endpoint knows (unset: any id and secret)",
+                  "secret": True},
+    )
+    query_token_lifetime: int = field(
+        default=3600,
+        metadata={"env": "MOCK_NORCE_QUERY_TOKEN_LIFETIME",
+                  "help": "seconds a token from /identity/1.0/connect/token is valid (Norce: 3600)"},
+    )
+    query_token_rate_limit: str = field(
+        default="off",
+        metadata={"env": "MOCK_NORCE_QUERY_TOKEN_RATE_LIMIT",
+                  "help": "norce: the token endpoint allows 3 requests a minute per IP plus a burst of 20, "
+                          "then 429; off: no limit"},
+    )
+    query_rate_limit: float = field(
+        default=0.0,
+        metadata={"env": "MOCK_NORCE_QUERY_RATE_LIMIT",
+                  "help": "Query API requests a second per client before 429 (0: no limit)"},
+    )
 
     def __post_init__(self):
         from mock_norce import limits
@@ -170,10 +199,25 @@ class Settings:
             (self.max_body >= 1024, "MOCK_NORCE_MAX_BODY must be >= 1024"),
             (1 <= self.threads <= 256, "MOCK_NORCE_THREADS must be between 1 and 256"),
             (self.sink_keep >= 0, "MOCK_NORCE_SINK_KEEP must be >= 0"),
+            (limits.TOKEN_LIFETIME_MIN <= self.query_token_lifetime <= limits.TOKEN_LIFETIME_MAX,
+             f"MOCK_NORCE_QUERY_TOKEN_LIFETIME must be between {limits.TOKEN_LIFETIME_MIN} and "
+             f"{limits.TOKEN_LIFETIME_MAX} seconds"),
+            (self.query_token_rate_limit in TOKEN_RATE_LIMITS,
+             f"MOCK_NORCE_QUERY_TOKEN_RATE_LIMIT must be {' or '.join(TOKEN_RATE_LIMITS)}, "
+             f"got {self.query_token_rate_limit!r:.40}"),
+            (0 <= self.query_rate_limit <= limits.QUERY_RATE_MAX,
+             f"MOCK_NORCE_QUERY_RATE_LIMIT must be between 0 and {limits.QUERY_RATE_MAX:g} requests a second"),
         ]
         for ok, message in checks:
             if not ok:
                 raise SettingsError(message)
+
+        parse_clients(self.query_clients)  # a malformed MOCK_NORCE_QUERY_CLIENTS fails here, at start
+
+    @property
+    def query_client_secrets(self) -> dict[str, str] | None:
+        """MOCK_NORCE_QUERY_CLIENTS as {client id: secret}; None when unset (any client is accepted)."""
+        return parse_clients(self.query_clients)
 
     @property
     def database_path(self) -> str:
@@ -230,6 +274,28 @@ def _parse(name: str, annotation: str, raw: str):
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a valid {kind}") from None
     return raw
+
+
+TOKEN_RATE_LIMITS = ("off", "norce")
+
+
+def parse_clients(raw: str | None) -> dict[str, str] | None:
+    """``id:secret,id2:secret2`` -> {id: secret}. A secret may hold ``:`` (the first one splits),
+    not ``,``; spaces around an entry are dropped. Unset or blank: None."""
+    if raw is None or not raw.strip():
+        return None
+    clients: dict[str, str] = {}
+    for n, entry in enumerate(raw.split(","), 1):
+        entry = entry.strip()
+        client_id, colon, secret = entry.partition(":")
+        if not colon or not client_id or not secret:
+            shown = f"{client_id}:..." if colon else (entry[:40] or "an empty entry")
+            raise SettingsError(f"MOCK_NORCE_QUERY_CLIENTS: entry {n} ({shown}) is not id:secret; "
+                                f"write id:secret,id2:secret2")
+        if client_id in clients:
+            raise SettingsError(f"MOCK_NORCE_QUERY_CLIENTS: client id {client_id!r:.40} is given twice")
+        clients[client_id] = secret
+    return clients
 
 
 def documented_variables() -> list[tuple[str, str, str]]:

@@ -29,6 +29,8 @@ def test_the_readme_table_matches_the_constants():
     assert f"0 to {limits.OFFSET_MAX:,} (UI pages: up to {limits.PAGE_MAX:,})" in section
     assert f"0 to {limits.WAIT_MAX:g} s" in section
     assert f"nested at most {limits.JSON_DEPTH_MAX} deep, integers of at most {limits.JSON_INT_DIGITS_MAX} digits" in section
+    assert f"| {limits.TOKEN_LIFETIME_MIN} to {limits.TOKEN_LIFETIME_MAX} s |" in section
+    assert f"| 0 to {limits.QUERY_RATE_MAX:g} requests a second |" in section
     assert f"at most {Dispatcher.__init__.__kwdefaults__['window_cap']:,}; at most " \
            f"{Dispatcher.__init__.__kwdefaults__['max_workers']} sender threads" in section
 

@@ -1,4 +1,4 @@
-"""The Flask app: the API, the UI and the sink's blueprints over the parts ``app.py`` built."""
+"""The Flask app: the API, the UI, the sink's and Norce's identity blueprints over the parts ``app.py`` built."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import secrets
 
 from flask import Flask
 
-from mock_norce.web import api, security, ui, ui_forms  # noqa: F401 - their pages join ui_pages
+from mock_norce.web import api, identity, security, ui, ui_forms  # noqa: F401 - their pages join ui_pages
 from mock_norce.web.ui_shared import bp as ui_pages
 
 
@@ -24,6 +24,7 @@ def create_app(settings, core) -> Flask:
     app.extensions["mock_norce"] = core
     security.install(app, settings.api_token)
     app.register_blueprint(api.bp)
+    app.register_blueprint(identity.bp)  # Norce's token endpoint (its own auth: security.py leaves it alone)
     # ui and ui_forms added their pages to the UI's Blueprint when they were imported.
     app.register_blueprint(ui_pages)
     return app

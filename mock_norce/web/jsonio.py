@@ -1,8 +1,9 @@
 """Reading API requests and writing API errors: the JSON body, numbers in the query, the error shape.
 
 Every error is ``{"error": code, "message": text}`` (plus ``errors`` with JSON paths where
-there are several). Malformed input is a 400; a well-formed number outside its documented
-range (limits.py) is a 422 ``out_of_range`` naming the range.
+there are several); on Norce's own paths (``/identity/``, ``/commerce/``) it is Norce's shape
+instead (``identity.norce_error``). Malformed input is a 400; a well-formed number outside its
+documented range (limits.py) is a 422 ``out_of_range`` naming the range.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from flask import Response, jsonify, request
 from jsonschema import Draft202012Validator
 
 from mock_norce.web import openapi
-from mock_norce.web.paths import is_api_path
+from mock_norce.web.identity import norce_error
+from mock_norce.web.paths import is_api_path, is_norce_path
 from mock_norce import safejson
 from mock_norce.errors import ApiError, InvalidPayload, MockNorceError, OutOfRange
 from mock_norce.limits import JSON_INT_DIGITS_MAX
@@ -21,6 +23,8 @@ _RANGE_KEYWORDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
 
 
 def error_response(status: int, code: str, message: str, errors: list | None = None) -> Response:
+    if is_norce_path(request.path):
+        return norce_error(status, code, message)  # Norce's shapes on Norce's paths
     body = {"error": code, "message": message}
     if errors:
         body["errors"] = errors
@@ -40,8 +44,8 @@ def error_response_for(exc: MockNorceError) -> Response:
 
 
 def is_api_request() -> bool:
-    """Answer errors in JSON? (The UI's own pages get HTML.) paths.is_api_path decides."""
-    return is_api_path(request.path)
+    """Answer errors in JSON? (The UI's own pages get HTML; Norce's paths get JSON too.)"""
+    return is_api_path(request.path) or is_norce_path(request.path)
 
 
 def _number(value) -> str:

@@ -2,7 +2,9 @@
 
 With ``MOCK_NORCE_API_TOKEN`` set, the API wants ``Authorization: Bearer <token>`` and the UI
 wants the token once at /login (then a signed session cookie). /healthz and the sink's
-receiving end stay open: a health check and a webhook sender carry no token. Every
+receiving end stay open: a health check and a webhook sender carry no token. Norce's own
+APIs (``paths.is_norce_path``: ``/identity/...``, ``/commerce/...``) are left to Norce's auth
+(web/identity.py): no mock-norce token, no CSRF, no JSON-only rule (a token request is a form). Every
 state-changing API request must say ``Content-Type: application/json`` (an empty body too),
 which a cross-site form cannot send without a CORS preflight; every UI form carries a CSRF
 token bound to the session.
@@ -16,7 +18,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, jsonify, redirect, request, session, url_for
 
-from mock_norce.web.paths import HEALTH_PATH, is_api_path
+from mock_norce.web.paths import HEALTH_PATH, is_api_path, is_norce_path
 
 OPEN_PATHS = (HEALTH_PATH, "/static/", "/login", "/favicon.ico")
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
@@ -95,6 +97,8 @@ def install(app: Flask, api_token: str | None) -> None:
         path = request.path
         if _is_open_to_senders():
             return None  # webhook deliveries to the built-in sink carry no token
+        if is_norce_path(path):
+            return None  # Norce's token endpoint and APIs: Norce's own auth (identity.py)
         if api_token and not path.startswith(OPEN_PATHS):
             if token_matches(bearer(), api_token):
                 return None
