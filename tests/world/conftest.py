@@ -75,9 +75,10 @@ def model() -> Model:
     return load_model(MODEL_FILE)
 
 
-@pytest.fixture
-def world_db(tmp_path, model) -> Path:
-    path = tmp_path / "world.db"
+@pytest.fixture(scope="session")
+def world_db(tmp_path_factory, model) -> Path:
+    """Read-only for every test, so built once."""
+    path = tmp_path_factory.mktemp("world") / "world.db"
     conn = sqlite3.connect(path)
     create_tables(conn, model)
     fill(conn, model)
