@@ -88,13 +88,14 @@ class Client:
         self.timeout = timeout
         self.conn: http.client.HTTPConnection | None = None
 
-    def request(self, method: str, path: str, body=None) -> tuple[int, bytes, float]:
+    def request(self, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, bytes, float]:
         """(status, body, milliseconds from sending to the whole answer read)."""
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, timeout=self.timeout)
         data = json.dumps(body) if isinstance(body, (dict, list)) else body
         # The API takes writes as JSON only, even a POST without a body.
-        headers = {"Content-Type": "application/json"} if data is not None or method != "GET" else {}
+        headers = {**({"Content-Type": "application/json"} if data is not None or method != "GET" else {}),
+                   **(headers or {})}
         t0 = time.perf_counter()
         try:
             self.conn.request(method, path, data, headers)

@@ -1,8 +1,10 @@
 """The one place where mock-norce is wired: every part is built here, from the settings.
 
     settings -> factory (catalogue: schemas + tenant) -> outbox (delivery: subscriptions,
-    store, sender, dispatcher) -> library (scenarios) -> runs, schedules (playback)
-    -> sink, auth (world: Norce's identity server) -> Flask app (web: api, ui, sink, identity)
+    store, sender, dispatcher) -> world (the entities behind the ids, and the Query API
+    over them) -> library (scenarios) -> runs, schedules, advancer (playback)
+    -> sink, auth (world: Norce's identity server) -> Flask app (web: api, ui, sink,
+    identity, Norce's Query API)
 
 Nothing else constructs parts of another package: the packages define the parts, this
 module puts them together (and tests build the same parts through the same functions).
@@ -26,6 +28,7 @@ from mock_norce.delivery.http_client import Sender
 from mock_norce.delivery.outbox import USER_AGENT, Outbox
 from mock_norce.delivery.subscriptions import Subscriptions
 from mock_norce.health import Health
+from mock_norce.playback.advance import Advancer
 from mock_norce.playback.runs import RunManager
 from mock_norce.playback.schedule_config import load_config_schedules
 from mock_norce.playback.schedules import ScheduleService
@@ -37,7 +40,10 @@ from mock_norce.storage.enginelock import EngineLock
 from mock_norce.storage.runs import RunTable
 from mock_norce.storage.schedules import ScheduleTable
 from mock_norce.web.sink_log import Sink
+from mock_norce.world.model import load_model
+from mock_norce.world.query import QueryService
 from mock_norce.world.tokens import NorceAuth, TokenIssuer
+from mock_norce.world.world import World
 
 
 @dataclass
@@ -52,6 +58,9 @@ class Core:
     schedules: ScheduleService
     sink: Sink
     lock: EngineLock
+    world: World
+    query: QueryService
+    advancer: Advancer
     health: Health = field(default_factory=Health)
     ready: threading.Event = field(default_factory=threading.Event)
     warnings: list[str] = field(default_factory=list)
@@ -60,6 +69,7 @@ class Core:
     def start(self) -> None:
         """Take the database's engine lock, then start delivering, playing and scheduling."""
         self.lock.acquire()
+        self.world.prepare()
         self.outbox.start()
         self.runs.start()
         self.schedules.start()
@@ -126,6 +136,24 @@ def build_outbox(settings: Settings, *, database: str | None = None, clock: Call
     return Outbox(factory, subs, store, dispatcher, time_scale=settings.time_scale, clock=clock)
 
 
+def build_world(settings: Settings, outbox: Outbox, clock: Callable[[], float] = time.time) -> tuple[World, QueryService]:
+    """The entities behind the ids (in the outbox's database), following every recorded event,
+    cleared with the log and pruned with it; and the Query API that reads them."""
+    model = load_model(settings.fixtures_dir / "query-model.yaml")
+    database = outbox.store.database
+    world = World(model, outbox.factory.tenant, database, clock)
+    if settings.world:
+        outbox.recorders.append(world.record)
+    outbox.clear_listeners.append(world.clear)
+
+    def follow_retention() -> None:
+        oldest = outbox.store.oldest_created()
+        if oldest is not None:
+            world.prune(oldest)
+    outbox.dispatcher.recorder.pruned.append(follow_retention)
+    return world, QueryService(model, database.reader)
+
+
 def build_runs(outbox: Outbox, library: Library, clock: Callable[[], float] = time.time) -> RunManager:
     """Scenario runs over the outbox, their rows in the same database."""
     return RunManager(outbox, library, RunTable(outbox.store.database), clock=clock)
@@ -151,14 +179,15 @@ def build_core(settings: Settings, database: str | None = None) -> Core:
     factory = build_factory(settings)
     health = Health()
     outbox = build_outbox(settings, database=database, factory=factory, health=health)
+    world, query = build_world(settings, outbox)
     library = build_library(settings, factory.catalog)
     runs = build_runs(outbox, library)
     schedules = build_schedules(settings, outbox, library, runs)
     warnings = [f"skipped custom schema: {p}" for p in factory.catalog.problems]
     warnings += [f"skipped scenario: {p}" for p in library.problems]
     return Core(settings, factory, outbox, library, runs, schedules, Sink(settings.sink_keep),
-                EngineLock(database or settings.database_path), health=health, warnings=warnings,
-                auth=build_auth(settings))
+                EngineLock(database or settings.database_path), world, query, Advancer(world, factory, outbox),
+                health=health, warnings=warnings, auth=build_auth(settings))
 
 
 def create_app(settings: Settings | None = None, core: Core | None = None):

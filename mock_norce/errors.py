@@ -311,3 +311,20 @@ class UsageError(MockNorceError):
     """A command line that cannot be carried out as given."""
 
     code = "usage"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class BadOrderStatus(MockNorceError):
+    """An order status asked for by name that Norce does not have."""
+
+    code = "bad_status"
+    status = 400
+
+
+class IllegalTransition(Conflict):
+    """The order cannot reach the status asked for from the one it is in."""
+
+    code = "illegal_transition"

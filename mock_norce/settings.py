@@ -145,6 +145,12 @@ class Settings:
         default=1000,
         metadata={"env": "MOCK_NORCE_SINK_KEEP", "help": "requests the built-in sink remembers (0: none, it only counts)"},
     )
+    world: bool = field(
+        default=True,
+        metadata={"env": "MOCK_NORCE_WORLD",
+                  "help": "on: every recorded event makes and changes the entities it names (the Query API "
+                          "serves them); off: only the tenant's master data and assortment (for a pure delivery soak)"},
+    )
     query_auth: bool = field(
         default=True,
         metadata={"env": "MOCK_NORCE_QUERY_AUTH",

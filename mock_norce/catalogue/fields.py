@@ -13,6 +13,7 @@ from random import Random
 from typing import Any, Callable, Mapping
 
 from mock_norce.catalogue import fakedata
+from mock_norce.catalogue.orders import order_contents
 from mock_norce.catalogue.schemas import EventType
 from mock_norce.catalogue.tenant import Market, OrderSource, Tenant
 from mock_norce.weighted import Weighted
@@ -45,6 +46,19 @@ class Draw:
 
     def chance(self, share: float) -> bool:
         return self.rng.random() < share
+
+    def facts(self) -> dict:
+        """What the world needs beyond the payload to build the entity coherently: the
+        order's id when an event about it carries none (a payment, an invoice capture) and
+        the buyer's e-mail address (the order events carry only name and phone)."""
+        out = {key: self._cache[key] for key in _FACTS if key in self._cache}
+        buyer = self._cache.get("buyer")
+        if buyer is not None and buyer.email:
+            out["email"] = buyer.email
+        return out
+
+
+_FACTS = ("order_id", "order_no", "client_order_ref", "basket_id")
 
 
 # --- cached facts --------------------------------------------------------------------------
@@ -109,6 +123,10 @@ def _id(key: str) -> Callable[[Draw], int]:
 
 
 def _part_no(d: Draw) -> str:
+    # Mostly the assortment (SKUs that orders contain); the rest a SKU no order has named yet
+    # (the world makes it on first mention), as a catalogue is larger than what sells.
+    if d.tenant.skus and d.chance(d.tenant.traffic.get("assortment_share", 0.8)):
+        return d.tenant.skus[int(d.rng.random() * len(d.tenant.skus))].part_no
     pats = d.tenant.ids["part_no"]
     return fakedata.fill(pats[int(d.rng.random() * len(pats))], d.rng)
 
@@ -141,6 +159,22 @@ def _on_hand(d: Draw) -> float:
     return float(int(d.rng.random() * minimum))
 
 
+def _amount(d: Draw) -> float:
+    """A payment's amount: the total of the order it pays (the same id gives the same rows)."""
+    return order_contents(d.tenant, d.market, MAKERS["OrderId"](d)).total
+
+
+def _new_price(d: Draw) -> float:
+    """A price list's new price for the SKU: its list price moved up or down, or any shop
+    price for a SKU outside the assortment."""
+    sku = d.tenant.sku(d.once("part_no", _part_no))
+    price_list = d.once("price_list", _price_list)
+    current = sku.price(d.market, price_list) if sku is not None else None
+    if current is None:
+        return fakedata.price(*d.market.sale_price, d.market.price_endings, d.rng)
+    return round(current * (0.8, 0.9, 0.95, 1.05, 1.1)[int(d.rng.random() * 5)], 2)
+
+
 def _error_message(d: Draw) -> str:
     messages = d.tenant.traffic.get("subscription_errors") or ["Payment failed."]
     return messages[int(d.rng.random() * len(messages))]
@@ -164,7 +198,7 @@ MAKERS: dict[str, Callable[[Draw], Any]] = {
     "PaymentCode": lambda d: d.once("payment_code", lambda d: fakedata.reference(d.tenant.ids.get("payment_code", "hex32"), d.rng)),
     "PaymentMethodCode": lambda d: d.once("payment_method", _payment_method).code,
     "PaymentRef": lambda d: d.once("payment_ref", lambda d: fakedata.reference(d.once("payment_method", _payment_method).ref, d.rng)),
-    "Amount": lambda d: d.once("amount", lambda d: fakedata.amount(*d.market.order_total, d.rng)),
+    "Amount": lambda d: d.once("amount", _amount),
     "CurrencyCode": lambda d: d.market.currency,
     "SubscriptionId": _id("subscription_id"),
     "RecurringOrderId": _id("recurring_order_id"),
@@ -175,7 +209,7 @@ MAKERS: dict[str, Callable[[Draw], Any]] = {
     "PartNo": lambda d: d.once("part_no", _part_no),
     "PricelistId": lambda d: d.once("price_list", _price_list).id,
     "PricelistCode": lambda d: d.once("price_list", _price_list).code,
-    "PriceSaleValue": lambda d: fakedata.price(*d.market.sale_price, d.market.price_endings, d.rng),
+    "PriceSaleValue": _new_price,
     "QuantityBreak": _quantity_break,
     "WarehouseId": lambda d: d.once("warehouse", _warehouse_location)[0].id,
     "WarehouseCode": lambda d: d.once("warehouse", _warehouse_location)[0].code,

@@ -32,6 +32,7 @@ class Payload:
     market: str
     valid: bool = True
     errors: list[tuple[str, str]] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)  # the draw's facts the body does not carry (Draw.facts)
 
     def to_json(self) -> str:
         return dumps(self.body)
@@ -114,7 +115,7 @@ class EventFactory:
         errors = et.errors(body)
         if errors and not allow_invalid:
             raise InvalidPayload(et.name, errors)
-        return Payload(et.name, body, draw.market.code, valid=not errors, errors=errors)
+        return Payload(et.name, body, draw.market.code, valid=not errors, errors=errors, facts=draw.facts())
 
     def validate(self, event_type: str, payload: Any) -> list[tuple[str, str]]:
         """Every schema error of a user's payload as (JSON path, reason); [] when valid."""

@@ -35,6 +35,7 @@ class Store:
 class PriceList:
     id: int
     code: str
+    factor: float = 1.0  # its prices: the market's main list times this
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,13 @@ class Market:
     payment_methods: Weighted
     stores: tuple[Store, ...]
     drop_points: tuple[str, ...]
+    country_id: int | None = None
+    country_name: str | None = None
+    currency_id: int | None = None
+    vat_rate: float = 25.0
+    freight: float = 0.0
+    cities: tuple[tuple[str, str], ...] = ()  # (city, postal-code pattern)
+    streets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,24 @@ class Supplier:
 
 
 @dataclass(frozen=True)
+class Sku:
+    """One SKU of the assortment: a product in one size, its main-list price per currency."""
+
+    part_no: str
+    product_id: int
+    name: str
+    supplier_id: int | None
+    prices: dict  # currency code -> sale price excluding VAT on the market's main list
+
+    def price(self, market: "Market", price_list: PriceList | None = None) -> float | None:
+        base = self.prices.get(market.currency)
+        if base is None:
+            return None
+        factor = price_list.factor if price_list is not None else 1.0
+        return round(base * factor, 2)
+
+
+@dataclass(frozen=True)
 class OrderSource:
     source: str
     ref: str
@@ -96,6 +122,26 @@ class Tenant:
     ids: dict
     traffic: dict
     enum_weights: dict  # "Type.Field" -> Weighted
+    skus: tuple[Sku, ...] = ()
+    cost_share: float = 0.45
+    delivery_modes: Weighted | None = None
+
+    def market_of(self, application_id) -> Market | None:
+        """The market whose application id this is, or None."""
+        for m in self.markets:
+            if m.application_id == application_id:
+                return m
+        return None
+
+    def sku(self, part_no: str) -> Sku | None:
+        return self._sku_index().get(part_no)
+
+    def _sku_index(self) -> dict:
+        index = self.__dict__.get("_skus_by_part_no")
+        if index is None:
+            index = {s.part_no: s for s in self.skus}
+            object.__setattr__(self, "_skus_by_part_no", index)  # a cache on a frozen object
+        return index
 
     def market(self, code: str) -> Market:
         """The market with this code (case-insensitive), or UnknownMarket."""
@@ -145,7 +191,8 @@ def _build(raw: dict) -> Tenant:
                 locale=m["locale"],
                 mobile_patterns=tuple(m["mobile_patterns"]),
                 email_domains=_weighted(list(m["email_domains"].items()), f"{m['code']}.email_domains"),
-                price_lists=tuple(PriceList(int(p["id"]), p["code"]) for p in m["price_lists"]),
+                price_lists=tuple(PriceList(int(p["id"]), p["code"], float(p.get("factor", 1.0)))
+                                  for p in m["price_lists"]),
                 sale_price=_range(m["sale_price"], f"{m['code']}.sale_price"),
                 order_total=_range(m["order_total"], f"{m['code']}.order_total"),
                 price_endings=tuple(m["price_endings"]),
@@ -155,6 +202,13 @@ def _build(raw: dict) -> Tenant:
                 ),
                 stores=tuple(Store(s["code"], s["name"]) for s in m.get("stores", ())),
                 drop_points=tuple(m["drop_points"]),
+                country_id=_optional_int((m.get("country") or {}).get("id")),
+                country_name=(m.get("country") or {}).get("name"),
+                currency_id=_optional_int(m.get("currency_id")),
+                vat_rate=float(m.get("vat_rate", 25.0)),
+                freight=float(m.get("freight", 0.0)),
+                cities=tuple((str(c), str(z)) for c, z in m.get("cities", ())),
+                streets=tuple(str(x) for x in m.get("streets", ())),
             )
         )
     if not markets:
@@ -180,6 +234,10 @@ def _build(raw: dict) -> Tenant:
                 "subscription_id", "recurring_order_id", "recurring_order_schedule_id"):
         ids[key] = _range(ids[key], f"ids.{key}")
     ids["part_no"] = tuple(ids["part_no"])
+    suppliers = tuple(Supplier(int(s["id"]), s["code"], s["name"]) for s in raw["suppliers"])
+    assortment = raw.get("assortment") or {}
+    skus = _skus(assortment.get("products") or (), {s.code: s.id for s in suppliers})
+    modes = raw.get("delivery_modes")
     return Tenant(
         client_id=int(raw["client"]["id"]),
         client_name=raw["client"].get("name", ""),
@@ -187,7 +245,7 @@ def _build(raw: dict) -> Tenant:
         market_weights=_weighted([(m, raw_m.get("weight", 1)) for m, raw_m in zip(markets, raw["markets"])],
                                 "markets.weight"),
         warehouses=warehouses,
-        suppliers=tuple(Supplier(int(s["id"]), s["code"], s["name"]) for s in raw["suppliers"]),
+        suppliers=suppliers,
         order_sources=_weighted(
             [(OrderSource(s["source"], s["ref"], float(s.get("anonymous", 0))), s["weight"])
              for s in raw["order_sources"]],
@@ -196,4 +254,29 @@ def _build(raw: dict) -> Tenant:
         ids=ids,
         traffic=traffic,
         enum_weights=enum_weights,
+        skus=skus,
+        cost_share=float(assortment.get("cost", 0.45)),
+        delivery_modes=_weighted(list(modes.items()), "delivery_modes") if modes else None,
     )
+
+
+def _optional_int(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def _skus(products, supplier_ids: dict) -> tuple[Sku, ...]:
+    """The assortment's SKUs: one per size of a product, or one ("-01") for a product without sizes."""
+    out, seen = [], set()
+    for i, p in enumerate(products):
+        supplier = p.get("supplier")
+        if supplier is not None and supplier not in supplier_ids:
+            raise TenantError(f"assortment.products[{i}]: unknown supplier {supplier!r}")
+        prices = {str(c): float(v) for c, v in p["prices"].items()}
+        for size in p.get("sizes") or [None]:
+            part_no = f"{p['id']}-{size}" if size is not None else f"{p['id']}-01"
+            if part_no in seen:
+                raise TenantError(f"assortment.products[{i}]: part number {part_no} appears twice")
+            seen.add(part_no)
+            name = f"{p['name']}, {size}" if size is not None else p["name"]
+            out.append(Sku(part_no, int(p["id"]), name, supplier_ids.get(supplier), prices))
+    return tuple(out)

@@ -33,6 +33,10 @@ class Outbox:
         self.time_scale = time_scale
         self.clock = clock
         self.emit_listeners: list[Callable[[list, str | None], None]] = []  # (rows written, run id)
+        # Writers that follow the recorded events in their transaction: (db, payloads, now).
+        # The world's state changes here, before any first attempt, as Norce's does.
+        self.recorders: list[Callable] = []
+        self.clear_listeners: list[Callable[[], None]] = []  # after a clear (the world empties too)
 
     # --- sending -------------------------------------------------------------------------
 
@@ -57,6 +61,9 @@ class Outbox:
         now = self.clock()
         dues = iter(dues) if dues is not None else None
         rows, slots = [], []
+        payloads = list(payloads)
+        if self.recorders:
+            also = self._with_recorders(payloads, now, also)
         for payload in payloads:
             due = next(dues) if dues is not None else now
             target = self.subscriptions.target(payload.event_type, url)
@@ -73,6 +80,16 @@ class Outbox:
         for listener in self.emit_listeners:
             listener(rows, run_id)
         return [None if slot is None else ids[slot] for slot in slots]
+
+    def _with_recorders(self, payloads: list[Payload], now: float, also: Callable | None) -> Callable:
+        # Every payload, also those of a type switched OFF: Norce's state changes whether or
+        # not anyone subscribes to the notification about it.
+        def write(db):
+            for recorder in self.recorders:
+                recorder(db, payloads, now)
+            if also is not None:
+                also(db)
+        return write
 
     def fire(self, event_type: str, *, overrides: Mapping[str, Any] | None = None, omit: Iterable[str] = (),
              seed: int | None = None, market: str | None = None, url: str | None = None,
@@ -138,7 +155,10 @@ class Outbox:
     def clear(self) -> int:
         """Forget every event and delivery (between tests): no retry of them is made after this,
         and the result of an attempt already on the wire is discarded."""
-        return self.dispatcher.forget_all()
+        deleted = self.dispatcher.forget_all()
+        for listener in self.clear_listeners:
+            listener()
+        return deleted
 
     # --- life ----------------------------------------------------------------------------
 

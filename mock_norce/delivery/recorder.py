@@ -52,6 +52,7 @@ class Recorder:
         self.retention_age = retention_age
         self.prune_every = prune_every
         self.listeners: list[Callable[[AttemptRecord], None]] = []  # called after each commit
+        self.pruned: list[Callable[[], None]] = []  # after each retention pass (the world follows it)
         self.storage_down = threading.Event()
         self.storage_problem: str | None = None  # why results cannot be written, while they cannot
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -180,6 +181,8 @@ class Recorder:
         cutoff = now - self.retention_age if self.retention_age is not None else None
         try:
             self.store.prune(self.retention_max, cutoff)
+            for follow in self.pruned:
+                follow()
         except Exception as exc:  # noqa: BLE001 - retention is tidying; delivery goes on
             self.health.incident("retention", f"{type(exc).__name__}: {exc}", exc)
 

@@ -197,6 +197,12 @@ class DeliveryLog:
                                           " ORDER BY id LIMIT ?) WHERE finished < ?", (self.PRUNE_CHUNK, older_than))
         return removed
 
+    def oldest_created(self) -> float | None:
+        """When the oldest delivery still in the log was recorded (ids grow with time)."""
+        with self.database.reader() as db:
+            row = db.execute("SELECT created FROM deliveries ORDER BY id LIMIT 1").fetchone()
+        return row[0] if row else None
+
     @staticmethod
     def _drop(db: sqlite3.Connection, select: str, args: tuple) -> int:
         ids = [r[0] for r in db.execute(select, args).fetchall()]

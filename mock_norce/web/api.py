@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from mock_norce.web import openapi
 from mock_norce.web import sink as sink_web
+from mock_norce.web import world_api
 from mock_norce.errors import ApiError, MockNorceError
 from mock_norce.limits import INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
 from mock_norce.delivery.subscriptions import MASK, mask_url, unmask_url
@@ -27,6 +28,7 @@ from mock_norce.web.jsonio import body, error_response, error_response_for, is_a
 bp = Blueprint("api", __name__)
 # Nested, so web/application.py registers one Blueprint; the sink keeps its own rules.
 bp.register_blueprint(sink_web.bp)
+bp.register_blueprint(world_api.bp)
 log = logging.getLogger("mock_norce.web.api")
 # A delivery id is an SQLite integer: a bigger number in a path is no delivery (404), not an overflow.
 DELIVERY_ID = f"int(max={INT64_MAX})"

@@ -6,7 +6,7 @@ import secrets
 
 from flask import Flask
 
-from mock_norce.web import api, identity, security, ui, ui_forms  # noqa: F401 - their pages join ui_pages
+from mock_norce.web import api, connect_api, identity, query_api, security, ui, ui_forms  # noqa: F401 - their pages join ui_pages
 from mock_norce.web.ui_shared import bp as ui_pages
 
 
@@ -25,6 +25,8 @@ def create_app(settings, core) -> Flask:
     security.install(app, settings.api_token)
     app.register_blueprint(api.bp)
     app.register_blueprint(identity.bp)  # Norce's token endpoint (its own auth: security.py leaves it alone)
+    app.register_blueprint(connect_api.bp)  # Connect's job lookup, behind Norce's door
+    app.register_blueprint(query_api.bp)  # Norce's Query API (OData) over the world, behind the same door
     # ui and ui_forms added their pages to the UI's Blueprint when they were imported.
     app.register_blueprint(ui_pages)
     return app

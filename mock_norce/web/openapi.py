@@ -47,6 +47,15 @@ REQUESTS = {
             "invalid": {"type": "boolean", "description": "allow overrides that break the schema (negative tests)"},
         },
     },
+    "AdvanceRequest": {
+        "type": "object", "additionalProperties": False, "required": ["to"],
+        "properties": {
+            "to": {"type": ["string", "integer"],
+                   "description": "Confirmed, PartlyDelivered, Delivered, Invoiced or Cancelled (or the StatusId)"},
+            "seed": SEED,
+            "url": URL | {"description": "one-off subscriber URL for the events (default: the subscriptions')"},
+        },
+    },
     "RunRequest": {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -251,6 +260,16 @@ def document() -> dict:
         "/api/deliveries/{id}/redeliver": {"post": _op(
             "A new series of attempts with the same body", {"202": _ok("the new delivery", _ref("Delivery"))},
             "404", parameters=[DELIVERY_ID], write=True)},
+        "/api/orders/{id}/advance": {"post": _op(
+            "Move an order to a status: the legal events in between, emitted in order",
+            {"202": _ok("the events emitted", {"type": "object"}),
+             "200": _ok("already there: nothing emitted", {"type": "object"})},
+            "404", "409", "422", parameters=[_param("id", "path", {"type": "integer", "minimum": 0,
+                                                                  "maximum": INT64_MAX})],
+            body="AdvanceRequest", write=True)},
+        "/api/world": {"get": _op("Rows per Query API entity set", {"200": _ok("counts", _object(
+            entity_sets={"type": "object", "additionalProperties": {"type": "integer"}},
+            failures={"type": "integer"}))})},
         "/api/subscriptions": {"get": _op("Subscriptions (secrets masked)", {
             "200": _ok("subscriptions", _object(default_url={"type": ["string", "null"]}, subscriptions={
                 "type": "array", "items": _ref("Subscription")}))})},

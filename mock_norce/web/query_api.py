@@ -6,8 +6,8 @@ against Norce see the same wire: ``OData-Version: 4.0`` on every answer, JSON as
 ``application/json; odata.metadata=minimal; odata.streaming=true``, ``$count`` as plain text,
 errors as ``{"error": {"code": "", "message": ...}}`` (a 400's message starting "The query
 specified in the URI is not valid."), and 405 with ``Allow: GET`` for the write verbs Norce
-disables. ``query`` matches case-insensitively (Norce's own examples write ``Query``). Not
-registered here: the app wires it, with Norce's bearer-token check.
+disables. ``query`` matches case-insensitively (Norce's own examples write ``Query``).
+Behind Norce's door (``require_norce_auth``: a bearer token and an application id).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, request
 
 from mock_norce.errors import MockNorceError, QueryError
+from mock_norce.web.identity import require_norce_auth
 
 bp = Blueprint("query_api", __name__)
+bp.before_request(require_norce_auth)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "MERGE"]
 JSON = "application/json; odata.metadata=minimal; odata.streaming=true"
 INVALID = "The query specified in the URI is not valid. "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 
+from mock_norce.world.links import entity_links
 from mock_norce.delivery.subscriptions import mask_headers, mask_url
 
 
@@ -24,6 +25,7 @@ def delivery_view(d: dict) -> dict:
         out["payload"] = None
     if "attempt_log" in d:
         out["attempt_log"] = [_attempt_view(a) for a in d["attempt_log"]]
+    out["entities"] = entity_links(out["payload"])  # the Query API paths of the ids it carries
     return out
 
 

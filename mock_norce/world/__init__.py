@@ -1,5 +1,6 @@
 """World: the entities behind the ids and their state, and Norce's read APIs over them.
 
+Owns:
 - the Query API's entity model (fixtures/query-model.yaml), the SQLite tables behind it, and a
   read-only OData v4 engine over those tables (query options checked against the model,
   ``$filter`` as parameterised SQL, ``$expand`` in one query per navigation per page,

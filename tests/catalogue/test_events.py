@@ -40,8 +40,10 @@ def test_500_payloads_per_type_are_valid_with_formats_checked(factory, name):
         errors = list(reference.iter_errors(p.body))
         assert not errors, (p.body, [e.message for e in errors])
         assert p.valid and p.body["ClientId"] == factory.tenant.client_id
-    # Not one payload repeated: the generator is not stuck on a few values.
-    assert len({p.to_json() for p in payloads}) > 450
+    # Few payloads repeated: the generator is not stuck on a few values. (Product events
+    # name the tenant's 39-SKU assortment 80% of the time, so some repeat by design: a
+    # translation request, with two values besides the SKU, repeats most.)
+    assert len({p.to_json() for p in payloads}) > 300
 
 
 @pytest.mark.parametrize("name", BUILTIN)

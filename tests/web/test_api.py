@@ -63,7 +63,7 @@ def test_every_route_is_in_the_openapi_document_and_back(app):
         path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule.rule)
         path = path.replace("{name}", "{type}") if path.startswith("/api/events/") or \
             path.startswith("/api/subscriptions/") else path
-        path = path.replace("{delivery_id}", "{id}").replace("{run_id}", "{id}").replace("{sid}", "{id}")
+        path = path.replace("{delivery_id}", "{id}").replace("{run_id}", "{id}").replace("{sid}", "{id}").replace("{order_id}", "{id}")
         if path == "/sink/":
             continue  # the same view as /sink/{path}
         for method in rule.methods - {"HEAD", "OPTIONS"}:

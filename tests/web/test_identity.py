@@ -239,9 +239,11 @@ def test_mock_norces_own_token_and_csrf_leave_norces_paths_alone(make_app):
 
 
 def test_errors_on_norces_paths_are_json_in_norces_shape_never_html(client):
-    odata_refusal(client.get("/commerce/query/2.0/Nothing/Here"), 404, "NotFound")
-    odata_refusal(client.get("/Commerce/Query/2.0/Nothing"), 404, "NotFound")
-    odata_refusal(client.post(PING, headers={"ApplicationId": "1"}), 405, "MethodNotAllowed")
+    door = {"Authorization": f"Bearer {get_token(client)}", "ApplicationId": "1"}
+    # The Query API's own refusals carry ASP.NET OData's empty code (query.md §1.6).
+    odata_refusal(client.get("/commerce/query/2.0/Nothing/Here", headers=door), 404, "", "Nothing")
+    odata_refusal(client.get("/Commerce/Query/2.0/Nothing", headers=door), 404, "NotFound")  # no such route
+    odata_refusal(client.post(PING, headers=door), 405, "", "read-only")
     resp = client.get("/commerce/query/2.0/Test/Boom", headers={"Authorization": f"Bearer {get_token(client)}",
                                                                 "ApplicationId": "1"})
     odata_refusal(resp, 500, "InternalServerError", "see its log")

@@ -12,12 +12,15 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from mock_norce.web.query_api import bp
+from mock_norce.world.tokens import NorceAuth, TokenIssuer
+
+OPEN_DOOR = NorceAuth(TokenIssuer(), enabled=False)  # auth off: these tests are about the route
 
 
 @pytest.fixture
 def app(service):
     app = Flask(__name__)
-    app.extensions["mock_norce"] = types.SimpleNamespace(query=service)
+    app.extensions["mock_norce"] = types.SimpleNamespace(query=service, auth=OPEN_DOOR)
     app.register_blueprint(bp)
     return app
 
@@ -106,7 +109,7 @@ def test_next_link_is_absolute_and_followable(model, world_db):
     from tests.world.conftest import reader_for
 
     app = Flask(__name__)
-    app.extensions["mock_norce"] = types.SimpleNamespace(query=QueryService(model, reader_for(world_db), page_size=2))
+    app.extensions["mock_norce"] = types.SimpleNamespace(query=QueryService(model, reader_for(world_db), page_size=2), auth=OPEN_DOOR)
     app.register_blueprint(bp)
     client = app.test_client()
     url, seen = "/commerce/query/2.0/Orders/Orders?$select=Id&$filter=OrderNo ne 'x y'", []
