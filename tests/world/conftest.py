@@ -90,6 +90,7 @@ def reader_for(path: Path):
     @contextmanager
     def reader():
         conn = sqlite3.connect(path)
+        conn.row_factory = sqlite3.Row  # as storage.Database's readers have
         try:
             yield conn
         finally:
