@@ -9,7 +9,7 @@ import pytest
 from mock_norce.errors import QueryError
 from mock_norce.world.query import QueryService
 
-from tests.world.conftest import reader_for
+from tests.world.world import reader_for
 
 
 def ids(body) -> list:
