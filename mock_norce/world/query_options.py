@@ -201,7 +201,7 @@ def _nested(inner: str | None, wire: str) -> dict[str, str]:
         return out
     for part in split_top(inner, ";"):
         name, eq, value = part.partition("=")
-        name = name.strip()
+        name = name.strip().lower()  # option names are case-insensitive, as at the top level
         if not eq or not name.startswith("$"):
             raise QueryError(400, f"'{part.strip()}' in $expand={wire}(...) is not '$option=value'.")
         if name in out:

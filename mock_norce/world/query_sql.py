@@ -76,7 +76,10 @@ def literal(text: str) -> Expr:
 def compile_filter(entity: EntityType, version: str, text: str) -> tuple[str, tuple]:
     """``$filter`` text -> (SQL boolean expression, parameters) over ``entity``'s table."""
     node = parse_expression(text)
-    expr = _Compiler(entity, version).compile(node)
+    try:
+        expr = _Compiler(entity, version).compile(node)
+    except RecursionError:
+        raise QueryError(400, "The $filter expression is nested too deeply.") from None
     if expr.family != "boolean":
         raise QueryError(400, f"The $filter expression must evaluate to a boolean, not {expr.edm}.")
     if expr.literal:  # `$filter=true`

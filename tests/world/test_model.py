@@ -13,7 +13,7 @@ from mock_norce.errors import QueryModelError
 from mock_norce.world.model import build_model, load_model, wire_name
 from mock_norce.world.tables import clear_tables, create_tables, index_columns
 
-from tests.world.conftest import MODEL_FILE, fill
+from tests.world.world import MODEL_FILE, fill
 
 
 def test_the_model_file_loads(model):

@@ -11,7 +11,7 @@ import pytest
 from mock_norce.world.query import QueryService
 from mock_norce.world.tables import create_tables
 
-from tests.world.conftest import insert, reader_for
+from tests.world.world import insert, reader_for
 
 BASE = "http://test/commerce/query/2.0/Orders"
 N = 1203

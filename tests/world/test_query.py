@@ -9,7 +9,7 @@ import pytest
 from mock_norce.errors import QueryError
 from mock_norce.world.query import QueryService
 
-from tests.world.conftest import reader_for
+from tests.world.world import reader_for
 
 
 def ids(body) -> list:
@@ -195,6 +195,16 @@ def test_orderby_top_skip_count(q):
                 "$orderby=Buyer/Name", "$search=x", "$levels=2", "$format=xml", "$filter="):
         fails(q, 400, "Orders", bad)
     assert ids(q("Orders", "$format=json&$select=Id&custom=ignored")) == [2147500123, 2147500124, 2147500125]
+
+
+def test_option_names_are_case_insensitive(q):
+    assert ids(q("Orders", "$Select=Id&$TOP=1")) == [2147500123]
+    body = q("Orders(2147500123)", "$select=Id&$expand=Items($Select=Id;$Top=1)")
+    assert body["Items"] == [{"Id": 1}]
+
+
+def test_a_deeply_nested_filter_is_400_not_a_crash(q):
+    assert "nested too deeply" in fails(q, 400, "Orders", "$filter=" + "not " * 3000 + "IsPartDelivery")
 
 
 def test_collection_options_on_a_single_entity_are_400(q):

@@ -106,7 +106,7 @@ def test_writes_are_405(client, method):
 
 def test_next_link_is_absolute_and_followable(model, world_db):
     from mock_norce.world.query import QueryService
-    from tests.world.conftest import reader_for
+    from tests.world.world import reader_for
 
     app = Flask(__name__)
     app.extensions["mock_norce"] = types.SimpleNamespace(query=QueryService(model, reader_for(world_db), page_size=2), auth=OPEN_DOOR)
