@@ -180,9 +180,9 @@ class Recorder:
         self._last_prune = now
         cutoff = now - self.retention_age if self.retention_age is not None else None
         try:
-            self.store.prune(self.retention_max, cutoff)
-            for follow in self.pruned:
-                follow()
+            if self.store.prune(self.retention_max, cutoff):
+                for follow in self.pruned:  # only when the log lost something (and could write)
+                    follow()
         except Exception as exc:  # noqa: BLE001 - retention is tidying; delivery goes on
             self.health.incident("retention", f"{type(exc).__name__}: {exc}", exc)
 

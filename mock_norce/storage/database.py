@@ -19,6 +19,7 @@ health, which logs it once a minute while it lasts).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from mock_norce.errors import StorageUnavailable
 from mock_norce.storage.schema import SCHEMA_VERSION, TABLES, VERSION_2
 
 log = logging.getLogger("mock_norce.storage")
+PROBE_HEADROOM = 1 << 20  # bytes free on the disk before the storage counts as writable again
 
 _READ_POOL = 8  # idle read connections kept
 
@@ -59,6 +61,10 @@ class Database:
         self.lock = threading.RLock()
         self._on_failure = on_failure or (lambda message: log.error("storage unavailable: %s", message))
         self._on_recovery = on_recovery or (lambda: None)
+        # Down from a failed write until the probe succeeds: a small write that still fits
+        # on a nearly full disk (an attempt's result) must not declare the storage well
+        # while the events, which write more, are still refused.
+        self._down = False
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
@@ -119,7 +125,8 @@ class Database:
                     raise
             except sqlite3.DatabaseError as exc:
                 raise self._failed(exc) from None
-        self._on_recovery()
+        if not self._down:
+            self._on_recovery()
 
     @contextmanager
     def writer(self) -> Iterator[sqlite3.Connection]:
@@ -170,7 +177,14 @@ class Database:
         up the caller; a real write, so a full disk is not mistaken for a free one.
         """
         if self.memory:
+            self._down = False
             return True
+        try:
+            free = os.statvfs(Path(self.path).parent)
+            if free.f_bavail * free.f_frsize < PROBE_HEADROOM:
+                return False  # a write may fit, but an event with its world would not
+        except OSError:
+            pass
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=0.1)
             try:
@@ -179,11 +193,13 @@ class Database:
                 conn.close()
         except sqlite3.DatabaseError:
             return False
+        self._down = False
         self._on_recovery()
         return True
 
     def _failed(self, exc: sqlite3.DatabaseError) -> StorageUnavailable:
         message = reason(exc, self.path)
+        self._down = True
         self._on_failure(message)  # the engine's health logs it, once a minute while it lasts
         return StorageUnavailable(message)
 
