@@ -135,6 +135,21 @@ def test_a_script_in_a_response_never_runs_and_redeliver(page, app_url, serve):
     assert len(evil.requests) >= 2
 
 
+def test_a_delivery_shows_the_order_behind_its_event(page, app_url):
+    status, fired = http("POST", app_url.url + "/api/events/OrderConfirmedEvent?wait=5", {"seed": 8})
+    assert status == 200, fired
+    event = fired["payload"]
+    http("POST", f"{app_url.url}/api/orders/{event['OrderId']}/advance", {"to": "Delivered"})
+    page.goto(f"{app_url.url}/deliveries/{fired['delivery']['id']}")
+    entity = page.locator("#entities details.entity[data-kind=order]")
+    assert f"Orders({event['OrderId']})" in entity.locator("summary").inner_text()
+    entity.locator("summary").click()
+    shown = json.loads(entity.locator("pre.json").inner_text())  # the order as the Query API serves it now
+    assert shown["OrderNo"] == event["OrderNo"] and shown["StatusId"] == 4 and shown["Items"]
+    shot(page, "delivery-entities")
+    assert page.errors == []
+
+
 def test_dashboard_and_pages_render_without_errors(page, app_url):
     http("POST", app_url.url + "/api/events/OrderConfirmedEvent?wait=5", {})
     for path in ("/", "/events", "/scenarios", "/runs", "/deliveries", "/subscriptions", "/sink"):

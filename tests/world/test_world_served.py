@@ -77,3 +77,36 @@ def test_a_subscriber_that_fetches_on_receipt_sees_the_state_the_event_reports(s
     assert seen[0][:3] == ("OrderConfirmedEvent", 2, 0)
     assert seen[1][:3] == ("OrderDeliveredEvent", 4, 1) and seen[1][3] == rows
     assert seen[2][0] == "hook" and seen[2][1] == 5  # the invoice capture: Invoiced
+
+
+def test_the_readme_subscriber_fetches_the_order_and_its_rows(served, tmp_path):
+    """docs/examples/query_subscriber.py, as the README shows it, against a real serve."""
+    import socket
+    import subprocess
+    import sys
+
+    from ..conftest import ROOT
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mock = served(MOCK_NORCE_SUBSCRIBER_URL=f"http://127.0.0.1:{port}/norce")
+    log = open(tmp_path / "subscriber.log", "w+")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "docs/examples/query_subscriber.py")], stdout=log,
+                            stderr=subprocess.STDOUT, env={"NORCE_URL": mock.url, "PORT": str(port), "PATH": ""})
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:  # the subscriber is listening
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        status, fired = http("POST", f"{mock.url}/api/events/OrderConfirmedEvent?wait=20", {"seed": 4})
+        assert status == 200 and fired["delivery"]["status"] == "delivered", fired
+        assert fired["delivery"]["last_status_code"] == 200  # its asserts held (a failure closes the connection unanswered)
+        log.seek(0)
+        assert f"order {fired['payload']['OrderNo']}:" in log.read()
+    finally:
+        proc.kill()
+        proc.wait(5)
