@@ -215,3 +215,39 @@ def test_the_same_seed_gives_the_same_world(settings, tmp_path):
         seen.append(order)
         core.outbox.store.close()
     assert seen[0] == seen[1]
+
+
+def test_retention_drops_the_entities_no_retained_event_names(settings, tmp_path):
+    """World.prune: what only old events named goes, with its rows; the tenant's world stays."""
+    clock = [1_000_000.0]
+    core = build_core(settings.with_(subscriber_url="http://127.0.0.1:9/x"), database=str(tmp_path / "r.db"))
+    core.world.clock = lambda: clock[0]
+    core.outbox.clock = lambda: clock[0]
+    core.world.prepare()
+    f = core.factory
+    old = f.generate("OrderConfirmedEvent", seed=1)
+    core.outbox.emit_many([old, f.generate("SkuChangedNotification", seed=1, overrides={"PartNo": "GONE-1"}),
+                           f.generate("CompanyChangedNotification", seed=1)])
+    core.advancer.advance(old.body["OrderId"], "Invoiced")
+    clock[0] += 3600
+    new = f.generate("OrderConfirmedEvent", seed=2)
+    core.outbox.emit(new)
+    counts = core.world.counts()
+    assert counts["Orders/Orders"] == 2 and counts["Orders/Invoices"] == 1 and counts["Customers/Companies"] == 1
+    # The log keeps only the newest delivery: the world follows it (as the recorder does after a prune).
+    core.outbox.store.prune(keep=None, older_than=None)
+    with core.outbox.store.database.transaction() as db:
+        db.execute("DELETE FROM deliveries WHERE id < (SELECT max(id) FROM deliveries)")
+    (follow,) = core.outbox.dispatcher.recorder.pruned
+    follow()
+    counts = core.world.counts()
+    assert counts["Orders/Orders"] == 1 and core.world.order(new.body["OrderId"]) is not None
+    for name in ("Orders/OrderItems", "Orders/Addresses", "Orders/DeliveryNotes", "Orders/DeliveryNoteItems",
+                 "Orders/Invoices", "Orders/InvoiceItems"):
+        rows_of_new = {"Orders/OrderItems": len(order_contents(f.tenant, f.tenant.market_of(new.body["ApplicationId"]),
+                                                               new.body["OrderId"]).lines),
+                       "Orders/Addresses": 1}.get(name, 0)
+        assert counts[name] == rows_of_new, name
+    assert counts["Customers/Companies"] == counts["Customers/CustomerCompanies"] == counts["Customers/Customers"] == 0
+    assert counts["Products/ProductSkus"] == len(f.tenant.skus)  # GONE-1 went, the assortment stays
+    core.outbox.store.close()

@@ -13,6 +13,8 @@ import time
 import urllib.parse
 import urllib.request
 
+import pytest
+
 from ..servers import http, response
 
 
@@ -110,3 +112,28 @@ def test_the_readme_subscriber_fetches_the_order_and_its_rows(served, tmp_path):
     finally:
         proc.kill()
         proc.wait(5)
+
+
+def test_a_real_odata_client_reads_the_order_behind_an_event(served, serve):
+    """python-odata (nobody here wrote it) through Norce's door: $metadata, the order, its rows."""
+    import requests
+    from odata import ODataService
+
+    hook = serve(lambda req, conn: response(200, b"ok"))
+    mock = served(MOCK_NORCE_SUBSCRIBER_URL=hook.url + "/hook")
+    status, fired = http("POST", f"{mock.url}/api/events/OrderConfirmedEvent?wait=20", {"seed": 12})
+    assert status == 200, fired
+    event = fired["payload"]
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {token(mock.url)}", "ApplicationId": str(event["ApplicationId"])})
+    svc = ODataService(f"{mock.url}/commerce/query/2.0/Orders/", session=session, reflect_entities=True,
+                       quiet_progress=True)
+    Order = svc.entities["Orders"]
+    order = svc.query(Order).get(event["OrderId"])
+    assert (order.OrderNo, order.StatusId, order.Source) == (event["OrderNo"], 2, event["Source"])
+    rows = list(order.Items)  # GET Orders({id})/Items
+    assert rows and all(r.OrderId == event["OrderId"] and r.PartNo for r in rows)
+    assert svc.query(Order).filter(Order.OrderNo == event["OrderNo"]).first().Id == event["OrderId"]
+    session.headers["Authorization"] = "Bearer forged"
+    with pytest.raises(Exception):
+        svc.query(Order).get(event["OrderId"])  # the door holds for a real client too
