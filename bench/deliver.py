@@ -29,7 +29,7 @@ Targets: a schedule run that holds its rate at >= 0.70 of plain; lateness p99 < 
 --in-process keeps the older measurement: the engine (Outbox) in this process, no server,
 --events per round, against the same plain loop.
 
-    python bench/deliver.py [--seconds 10] [--rates 0.7,1] [--clients 4] [--in-process]
+    python bench/deliver.py [--seconds 10] [--rates 0.7,1] [--clients 4] [--world on|off] [--in-process]
 """
 
 from __future__ import annotations
@@ -180,7 +180,9 @@ def through_service(args) -> None:
         sink, port = start_sink(tmp)
         proc = None
         try:
-            proc, base = start_serve(f"http://127.0.0.1:{port}/hook", tmp)
+            proc, base = start_serve(f"http://127.0.0.1:{port}/hook", tmp,
+                                     env={"MOCK_NORCE_WORLD": args.world})
+            print(f"the world: {args.world} (every new order written with its rows when on)", flush=True)
             api = Client(base)
             for i in range(200):  # warm-up: every path once, the sender's connection open
                 api.json("POST", "/api/events/OrderConfirmedEvent?wait=5", {"seed": i})
@@ -316,6 +318,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="--in-process: rounds (median)")
     parser.add_argument("--clients", type=int, default=4, help="API client threads (0: skip that run)")
     parser.add_argument("--in-process", action="store_true", help="the older in-process measurement instead")
+    parser.add_argument("--world", choices=("on", "off"), default="on",
+                        help="MOCK_NORCE_WORLD of serve: off measures delivery without the entities")
     parser.add_argument("--events", type=int, default=5000, help="--in-process: events per round")
     args = parser.parse_args()
     if args.in_process:

@@ -9,6 +9,7 @@ questions the control API asks (an order's state, a job's status, the entities o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -21,7 +22,7 @@ from mock_norce.world import builder, changes
 from mock_norce.world.builder import INTEGRATION_USER, iso
 from mock_norce.world.model import Model
 from mock_norce.world.rows import Rows
-from mock_norce.world.tables import clear_tables, create_tables
+from mock_norce.world.tables import clear_tables, create_tables, table_ddl
 
 log = logging.getLogger("mock_norce.world")
 
@@ -72,8 +73,21 @@ class World:
     # --- life ----------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Create the tables (idempotent) and the tenant's master data and assortment."""
+        """Create the tables (idempotent) and the tenant's master data and assortment.
+
+        Tables made from another model (an upgrade changed query-model.yaml) are dropped and
+        made again: the world starts afresh rather than fail on a missing column."""
+        version = hashlib.sha256("".join(table_ddl(t) for ns in self.model.namespaces.values()
+                                         for t in ns.types.values()).encode()).hexdigest()
         with self.database.transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS w_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            found = db.execute("SELECT value FROM w_meta WHERE key = 'model'").fetchone()
+            if found is not None and found[0] != version:
+                log.warning("the Query API's model changed: the world starts afresh")
+                for ns in self.model.namespaces.values():
+                    for t in ns.types.values():
+                        db.execute(f"DROP TABLE IF EXISTS {t.table}")
+            db.execute("INSERT OR REPLACE INTO w_meta(key, value) VALUES ('model', ?)", (version,))
             create_tables(db, self.model)
             for statement in JOBS.split(";"):
                 if statement.strip():
@@ -129,8 +143,11 @@ class World:
             try:
                 with_savepoint(db, lambda: changes.apply(self.tenant, self.rows, db, now, payload.event_type,
                                                          payload.body, payload.facts))
-            except sqlite3.OperationalError:
-                raise  # the disk or the lock: the transaction fails and the outbox says so
+            except sqlite3.DatabaseError as exc:
+                if _storage_failure(exc):
+                    raise  # the disk or the lock: the transaction fails and the outbox says so
+                self.failures += 1
+                log.exception("the world could not follow a %s event", payload.event_type)
             except Exception:  # noqa: BLE001 - a bug here must not lose the event
                 self.failures += 1
                 log.exception("the world could not follow a %s event", payload.event_type)
@@ -202,6 +219,15 @@ class World:
             self.rows.insert_all(db, builder.new_sku(t, sku.part_no, now))
             if sku.supplier_id is not None:
                 self.rows.insert_all(db, builder.new_supplier_sku(t, sku.part_no, sku.supplier_id, now))
+
+
+# SQLite's primary result codes that mean the storage, not the statement, failed.
+_STORAGE_CODES = {5, 6, 8, 10, 11, 13, 14, 26}  # BUSY LOCKED READONLY IOERR CORRUPT FULL CANTOPEN NOTADB
+
+
+def _storage_failure(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is None or (code & 0xFF) in _STORAGE_CODES
 
 
 def with_savepoint(db: sqlite3.Connection, work: Callable[[], object]) -> None:

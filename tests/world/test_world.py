@@ -251,3 +251,35 @@ def test_retention_drops_the_entities_no_retained_event_names(settings, tmp_path
     assert counts["Customers/Companies"] == counts["Customers/CustomerCompanies"] == counts["Customers/Customers"] == 0
     assert counts["Products/ProductSkus"] == len(f.tenant.skus)  # GONE-1 went, the assortment stays
     core.outbox.store.close()
+
+
+def test_a_changed_model_starts_the_world_afresh_instead_of_failing(settings, tmp_path):
+    import yaml
+
+    from mock_norce.storage.database import Database
+    from mock_norce.world.model import build_model
+    from mock_norce.world.world import World
+
+    doc = yaml.safe_load((settings.fixtures_dir / "query-model.yaml").read_text())
+    tenant = build_core(settings).factory.tenant
+    database = Database(tmp_path / "m.db")
+    World(build_model(doc), tenant, database).prepare()
+    doc["namespaces"]["Core"]["types"]["Currency"]["properties"]["Symbol"] = "String?"
+    world = World(build_model(doc), tenant, database)
+    world.prepare()  # the old w_currencies has no Symbol: dropped and made again, not an error
+    with database.reader() as db:
+        columns = [r[1] for r in db.execute("PRAGMA table_info(w_currencies)")]
+    assert "Symbol" in columns and world.counts()["Core/Currencies"] == 4
+    database.close()
+
+
+def test_a_bug_in_a_change_is_counted_and_logged_and_the_event_still_goes(client, core, caplog):
+    broken = core.world.rows.tables["Order"]
+    core.world.rows.tables["Order"] = "no_such_table"  # every new order's insert now fails (not storage)
+    try:
+        answer_ = fire(client, "OrderConfirmedEvent", 3)
+    finally:
+        core.world.rows.tables["Order"] = broken
+    assert answer_["recorded"] is True and answer_["delivery"]["id"]
+    assert get(client, "/api/world")["failures"] == 1
+    assert "could not follow a OrderConfirmedEvent" in caplog.text
