@@ -75,7 +75,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         print(f"filling the world with {args.orders:,} orders ...")
-        fill(data / "mock-norce.db", args.orders)
+        fill(Path(Settings(data_dir=data).world_path()), args.orders)
         proc, base = start_serve(f"http://127.0.0.1:{closed_port()}/", data, timeout=300)
         try:
             client = Client(base)

@@ -83,6 +83,7 @@ class Core:
         self.schedules.stop()
         self.runs.stop()
         self.outbox.stop()
+        self.world.database.close()
         self.lock.release()
 
     def problems(self) -> dict[str, str]:
@@ -136,12 +137,18 @@ def build_outbox(settings: Settings, *, database: str | None = None, clock: Call
     return Outbox(factory, subs, store, dispatcher, time_scale=settings.time_scale, clock=clock)
 
 
-def build_world(settings: Settings, outbox: Outbox, clock: Callable[[], float] = time.time) -> tuple[World, QueryService]:
-    """The entities behind the ids (in the outbox's database), following every recorded event,
-    cleared with the log and pruned with it; and the Query API that reads them."""
+def build_world(settings: Settings, outbox: Outbox, *, database: str | None = None, health: Health | None = None,
+                clock: Callable[[], float] = time.time) -> tuple[World, QueryService]:
+    """The entities behind the ids, in their own SQLite file beside the log; they follow every
+    event the outbox records (written just before it), are cleared with the log and pruned
+    with it; and the Query API that reads them."""
     model = load_model(settings.fixtures_dir / "query-model.yaml")
-    database = outbox.store.database
-    world = World(model, outbox.factory.tenant, database, clock)
+    health = health or Health()
+    # 8 MB of page cache: a new order writes into a dozen tables and indexes at random keys.
+    store = Database(settings.world_path(database),
+                     on_failure=lambda message: health.report("storage", f"storage unavailable: {message}"),
+                     on_recovery=lambda: health.clear("storage"), log_tables=False, cache_kib=8192)
+    world = World(model, outbox.factory.tenant, store, clock)
     if settings.world:
         outbox.recorders.append(world.record)
     outbox.clear_listeners.append(world.clear)
@@ -151,7 +158,7 @@ def build_world(settings: Settings, outbox: Outbox, clock: Callable[[], float] =
         if oldest is not None:
             world.prune(oldest)
     outbox.dispatcher.recorder.pruned.append(follow_retention)
-    return world, QueryService(model, database.reader)
+    return world, QueryService(model, store.reader)
 
 
 def build_runs(outbox: Outbox, library: Library, clock: Callable[[], float] = time.time) -> RunManager:
@@ -179,7 +186,7 @@ def build_core(settings: Settings, database: str | None = None) -> Core:
     factory = build_factory(settings)
     health = Health()
     outbox = build_outbox(settings, database=database, factory=factory, health=health)
-    world, query = build_world(settings, outbox)
+    world, query = build_world(settings, outbox, database=database, health=health)
     library = build_library(settings, factory.catalog)
     runs = build_runs(outbox, library)
     schedules = build_schedules(settings, outbox, library, runs)

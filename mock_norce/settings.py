@@ -229,6 +229,14 @@ class Settings:
     def database_path(self) -> str:
         return self.database or str(self.data_dir / "mock-norce.db")
 
+    def world_path(self, database: str | None = None) -> str:
+        """The world's own SQLite file beside the log's (data/mock-norce-world.db), so its
+        writes never hold the delivery writer's lock; in memory when the log is."""
+        log = database or self.database_path
+        if log == ":memory:":
+            return log
+        return log[:-3] + "-world.db" if log.endswith(".db") else log + "-world"
+
     @property
     def tenant_path(self) -> Path:
         return self.tenant_file or self.fixtures_dir / "tenant.yaml"

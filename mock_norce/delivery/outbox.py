@@ -33,8 +33,10 @@ class Outbox:
         self.time_scale = time_scale
         self.clock = clock
         self.emit_listeners: list[Callable[[list, str | None], None]] = []  # (rows written, run id)
-        # Writers that follow the recorded events in their transaction: (db, payloads, now).
-        # The world's state changes here, before any first attempt, as Norce's does.
+        # Writers that follow the events, called just before they are recorded: (payloads, now).
+        # The world's state changes here, before any first attempt, as Norce's does; in its
+        # own file, so the delivery writer's lock is not held meanwhile. (A failure there
+        # refuses the events: nothing is recorded that the world did not follow.)
         self.recorders: list[Callable] = []
         self.clear_listeners: list[Callable[[], None]] = []  # after a clear (the world empties too)
 
@@ -62,8 +64,8 @@ class Outbox:
         dues = iter(dues) if dues is not None else None
         rows, slots = [], []
         payloads = list(payloads)
-        if self.recorders:
-            also = self._with_recorders(payloads, now, also)
+        for recorder in self.recorders:  # every payload, also those of a type switched OFF: Norce's
+            recorder(payloads, now)     # state changes whether or not anyone subscribes
         for payload in payloads:
             due = next(dues) if dues is not None else now
             target = self.subscriptions.target(payload.event_type, url)
@@ -80,16 +82,6 @@ class Outbox:
         for listener in self.emit_listeners:
             listener(rows, run_id)
         return [None if slot is None else ids[slot] for slot in slots]
-
-    def _with_recorders(self, payloads: list[Payload], now: float, also: Callable | None) -> Callable:
-        # Every payload, also those of a type switched OFF: Norce's state changes whether or
-        # not anyone subscribes to the notification about it.
-        def write(db):
-            for recorder in self.recorders:
-                recorder(db, payloads, now)
-            if also is not None:
-                also(db)
-        return write
 
     def fire(self, event_type: str, *, overrides: Mapping[str, Any] | None = None, omit: Iterable[str] = (),
              seed: int | None = None, market: str | None = None, url: str | None = None,

@@ -55,8 +55,11 @@ def reason(exc: BaseException, path: str) -> str:
 class Database:
     """The connections to one SQLite file and the translation of its failures."""
 
-    def __init__(self, path: str | Path, on_failure=None, on_recovery=None):
+    def __init__(self, path: str | Path, on_failure=None, on_recovery=None, *, log_tables: bool = True,
+                 cache_kib: int | None = None):
         self.path = str(path)
+        self.log_tables = log_tables  # False: a file of other tables (the world's), made by their owner
+        self.cache_kib = cache_kib  # the writer's page cache, when SQLite's 2 MB is too small
         self.memory = self.path == ":memory:"
         self.lock = threading.RLock()
         self._on_failure = on_failure or (lambda message: log.error("storage unavailable: %s", message))
@@ -100,6 +103,11 @@ class Database:
         # power loss can undo the last commits.
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
+        if self.cache_kib is not None:
+            db.execute(f"PRAGMA cache_size=-{int(self.cache_kib)}")
+        if not self.log_tables:
+            db.execute("PRAGMA user_version=1")  # a write at start: a read-only file is refused now
+            return
         db.executescript(TABLES)
         if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             db.executescript("BEGIN;" + VERSION_2 + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")

@@ -54,12 +54,12 @@ class Change:
 
     # --- orders ------------------------------------------------------------------------
 
-    def order(self, order_id: int, status: int) -> tuple[int, str] | None:
-        """(status, market) of the order, made with `status` if it did not exist yet."""
+    def order(self, order_id: int, status: int) -> tuple[int, str, bool]:
+        """(status, market, made now) of the order, made with `status` if it did not exist yet."""
         found = self.db.execute("SELECT StatusId, _market FROM w_orders WHERE Id = ?", (order_id,)).fetchone()
         if found is not None:
             self.db.execute("UPDATE w_orders SET _seen = ? WHERE Id = ?", (self.now, order_id))
-            return found[0], found[1]
+            return found[0], found[1], False
         market = self.market(order_id)
         facts = {k: self.body.get(k) for k in ("OrderNo", "ClientOrderRef", "Source", "FirstName", "LastName",
                                                 "CellPhone") if isinstance(self.body.get(k), str)}
@@ -69,7 +69,7 @@ class Change:
         if self.event_type in ORDER_STATUS and "FirstName" not in facts and "LastName" not in facts:
             facts["anonymous"] = True  # an order event without a name: a buyer who gave none (POS)
         self.rows.insert_all(self.db, builder.new_order(self.tenant, market, order_id, facts, status, self.now))
-        return status, market.code
+        return status, market.code, True
 
     def set_order_status(self, order_id: int, status: int, part_delivery: bool | None = None) -> None:
         sets, args = "StatusId = ?, Updated = ?, UpdatedBy = ?", [status, self.stamp, INTEGRATION_USER]
@@ -168,8 +168,8 @@ def _order_event(c: Change) -> None:
     if order_id is None:
         return
     target = ORDER_STATUS[c.event_type]
-    c.order(order_id, target if target is not None else CONFIRMED)
-    if target is None:
+    _, _, made = c.order(order_id, target if target is not None else CONFIRMED)
+    if target is None or (made and target == CONFIRMED):  # made confirmed: nothing more to change
         return
     if target in (DELIVERED, PARTLY_DELIVERED):
         c.deliver(order_id, partly=target == PARTLY_DELIVERED)

@@ -133,12 +133,27 @@ class World:
 
     # --- changes -------------------------------------------------------------------------
 
-    def record(self, db: sqlite3.Connection, payloads: Iterable, now: float) -> None:
-        """Change the world as the recorded events say (inside their transaction).
+    def record(self, payloads: Iterable, now: float) -> None:
+        """Change the world as the events about to be recorded say (one transaction).
 
         A failure of one event's change is logged and counted, never allowed to stop its
-        delivery: the event is what the user asked for, the world is what we add to it.
+        delivery: the event is what the user asked for, the world is what we add to it. A
+        failure of the storage (full, locked) raises: the events are refused.
         """
+        with self.database.transaction() as db:
+            self._record(db, payloads, now)
+
+    def _record(self, db: sqlite3.Connection, payloads: Iterable, now: float) -> None:
+        payloads = list(payloads)
+        try:  # all at once; only if one of them fails, again one by one, each in its savepoint
+            with_savepoint(db, lambda: [changes.apply(self.tenant, self.rows, db, now, p.event_type, p.body, p.facts)
+                                        for p in payloads])
+            return
+        except sqlite3.DatabaseError as exc:
+            if _storage_failure(exc):
+                raise
+        except Exception:  # noqa: BLE001 - found again below, event by event, and reported there
+            pass
         for payload in payloads:
             try:
                 with_savepoint(db, lambda: changes.apply(self.tenant, self.rows, db, now, payload.event_type,
