@@ -64,8 +64,6 @@ class Outbox:
         dues = iter(dues) if dues is not None else None
         rows, slots = [], []
         payloads = list(payloads)
-        for recorder in self.recorders:  # every payload, also those of a type switched OFF: Norce's
-            recorder(payloads, now)     # state changes whether or not anyone subscribes
         for payload in payloads:
             due = next(dues) if dues is not None else now
             target = self.subscriptions.target(payload.event_type, url)
@@ -75,6 +73,10 @@ class Outbox:
             body = payload.to_bytes()
             rows.append((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale, due))
             slots.append(len(rows) - 1)
+        # Once every target is known good (a refused URL changes nothing): every payload, also
+        # those of a type switched OFF, as Norce's state changes whether or not anyone subscribes.
+        for recorder in self.recorders:
+            recorder(payloads, now)
         with self.dispatcher.gate:  # no clear between the commit and the scheduling
             ids = self.store.add_events(rows, now, also)
             self.dispatcher.schedule_many([Job(did, target_url, headers, body, 0, scale, due, run_id)

@@ -283,3 +283,14 @@ def test_a_bug_in_a_change_is_counted_and_logged_and_the_event_still_goes(client
     assert answer_["recorded"] is True and answer_["delivery"]["id"]
     assert get(client, "/api/world")["failures"] == 1
     assert "could not follow a OrderConfirmedEvent" in caplog.text
+
+
+def test_events_refused_for_a_bad_url_change_nothing_in_the_world(core):
+    from mock_norce.errors import MockNorceError
+
+    payload = core.factory.generate("OrderConfirmedEvent", seed=31)
+    with pytest.raises(MockNorceError):
+        core.outbox.emit_many([payload], url="ftp://127.0.0.1/nope")
+    assert core.world.order(payload.body["OrderId"]) is None
+    core.outbox.emit_many([payload])
+    assert core.world.order(payload.body["OrderId"])["StatusId"] == 2
