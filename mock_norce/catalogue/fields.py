@@ -172,7 +172,8 @@ def _new_price(d: Draw) -> float:
     current = sku.price(d.market, price_list) if sku is not None else None
     if current is None:
         return fakedata.price(*d.market.sale_price, d.market.price_endings, d.rng)
-    return round(current * (0.8, 0.9, 0.95, 1.05, 1.1)[int(d.rng.random() * 5)], 2)
+    # Excluding VAT, so any cent: a campaign or a repricing moves it by up to 30% either way.
+    return round(current * (0.7 + 0.6 * d.rng.random()), 2)
 
 
 def _error_message(d: Draw) -> str:
