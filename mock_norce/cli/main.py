@@ -67,10 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("serve", help="run the web UI, the control API and the delivery engine",
+    p = sub.add_parser("serve", help="run the web UI, the control API, the delivery engine and Norce's Query API",
                        description="Serve the UI and the JSON control API with a production server (waitress, "
                                    "one process). Without MOCK_NORCE_SUBSCRIBER_URL, events go to the built-in "
-                                   "sink at /sink/default. Stops cleanly on SIGTERM or Ctrl-C.")
+                                   "sink at /sink/default. Also serves Norce's Query API over the entities the "
+                                   "events name (/commerce/query/{2.0|3.0}/...), its token endpoint "
+                                   "(/identity/1.0/connect/token) and Connect's job lookup. Stops cleanly on "
+                                   "SIGTERM or Ctrl-C.")
     p.add_argument("--host", help="address to listen on (default MOCK_NORCE_HOST, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default MOCK_NORCE_PORT, 8080; 0: any free port)")
     p.set_defaults(func=cmd_serve)
