@@ -57,7 +57,8 @@ def fill(path: Path, orders: int) -> None:
         market = tenant.markets[n % len(tenant.markets)]
         facts = {"OrderNo": f"SO-{order_id}", "ClientOrderRef": str(6000000 + n), "Source": "WEB",
                  "FirstName": "Anna", "LastName": "Berg", "CellPhone": "+46701234567"}
-        for kind, rows in builder.new_order(tenant, market, order_id, facts, builder.CONFIRMED, now).items():
+        for kind, rows in builder.new_order(tenant, market, order_id, facts, builder.CONFIRMED, now,
+                                                world.ids).items():
             batch.setdefault(kind, []).extend(rows)
         if (n + 1) % 20000 == 0 or n + 1 == orders:
             with database.transaction() as db:

@@ -26,8 +26,8 @@ class Change:
     """One event's change: the tenant, the open transaction, the time, the event's fields."""
 
     def __init__(self, tenant: Tenant, rows: Rows, db: sqlite3.Connection, now: float, event_type: str,
-                 body: dict, facts: dict):
-        self.tenant, self.rows, self.db, self.now = tenant, rows, db, now
+                 body: dict, facts: dict, ids: builder.Sequences):
+        self.tenant, self.rows, self.db, self.now, self.ids = tenant, rows, db, now, ids
         self.event_type, self.body, self.facts = event_type, body, facts
         self.stamp = iso(now)
 
@@ -62,7 +62,8 @@ class Change:
         facts["email"] = self.facts.get("email")
         if self.event_type in ORDER_STATUS and "FirstName" not in facts and "LastName" not in facts:
             facts["anonymous"] = True  # an order event without a name: a buyer who gave none (POS)
-        self.rows.insert_all(self.db, builder.new_order(self.tenant, market, order_id, facts, status, self.now))
+        self.rows.insert_all(self.db, builder.new_order(self.tenant, market, order_id, facts, status, self.now,
+                                                            self.ids))
         return status, market.code, True
 
     def set_order_status(self, order_id: int, status: int, part_delivery: bool | None = None) -> None:

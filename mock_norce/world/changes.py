@@ -171,10 +171,10 @@ HANDLERS: dict[str, Callable[[Change], None]] = {
 
 
 def apply(tenant: Tenant, rows: Rows, db: sqlite3.Connection, now: float, event_type: str, body: Any,
-          facts: dict) -> bool:
+          facts: dict, ids: builder.Sequences) -> bool:
     """Change the world as one event says; False when the type changes nothing."""
     handler = HANDLERS.get(event_type)
     if handler is None or not isinstance(body, dict):
         return False
-    handler(Change(tenant, rows, db, now, event_type, body, facts))
+    handler(Change(tenant, rows, db, now, event_type, body, facts, ids))
     return True

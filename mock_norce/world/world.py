@@ -45,7 +45,7 @@ _PRUNE = (
         "DELETE FROM w_invoices WHERE ReferenceOrderId IN ({ids})",
         "DELETE FROM w_order_items WHERE OrderId IN ({ids})",
         "DELETE FROM w_order_infos WHERE OrderId IN ({ids})",
-        "DELETE FROM w_order_addresses WHERE Id IN ({ids})",
+        "DELETE FROM w_order_addresses WHERE Id IN (SELECT _buyer_address FROM w_orders WHERE Id IN ({ids}))",
         "DELETE FROM w_orders WHERE Id IN ({ids})",
     ), "Id"),
     ("w_customers", "_seen < ?", (
@@ -71,6 +71,7 @@ class World:
         self.clock = clock
         self.rows = Rows({t.name: t.table for ns in model.namespaces.values() for t in ns.types.values()})
         self.failures = 0  # events whose change failed (logged; delivery goes on)
+        self.ids = builder.Sequences()  # order rows' and addresses' ids (read from the tables in prepare)
 
     # --- life ----------------------------------------------------------------------------
 
@@ -91,6 +92,7 @@ class World:
                         db.execute(f"DROP TABLE IF EXISTS {t.table}")
             db.execute("INSERT OR REPLACE INTO w_meta(key, value) VALUES ('model', ?)", (version,))
             create_tables(db, self.model)
+            self.ids = self._sequences(db)
             for statement in JOBS.split(";"):
                 if statement.strip():
                     db.execute(statement)  # not executescript: it would commit the transaction
@@ -100,6 +102,7 @@ class World:
         """Forget every entity (with the log, between tests): back to the tenant's world."""
         with self.database.transaction() as db:
             clear_tables(db, self.model)
+            self.ids = builder.Sequences()
             db.execute("DELETE FROM w_jobs")
             self._seed(db, self.clock())
 
@@ -133,6 +136,11 @@ class World:
                 removed += 1
         return removed
 
+    def _sequences(self, db: sqlite3.Connection) -> builder.Sequences:
+        last = {kind: db.execute(f"SELECT coalesce(max(Id), 0) FROM {self.rows.tables[name]}").fetchone()[0]
+                for kind, name in (("order_item", "OrderItem"), ("address", "Address"))}
+        return builder.Sequences(last)
+
     # --- changes -------------------------------------------------------------------------
 
     def record(self, payloads: Iterable, now: float) -> None:
@@ -149,7 +157,7 @@ class World:
         payloads = list(payloads)
         def all_at_once():
             for n, p in enumerate(payloads, start=1):
-                changes.apply(self.tenant, self.rows, db, now, p.event_type, p.body, p.facts)
+                changes.apply(self.tenant, self.rows, db, now, p.event_type, p.body, p.facts, self.ids)
                 if n % YIELD_EVERY == 0:
                     time.sleep(0)  # let the timer and the senders have the GIL: they are due now
         try:  # all at once; only if one of them fails, again one by one, each in its savepoint
@@ -163,7 +171,7 @@ class World:
         for payload in payloads:
             try:
                 with_savepoint(db, lambda: changes.apply(self.tenant, self.rows, db, now, payload.event_type,
-                                                         payload.body, payload.facts))
+                                                         payload.body, payload.facts, self.ids))
             except sqlite3.DatabaseError as exc:
                 if _storage_failure(exc):
                     raise  # the disk or the lock: the transaction fails and the outbox says so
