@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from mock_norce.catalogue.orders import Contents, Line
 from mock_norce.catalogue.tenant import Tenant
 from mock_norce.world import builder
 from mock_norce.world.builder import INTEGRATION_USER, INVOICED, iso
@@ -122,8 +123,9 @@ class Change:
             " FROM w_orders WHERE Id = ?", (order_id,)).fetchone()
         items = self.db.execute("SELECT Id, LineNumber, PartNo, ProductName, QtyOrdered, PriceSale, LineAmount"
                                 " FROM w_order_items WHERE OrderId = ? ORDER BY LineNumber", (order_id,)).fetchall()
-        net = round(sum(i[6] for i in items) + o[3], 2)
-        vat = round(net * o[4] / 100, 2)
+        # The same sums as the payment's Amount (catalogue/orders.py), over the rows as stored.
+        contents = Contents(tuple(Line(int(i[1]), i[2], i[3], i[4], i[5]) for i in items), o[3], o[4])
+        net, vat = contents.net, contents.vat
         self.rows.insert(self.db, "Invoice", {
             "Id": invoice_id, "ClientId": self.tenant.client_id, "InvoiceNo": f"INV{invoice_id}", "TypeId": 1,
             "ReferenceOrderId": order_id, "ReferenceNoPsp": None, "BuyerCompanyId": None, "BuyerCustomerId": None,
