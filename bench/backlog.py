@@ -17,7 +17,7 @@ The database is the queue: only about a second of due deliveries is held in memo
 must not grow with the backlog. Targets: RSS growth under 80 bytes per waiting delivery;
 `/healthz` under 50 ms at the end.
 
-    python bench/backlog.py [--rate 3000] [--seconds 60]
+    python bench/backlog.py [--rate 3000] [--seconds 60] [--world on|off]
 """
 
 from __future__ import annotations
@@ -63,13 +63,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=3000.0, help="events per second of the schedule")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the schedule runs")
     parser.add_argument("--calls", type=int, default=50, help="calls per latency figure")
+    parser.add_argument("--world", choices=("on", "off"), default="on",
+                        help="MOCK_NORCE_WORLD of serve (on: its page cache, 8 MB, counts in the growth)")
     args = parser.parse_args()
 
     dead_url = f"http://127.0.0.1:{closed_port()}/hook"
     with tempfile.TemporaryDirectory() as tmp:
         proc = None
         try:
-            proc, base = start_serve(dead_url, Path(tmp))
+            proc, base = start_serve(dead_url, Path(tmp), env={"MOCK_NORCE_WORLD": args.world})
             api = Client(base, timeout=30)
             deadline = time.time() + 30
             while api.request("GET", "/healthz")[0] != 200:
