@@ -86,7 +86,8 @@ _ASCII = str.maketrans({
 })
 
 
-def _mailbox_part(name: str) -> str:
+def mailbox_part(name: str) -> str:
+    """A name as the part of an e-mail address: lower case, ASCII, no spaces or hyphens."""
     return name.lower().translate(_ASCII).replace("-", "")
 
 
@@ -121,7 +122,7 @@ def person(market: Market, rng: Random, phone_share: float = 0.85, email_share: 
 
 
 def email_address(first: str, last: str, market: Market, rng: Random) -> str:
-    f, l = _mailbox_part(first), _mailbox_part(last)
+    f, l = mailbox_part(first), mailbox_part(last)
     style = int(rng.random() * 5)
     if style == 0:
         box = f"{f}.{l}"

@@ -262,7 +262,7 @@ def new_company(tenant: Tenant, market: Market, company_id: int, now: float) -> 
         "Company": [{
             "Id": company_id, "Key": fakedata.uuid4(rng), "ClientId": tenant.client_id,
             "CompanyCode": f"K{company_id}", "TypeId": 1, "OrganizationNo": org, "Name": name,
-            "EmailAddress": f"info@{owner.last_name.lower().translate(_MAIL)}.{market.code.lower()}",
+            "EmailAddress": f"info@{fakedata.mailbox_part(owner.last_name)}.{market.code.lower()}",
             "PhoneNumber": None, "ParentCompanyId": None, "UseBillingAddressAsShippingAddress": 1, "IsActive": 1,
             "ApplicationId": market.application_id, "VatNo": f"{market.code}{org.replace('-', '')}01",
             "Created": stamp, "CreatedBy": INTEGRATION_USER, "Updated": None, "UpdatedBy": None, "_seen": now,
@@ -282,6 +282,3 @@ def new_company(tenant: Tenant, market: Market, company_id: int, now: float) -> 
             "Created": stamp, "CreatedBy": INTEGRATION_USER, "Updated": None, "UpdatedBy": None,
         })
     return out
-
-
-_MAIL = str.maketrans({"å": "a", "ä": "a", "ö": "o", "ø": "o", "æ": "ae", "é": "e", "ü": "u", " ": "", "'": ""})
