@@ -6,7 +6,7 @@ Owns:
   ``$filter`` as parameterised SQL, ``$expand`` in one query per navigation per page,
   server-driven paging, the CSDL ``$metadata``);
 - the entities themselves: made the first time an event names them, changed as each event
-  says, in the transaction that records it (builder, changes, world, lifecycle, links);
+  says, just before it is recorded (builder, change, changes, world, lifecycle, links);
 - Norce's identity server (OAuth2 client credentials, its JWTs, the ``ApplicationId`` rule)
   and the rate limits in front of the read APIs (token buckets on an injected clock).
 

@@ -1,10 +1,10 @@
-"""The world: the entities behind the ids of the events, in the database, and their state.
+"""The world: the entities behind the ids of the events, in their own SQLite file, and their state.
 
-Built once from the tenant (master data and the assortment), then changed by every recorded
-event (``changes.py``, in the transaction that records it), cleared with the delivery log and
-pruned with it (an entity no retained event has named for longer than the retention goes).
-Reads go through the Query API (``query.py``); this module also answers the few direct
-questions the control API asks (an order's state, a job's status, the entities of an event).
+Built once from the tenant (master data and the assortment), then changed by every event
+(``changes.py``, in one transaction just before the events are recorded), cleared with the
+delivery log and pruned with it (an entity no retained event names goes). Reads go through
+the Query API (``query.py``); this module also answers the few direct questions the control
+API asks (an order's state, a job's status, the rows per entity set).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ _PRUNE = (
 
 
 class World:
-    """The entities behind the ids, kept in the same SQLite file as the delivery log."""
+    """The entities behind the ids, in their own SQLite file beside the delivery log's."""
 
     def __init__(self, model: Model, tenant: Tenant, database: Database, clock: Callable[[], float] = time.time):
         self.model = model
