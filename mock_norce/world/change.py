@@ -150,9 +150,13 @@ class Change:
 
     # --- products, customers, suppliers -------------------------------------------------
 
+    def seen_or_made(self, table: str, where: str, args: tuple, make) -> None:
+        """Mark the entity as named now (retention); make its rows (``make()``) if it did not exist."""
+        if self.db.execute(f"UPDATE {table} SET _seen = ? WHERE {where}", (self.now, *args)).rowcount == 0:
+            self.rows.insert_all(self.db, make())
+
     def sku(self, part_no: str) -> None:
-        if self.db.execute("UPDATE w_skus SET _seen = ? WHERE PartNo = ?", (self.now, part_no)).rowcount == 0:
-            self.rows.insert_all(self.db, builder.new_sku(self.tenant, part_no, self.now))
+        self.seen_or_made("w_skus", "PartNo = ?", (part_no,), lambda: builder.new_sku(self.tenant, part_no, self.now))
 
     def touch(self, table: str, where: str, args: tuple) -> None:
         """A *ChangedNotification: the named rows were updated now, by the integration."""

@@ -107,26 +107,25 @@ def _on_hand_break_point(c: Change) -> None:
                       builder.onhand_row(c.tenant, part_no, warehouse, location, on_hand, minimum, c.stamp))
 
 
-def _customer_changed(c: Change) -> None:
-    customer_id = c.int_field("CustomerId")
-    if customer_id is None:
-        return
-    if c.db.execute("UPDATE w_customers SET _seen = ? WHERE Id = ?", (c.now, customer_id)).rowcount == 0:
-        c.rows.insert_all(c.db, builder.new_customer(c.tenant, c.market(customer_id), customer_id, c.now))
-    if c.body.get("EntityChanged") == "tClientCustomerAddress":
-        c.touch("w_customer_addresses", "CustomerId = ?", (customer_id,))
-    c.touch("w_customers", "Id = ?", (customer_id,))
+def _party_changed(id_field: str, table: str, address_table: str, address_change: str, make):
+    """A customer's or a company's notification: made if new, then the rows it names stamped.
+    (The address rows name their owner in a column spelled like the event's field.)"""
+
+    def change(c: Change) -> None:
+        key = c.int_field(id_field)
+        if key is None:
+            return
+        c.seen_or_made(table, "Id = ?", (key,), lambda: make(c.tenant, c.market(key), key, c.now))
+        if c.body.get("EntityChanged") == address_change:
+            c.touch(address_table, f"{id_field} = ?", (key,))
+        c.touch(table, "Id = ?", (key,))
+    return change
 
 
-def _company_changed(c: Change) -> None:
-    company_id = c.int_field("CompanyId")
-    if company_id is None:
-        return
-    if c.db.execute("UPDATE w_companies SET _seen = ? WHERE Id = ?", (c.now, company_id)).rowcount == 0:
-        c.rows.insert_all(c.db, builder.new_company(c.tenant, c.market(company_id), company_id, c.now))
-    if c.body.get("EntityChanged") == "tClientCompanyAddress":
-        c.touch("w_company_addresses", "CompanyId = ?", (company_id,))
-    c.touch("w_companies", "Id = ?", (company_id,))
+_customer_changed = _party_changed("CustomerId", "w_customers", "w_customer_addresses", "tClientCustomerAddress",
+                                   builder.new_customer)
+_company_changed = _party_changed("CompanyId", "w_companies", "w_company_addresses", "tClientCompanyAddress",
+                                  builder.new_company)
 
 
 _SUPPLIER_TABLES = {"SupplierSkuOnHandChangedNotification": "w_supplier_onhand",
@@ -137,9 +136,8 @@ def _supplier_changed(c: Change) -> None:
     part_no, supplier_id = c.str_field("PartNo"), c.int_field("SupplierId")
     if part_no is None or supplier_id is None:
         return
-    if c.db.execute("UPDATE w_supplier_skus SET _seen = ? WHERE PartNo = ? AND SupplierId = ?",
-                    (c.now, part_no, supplier_id)).rowcount == 0:
-        c.rows.insert_all(c.db, builder.new_supplier_sku(c.tenant, part_no, supplier_id, c.now))
+    c.seen_or_made("w_supplier_skus", "PartNo = ? AND SupplierId = ?", (part_no, supplier_id),
+                   lambda: builder.new_supplier_sku(c.tenant, part_no, supplier_id, c.now))
     c.touch(_SUPPLIER_TABLES.get(c.event_type, "w_supplier_skus"), "PartNo = ? AND SupplierId = ?",
             (part_no, supplier_id))
 
