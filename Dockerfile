@@ -34,8 +34,6 @@ RUN --mount=type=secret,id=ca_bundle \
 FROM ${BASE_IMAGE}
 # The venv's python links to the base's interpreter, so both stages use the same base.
 COPY --from=build /venv /venv
-COPY fixtures/ /app/fixtures/
-COPY scenarios/ /app/scenarios/
 # A system user without a login shell; `useradd` exists in both Debian-based bases.
 RUN useradd --system --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin mocknorce \
@@ -49,9 +47,7 @@ ENV PATH=/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     MOCK_NORCE_HOST=0.0.0.0 \
     MOCK_NORCE_PORT=8080 \
-    MOCK_NORCE_DATA_DIR=/data \
-    MOCK_NORCE_FIXTURES_DIR=/app/fixtures \
-    MOCK_NORCE_BUILTIN_SCENARIOS_DIR=/app/scenarios
+    MOCK_NORCE_DATA_DIR=/data
 # Inside a container the server binds 0.0.0.0; publish with -p 127.0.0.1:8080:8080 to
 # keep it on the host's loopback.
 EXPOSE 8080

@@ -11,13 +11,20 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
 
+import platformdirs
+
 from mock_norce.errors import SettingsError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The built-in data (schemas, tenant, query model, scenarios) ships inside the package, so an
+# installed wheel finds it from any working directory.
+PACKAGE_DIR = Path(__file__).resolve().parent
+FIXTURES_DIR = PACKAGE_DIR / "fixtures"
 
 
-def _default_fixtures() -> Path:
-    return PROJECT_ROOT / "fixtures"
+def _default_data_dir() -> Path:
+    # The per-user data directory (~/.local/share/mock-norce on Linux, honouring XDG_DATA_HOME),
+    # not ./data of whatever directory the user happens to be in.
+    return Path(platformdirs.user_data_dir("mock-norce", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,7 @@ class Settings:
     """Every knob of mock-norce. The field's metadata names its environment variable."""
 
     fixtures_dir: Path = field(
-        default_factory=_default_fixtures,
+        default_factory=lambda: FIXTURES_DIR,
         metadata={"env": "MOCK_NORCE_FIXTURES_DIR", "help": "built-in schemas and tenant.yaml"},
     )
     schemas_dir: Path | None = field(
@@ -33,7 +40,7 @@ class Settings:
         metadata={"env": "MOCK_NORCE_SCHEMAS_DIR", "help": "extra JSON Schemas: custom event types"},
     )
     builtin_scenarios_dir: Path = field(
-        default_factory=lambda: PROJECT_ROOT / "scenarios",
+        default_factory=lambda: FIXTURES_DIR / "scenarios",
         metadata={"env": "MOCK_NORCE_BUILTIN_SCENARIOS_DIR", "help": "the shipped scenario library"},
     )
     scenarios_dir: Path | None = field(
@@ -61,8 +68,8 @@ class Settings:
         metadata={"env": "MOCK_NORCE_TIME_SCALE", "help": "multiplies retry delays and scenario waits (0.001: 22 h in 80 s)"},
     )
     data_dir: Path = field(
-        default=Path("data"),
-        metadata={"env": "MOCK_NORCE_DATA_DIR", "help": "where the database lives"},
+        default_factory=_default_data_dir,
+        metadata={"env": "MOCK_NORCE_DATA_DIR", "help": "where the databases live (default: the per-user data directory)"},
     )
     database: str | None = field(
         default=None,
@@ -319,9 +326,9 @@ def documented_variables() -> list[tuple[str, str, str]]:
     for f in fields(Settings):
         default = getattr(defaults, f.name)
         if isinstance(default, Path):
-            try:
-                default = default.relative_to(PROJECT_ROOT)
-            except ValueError:
-                pass
+            if default.is_relative_to(PACKAGE_DIR):
+                default = Path("mock_norce") / default.relative_to(PACKAGE_DIR)
+            elif default.is_relative_to(Path.home()):
+                default = Path("~") / default.relative_to(Path.home())
         rows.append((f.metadata["env"], "" if default is None else str(default), f.metadata["help"]))
     return rows

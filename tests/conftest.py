@@ -28,7 +28,7 @@ def skip_or_fail(reason: str):
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(fixtures_dir=ROOT / "fixtures")
+    return Settings(fixtures_dir=ROOT / "mock_norce" / "fixtures")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from mock_norce.errors import UnknownEventType
 
 from ..conftest import DATA, ROOT
 
-CATALOGUE = json.loads((ROOT / "fixtures/norce/catalogue.json").read_text())
+CATALOGUE = json.loads((ROOT / "mock_norce/fixtures/norce/catalogue.json").read_text())
 SPEC = {e["name"]: e for e in CATALOGUE["events"]}
 SHARED = ROOT.parent / "shared/norce/catalogue.json"
 

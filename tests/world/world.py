@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mock_norce.world.model import EntityType, Model
 
-MODEL_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "query-model.yaml"
+MODEL_FILE = Path(__file__).resolve().parents[2] / "mock_norce" / "fixtures" / "query-model.yaml"
 DEFAULTS = {"Int32": 0, "Int64": 0, "Decimal": 0.0, "Double": 0.0, "Boolean": 0, "String": "",
             "Guid": "00000000-0000-0000-0000-000000000000", "DateTimeOffset": "2026-01-01T00:00:00Z"}
 
