@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent / "mock_norce"
 
 FOUNDATION = {"settings", "errors", "limits", "durations", "safejson", "health", "statuses", "weighted", "__init__"}
 LEVEL = {"foundation": 0, "catalogue": 1, "scenarios": 2, "storage": 2, "figures": 2, "delivery": 3, "world": 3,
-         "playback": 4, "web": 5, "app": 6, "cli": 7}
+         "playback": 4, "web": 5, "app": 6, "cli": 7, "testing": 8}
 ONLY = {  # third-party or standard modules, and the only places that may import them
     "flask": {"web"}, "werkzeug": {"web"}, "jinja2": {"web"}, "waitress": {"web"},
     "apscheduler": {"playback"},
