@@ -19,6 +19,7 @@ import gc
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from mock_norce.catalogue.payloads import EventFactory
@@ -28,6 +29,7 @@ from mock_norce.delivery.dispatcher import Dispatcher
 from mock_norce.delivery.http_client import Sender
 from mock_norce.delivery.outbox import USER_AGENT, Outbox
 from mock_norce.delivery.subscriptions import Subscriptions
+from mock_norce.errors import SettingsError
 from mock_norce.health import Health
 from mock_norce.playback.advance import Advancer
 from mock_norce.playback.runs import RunManager
@@ -112,12 +114,27 @@ def build_factory(settings: Settings) -> EventFactory:
     return EventFactory(catalog, load_tenant(settings.tenant_path))
 
 
+def scenario_dirs(settings: Settings) -> list[Path]:
+    """The built-in scenario directory, then the user's (MOCK_NORCE_SCENARIOS_DIR), which must exist.
+
+    A user's directory that is missing is a SettingsError, not a warning: a volume mounted at
+    the wrong path would otherwise start a server without the user's scenarios, and the
+    warning scrolls past in a container's log while the tests fail later for an unclear reason.
+    """
+    dirs = [settings.builtin_scenarios_dir]
+    own = settings.scenarios_dir
+    if own is not None:
+        if not own.is_dir():
+            why = "is not a directory" if own.exists() else "does not exist"
+            raise SettingsError(f"MOCK_NORCE_SCENARIOS_DIR {own} {why}: create or mount it there, "
+                                "or unset the variable")
+        dirs.append(own)
+    return dirs
+
+
 def build_library(settings: Settings, catalog: Catalog) -> Library:
     """The built-in scenarios, then the user's (MOCK_NORCE_SCENARIOS_DIR)."""
-    dirs = [settings.builtin_scenarios_dir]
-    if settings.scenarios_dir is not None:
-        dirs.append(settings.scenarios_dir)
-    return Library(catalog, settings.fixtures_dir, dirs)
+    return Library(catalog, settings.fixtures_dir, scenario_dirs(settings))
 
 
 def build_outbox(settings: Settings, *, database: str | None = None, clock: Callable[[], float] = time.time,
@@ -189,10 +206,10 @@ def build_auth(settings: Settings, clock: Callable[[], float] = time.time) -> No
 def build_core(settings: Settings, database: str | None = None) -> Core:
     """Build (but do not start) every part from the settings."""
     factory = build_factory(settings)
+    library = build_library(settings, factory.catalog)  # before the databases: a bad setting touches no disk
     health = Health()
     outbox = build_outbox(settings, database=database, factory=factory, health=health)
     world, query = build_world(settings, outbox, database=database, health=health)
-    library = build_library(settings, factory.catalog)
     runs = build_runs(outbox, library)
     schedules = build_schedules(settings, outbox, library, runs)
     warnings = [f"skipped custom schema: {p}" for p in factory.catalog.problems]

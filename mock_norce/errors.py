@@ -139,6 +139,17 @@ class StorageUnavailable(MockNorceError):
     status = 503
 
 
+class DataDirUnwritable(StorageUnavailable):
+    """The directory of the database, or one of its files, cannot be written by this process.
+
+    Raised at start, before serving: the message names the path and the process's uid and
+    gid, because in a container (``docker run --user``, OpenShift's arbitrary uid) the user
+    is the usual cause and the one thing a log line must show.
+    """
+
+    code = "data_dir_unwritable"
+
+
 # --- delivery: subscriptions, the outbox -------------------------------------------------
 
 class SubscriptionError(MockNorceError):

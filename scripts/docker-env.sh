@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for building the mock-norce image, idempotently:
-#   1. a running Docker engine (installs Debian's docker.io and starts dockerd if needed);
+#   1. a running Docker engine (installs Debian's docker.io and starts dockerd if needed),
+#      and compose (Debian's docker-compose when the client has no `docker compose`);
 #   2. a local base image (default mock-norce-base:local-v2, or $MOCK_NORCE_BASE_IMAGE;
 #      Docker Hub is unreachable here, so the image is built from a debootstrap'ed Debian
 #      bookworm with python3, slimmed: no docs, man pages, translations, apt lists, test suite);
@@ -64,6 +65,12 @@ else
     done
     docker_ok || die "docker engine did not answer within 60 s (see $DOCKERD_LOG)"
     log "docker engine is up"
+fi
+
+# Compose, as users have it: `docker compose` (v2) if the client has the plugin, else
+# Debian's docker-compose 1.29 (the container tests run compose.yaml with it).
+if ! "$DOCKER" compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+    apt_install docker-compose
 fi
 
 # --- 2. Base image ---------------------------------------------------------------------

@@ -134,7 +134,9 @@ def cmd_check(args, settings: Settings) -> int:
     if args.files:
         paths = [Path(f) for f in args.files]
     else:
-        dirs = [settings.builtin_scenarios_dir] + ([settings.scenarios_dir] if settings.scenarios_dir else [])
+        from mock_norce.app import scenario_dirs
+
+        dirs = scenario_dirs(settings)
         paths = sorted(p for d in dirs for p in list(Path(d).glob("*.yaml")) + list(Path(d).glob("*.yml")))
     bad = 0
     for path in paths:

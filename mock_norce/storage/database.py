@@ -21,12 +21,14 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
+import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from mock_norce.errors import StorageUnavailable
+from mock_norce.errors import DataDirUnwritable, StorageUnavailable
 from mock_norce.storage.schema import SCHEMA_VERSION, TABLES, VERSION_2
 
 log = logging.getLogger("mock_norce.storage")
@@ -52,6 +54,40 @@ def reason(exc: BaseException, path: str) -> str:
     return f"{path} failed: {text}"
 
 
+def check_writable(path: str | Path) -> None:
+    """Make the database's directory, then prove this process can write there and can write
+    the files already in it (the database, its WAL and shared memory, the engine lock).
+
+    Otherwise a DataDirUnwritable naming the path and this process's uid and gid: in a
+    container the user (``docker run --user``, OpenShift's arbitrary uid) is the usual cause,
+    and SQLite's own "unable to open database file" names neither.
+    """
+    path = Path(path)
+    directory = path.parent
+    who = f"uid {os.getuid()}, gid {os.getgid()}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        # Create a real file rather than ask os.access(): that answers for the real uid and
+        # knows nothing of ACLs or root-squashed NFS, and root passes it on any mode (root
+        # still fails here on a read-only mount). SQLite creates files there next anyway.
+        fd, probe = tempfile.mkstemp(prefix=".mock-norce-write-test-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DataDirUnwritable(f"cannot write the data directory {directory} ({who}): {exc.strerror or exc}; "
+                                "mount a volume writable by this user or set MOCK_NORCE_DATA_DIR") from None
+    for name in (str(path), f"{path}-wal", f"{path}-shm", f"{path}.lock"):
+        try:
+            st = os.stat(name)
+        except OSError:
+            continue  # not made yet: the directory is writable, so it can be
+        if not os.access(name, os.R_OK | os.W_OK):
+            # A file left by another user, e.g. an earlier container with another --user.
+            raise DataDirUnwritable(
+                f"cannot write {name} ({who}): it belongs to uid {st.st_uid}, gid {st.st_gid}, mode "
+                f"{stat.S_IMODE(st.st_mode):o}; run as that user, or make it writable by this one")
+
+
 class Database:
     """The connections to one SQLite file and the translation of its failures."""
 
@@ -73,14 +109,11 @@ class Database:
         self._closed = False
         try:
             if not self.memory:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                check_writable(self.path)
             self.db = self._connect()
             self._prepare()
         except sqlite3.DatabaseError as exc:
             raise StorageUnavailable(f"cannot use the database: {reason(exc, self.path)}") from None
-        except OSError as exc:
-            raise StorageUnavailable(f"cannot create the database directory for {self.path}: "
-                                     f"{exc.strerror or exc}") from None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)

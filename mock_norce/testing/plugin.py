@@ -29,6 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="use the mock-norce at URL (default: MOCK_NORCE_URL; unset: start one per session)")
     group.addoption("--mock-norce-image", default=None, metavar="IMAGE",
                     help="start the mock-norce container IMAGE (testcontainers) instead of a child process")
+    group.addoption("--mock-norce-network", default=None, metavar="MODE",
+                    help="the container's network mode with --mock-norce-image (host: where only loopback is allowed)")
     group.addoption("--mock-norce-token", default=None, metavar="TOKEN",
                     help="the server's MOCK_NORCE_API_TOKEN (default: MOCK_NORCE_URL_TOKEN)")
     parser.addini("mock_norce_env", type="linelist", default=[],
@@ -58,9 +60,10 @@ def mock_norce_server(request: pytest.FixtureRequest) -> Iterator[str]:
         return
     image = config.getoption("--mock-norce-image")
     if image:
-        from mock_norce.containers import MockNorceContainer  # needs the testcontainers extra
+        from mock_norce.testing.containers import MockNorceContainer  # needs the testcontainers extra
 
-        with MockNorceContainer(image, **_env(config)) as container:
+        with MockNorceContainer(image, network_mode=config.getoption("--mock-norce-network"),
+                                **_env(config)) as container:
             yield container.url
         return
     from mock_norce.testing.server import start

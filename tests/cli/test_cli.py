@@ -251,3 +251,17 @@ def test_check_reports_file_line_reason(tmp_path):
     assert f"{bad}:4: unknown event type 'Nope'" in out.stdout
     assert f"{bad}:5: 'later' is not a duration" in out.stdout
     assert run("check").returncode == 0  # the shipped library
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["scenarios"], ["check"],
+                                     ["run", "web-order", "--url", "http://127.0.0.1:1/"]])
+@pytest.mark.parametrize("kind", ["missing", "a file"])
+def test_a_scenarios_dir_that_is_not_there_is_an_error_at_start(command, kind, tmp_path):
+    # A volume mounted at the wrong path must stop the server, not start one without the
+    # user's scenarios; the database is in memory so that nothing else can fail first.
+    own = tmp_path / "my-scenarios"
+    if kind == "a file":
+        own.write_text("")
+    out = run(*command, env={"MOCK_NORCE_SCENARIOS_DIR": str(own), "MOCK_NORCE_DATABASE": ":memory:"})
+    why = "does not exist" if kind == "missing" else "is not a directory"
+    assert_one_line_error(out, f"MOCK_NORCE_SCENARIOS_DIR {own} {why}")

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from ..conftest import ROOT
 from ..servers import answer, http
@@ -58,3 +63,69 @@ def test_a_second_process_on_the_same_database_refuses_and_says_why(served, tmp_
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert f"another mock-norce process (pid {first.proc.pid})" in out.stderr
     assert http("GET", first.url + "/healthz")[0] == 200  # the first one is untouched
+
+
+def serve_once(env: dict, as_user: int | None = None) -> subprocess.CompletedProcess:
+    """`mock-norce serve` on a free port until it exits (it should, at start); as `as_user`
+    (uid = gid) via setpriv when given: the tests run as root, whom permissions do not stop."""
+    cmd = [sys.executable, "-m", "mock_norce", "serve"]
+    if as_user is not None:
+        cmd = ["setpriv", f"--reuid={as_user}", f"--regid={as_user}", "--clear-groups", *cmd]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, MOCK_NORCE_PORT="0", **env))
+
+
+def assert_one_line(out: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert out.returncode == 2, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mock-norce: error: "), out.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def other_user() -> int | None:
+    """A uid without root's powers to run as: this one if not root, else nobody via setpriv."""
+    if os.getuid() != 0:
+        return None
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot run the server as another user")
+    return 65534
+
+
+def test_a_data_dir_that_cannot_be_made_is_one_line_naming_it_and_the_user(tmp_path):
+    # Under a regular file: even root cannot make that directory.
+    (tmp_path / "file").write_text("")
+    data = tmp_path / "file" / "data"
+    out = serve_once({"MOCK_NORCE_DATA_DIR": str(data)})
+    assert_one_line(out, f"cannot write the data directory {data} (uid {os.getuid()}, gid {os.getgid()})",
+                    "Not a directory", "MOCK_NORCE_DATA_DIR")
+
+
+def test_a_data_dir_this_user_cannot_write_is_one_line_naming_it_and_the_user(tmp_path):
+    user = other_user()
+    data = Path(tempfile.mkdtemp(prefix="mock-norce-ro-"))  # /tmp: every user may look inside
+    try:
+        data.chmod(0o555)
+        out = serve_once({"MOCK_NORCE_DATA_DIR": str(data)}, as_user=user)
+        uid = os.getuid() if user is None else user
+        gid = os.getgid() if user is None else user
+        assert_one_line(out, f"cannot write the data directory {data} (uid {uid}, gid {gid}): Permission denied")
+        assert list(data.iterdir()) == []
+    finally:
+        shutil.rmtree(data)
+
+
+def test_a_database_file_left_by_another_user_is_one_line_naming_its_owner(tmp_path):
+    user = other_user()
+    if user is None:
+        pytest.skip("needs root, to leave a file this process cannot write")
+    data = Path(tempfile.mkdtemp(prefix="mock-norce-other-"))
+    try:
+        data.chmod(0o777)  # the directory is writable: only the file is not
+        (data / "mock-norce.db").write_bytes(b"")
+        (data / "mock-norce.db").chmod(0o644)
+        out = serve_once({"MOCK_NORCE_DATA_DIR": str(data)}, as_user=user)
+        assert_one_line(out, f"cannot write {data / 'mock-norce.db'} (uid {user}, gid {user})",
+                        "belongs to uid 0, gid 0, mode 644")
+    finally:
+        shutil.rmtree(data)
