@@ -3,7 +3,7 @@ also those inside functions.
 
     foundation (settings, errors, limits, durations, safejson, health, statuses, weighted)
       < catalogue < scenarios, storage, figures < delivery, world < playback < web < app < cli
-      < containers (the Testcontainers module)
+      < testing (what test suites import: the client, the plugin, the Testcontainers module)
 
 A package imports only from itself and from packages below it; packages on the same level
 import nothing from each other. Only ``web`` imports Flask or waitress, only ``playback``
@@ -23,15 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent / "mock_norce"
 FOUNDATION = {"settings", "errors", "limits", "durations", "safejson", "health", "statuses", "weighted", "__init__"}
 LEVEL = {"foundation": 0, "catalogue": 1, "scenarios": 2, "storage": 2, "figures": 2, "delivery": 3, "world": 3,
          "playback": 4, "web": 5, "app": 6, "cli": 7,
-         # The Testcontainers module runs the image: it imports nothing of the engine, only
-         # (lazily) the test client, so it sits on top.
-         "containers": 9}
+         # What a user's test suite imports (client, server starter, plugin, Testcontainers
+         # module): it talks to a server over HTTP and imports nothing of the engine.
+         "testing": 8}
 ONLY = {  # third-party or standard modules, and the only places that may import them
     "flask": {"web"}, "werkzeug": {"web"}, "jinja2": {"web"}, "waitress": {"web"},
     "apscheduler": {"playback"},
     "socket": {"delivery.http_client", "delivery.framing", "delivery.connections",
-               "containers"},  # a free host port for a container on the host's network
-    "testcontainers": {"containers"},
+               "testing.containers"},  # a free host port for a container on the host's network
+    "testcontainers": {"testing.containers"},
     "ssl": {"delivery.http_client", "delivery.framing", "delivery.connections"},
     "select": {"delivery.http_client", "delivery.framing", "delivery.connections"},
 }
@@ -166,7 +166,7 @@ def test_every_package_says_what_it_owns_and_may_import():
     ("storage/database.py", "from mock_norce.figures import live", "imports must point down"),
     ("delivery/outbox.py", "import flask", "only web may"),
     ("figures/live.py", "from apscheduler.triggers.date import DateTrigger", "only playback may"),
-    ("delivery/dispatcher.py", "import socket", "only containers, delivery.connections, delivery.framing"),
+    ("delivery/dispatcher.py", "import socket", "only delivery.connections, delivery.framing, delivery.http_client, testing.containers"),
 ])
 def test_the_check_fails_when_a_forbidden_import_is_added(tmp_path, module, line, expected):
     # The same check on a copy of the package with one forbidden import added.

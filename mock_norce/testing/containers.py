@@ -1,6 +1,6 @@
 """mock-norce as a Testcontainers module: ``MockNorceContainer``, for test suites in Python.
 
-    from mock_norce.containers import MockNorceContainer
+    from mock_norce.testing.containers import MockNorceContainer
 
     with MockNorceContainer("mock-norce:latest", MOCK_NORCE_TIME_SCALE="0.001") as norce:
         norce.url        # http://localhost:49153, the mapped port of the container's 8080
