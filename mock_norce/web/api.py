@@ -16,7 +16,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from mock_norce.web import openapi
+from mock_norce.web import api_docs, openapi
 from mock_norce.web import sink as sink_web
 from mock_norce.web import world_api
 from mock_norce.errors import ApiError, MockNorceError
@@ -29,6 +29,7 @@ bp = Blueprint("api", __name__)
 # Nested, so web/application.py registers one Blueprint; the sink keeps its own rules.
 bp.register_blueprint(sink_web.bp)
 bp.register_blueprint(world_api.bp)
+bp.register_blueprint(api_docs.bp)
 log = logging.getLogger("mock_norce.web.api")
 # A delivery id is an SQLite integer: a bigger number in a path is no delivery (404), not an overflow.
 DELIVERY_ID = f"int(max={INT64_MAX})"

@@ -45,7 +45,7 @@ TAGS = [
     ("schedules", "Events or runs on an interval, a cron line or at a rate"),
     ("sink", "The built-in subscriber and what it received"),
     ("figures", "Live figures and Prometheus metrics"),
-    ("service", "Health, this document, reset"),
+    ("service", "Health, this document, the interactive docs, reset"),
 ]
 
 
@@ -124,6 +124,8 @@ SINK_WAIT = [
            "how many requests to wait for; at most MOCK_NORCE_SINK_KEEP (1000), the requests the sink keeps. "
            "With count the items are the matching requests oldest first (the order they arrived in)"),
 ]
+DOCS_PAGE = {"description": "Swagger UI over this document, from assets served here (no CDN)",
+             "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
 def document() -> dict:
@@ -137,6 +139,7 @@ def document() -> dict:
                                                       _ref("Error"))}}},
         "/openapi.json": {"get": _op("getOpenApiDocument", "service", "This document",
                                      {"200": _ok("OpenAPI 3.1", {"type": "object"})})},
+        "/api/docs": {"get": _op("getApiDocs", "service", "Interactive API docs (Swagger UI)", {"200": DOCS_PAGE})},
         "/api/reset": {"post": _op(
             "reset", "service", "Everything back to the boot state, as WireMock's /__admin/reset: runs cancelled "
             "and forgotten, schedules deleted (the config file's created afresh), the log, the queue and the "

@@ -1,4 +1,4 @@
-"""The OpenAPI document as client generators read it.
+"""The OpenAPI document as client generators read it, and the interactive docs at /api/docs.
 
 Every operation has a stable camelCase operationId and one tag; every answer whose shape is
 known has an exact schema (the answers themselves are checked against it here in process,
@@ -149,3 +149,34 @@ def test_answers_validate_against_their_exact_schemas(client):
         check("EventType", e)
     check("Error", client.get("/api/runs/none").get_json())
     check("Error", client.post("/api/events/OrderConfirmedEvent", json={"seed": "x"}).get_json())
+
+
+# --- /api/docs ------------------------------------------------------------------------------------
+
+def test_the_docs_page_loads_only_same_origin_assets_that_are_served(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self'")
+    html = page.get_data(as_text=True)
+    assert "<script>" not in html and "<style" not in html and " style=" not in html  # nothing inline (CSP)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets) and any(a.endswith(".css") for a in assets)
+    for url in assets:
+        assert url.startswith("/") and not url.startswith("//"), url  # same origin: no CDN
+        got = client.get(url)
+        assert got.status_code == 200, url
+    assert client.get("/static/swagger-ui/index.html").status_code == 404  # only the files the page uses
+    assert client.get("/static/swagger-ui/..%2f..%2fapi.py").status_code == 404  # nothing outside the static files
+
+
+def test_the_docs_need_the_token_like_the_api_but_not_their_library_files(settings, subscriber):
+    core = build_core(settings.with_(subscriber_url=subscriber.url, api_token="t0ken"), database=":memory:")
+    client = create_app(core=core).test_client()
+    assert client.get("/api/docs").status_code == 401
+    assert client.get("/api/docs", headers={"Authorization": "Bearer t0ken"}).status_code == 200
+    assert client.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_ui_links_its_api_to_the_docs(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/api/docs">API</a>' in html
