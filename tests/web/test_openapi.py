@@ -180,3 +180,18 @@ def test_the_docs_need_the_token_like_the_api_but_not_their_library_files(settin
 def test_the_ui_links_its_api_to_the_docs(client):
     html = client.get("/").get_data(as_text=True)
     assert 'href="/api/docs">API</a>' in html
+
+
+def test_every_route_of_the_document_is_in_the_readme():
+    from ..conftest import ROOT
+
+    readme = re.sub(r"\{[^}]*\}", "{}", (ROOT / "README.md").read_text())
+    missing = []
+    for path in document()["paths"]:
+        path = re.sub(r"\{[^}]*\}", "{}", path)
+        last = path.rsplit("/", 1)[1]
+        # The table abbreviates a sibling route as `.../last`; the sink's end is `/sink/<anything>`.
+        if f"`{path}" not in readme and f" {path}" not in readme and f"`.../{last}`" not in readme \
+                and not (path == "/sink/{}" and "/sink/<anything>" in readme):
+            missing.append(path)
+    assert missing == []
