@@ -33,7 +33,7 @@ from mock_norce.errors import SettingsError
 from mock_norce.health import Health
 from mock_norce.playback.advance import Advancer
 from mock_norce.playback.runs import RunManager
-from mock_norce.playback.schedule_config import load_config_schedules
+from mock_norce.playback.schedule_config import load_config, load_config_schedules
 from mock_norce.playback.schedules import ScheduleService
 from mock_norce.scenarios.library import Library
 from mock_norce.settings import Settings
@@ -68,6 +68,8 @@ class Core:
     ready: threading.Event = field(default_factory=threading.Event)
     warnings: list[str] = field(default_factory=list)
     auth: NorceAuth = field(default_factory=lambda: NorceAuth(TokenIssuer()))  # Norce's identity server
+    config_schedules: list = field(default_factory=list)  # the config file's schedules, as applied at start
+    _resetting: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)  # one reset at a time
 
     def start(self) -> None:
         """Take the database's engine lock, then start delivering, playing and scheduling."""
@@ -81,8 +83,34 @@ class Core:
         self.runs.start()
         self.schedules.start()
         if self.settings.config_file is not None:
-            load_config_schedules(self.schedules, self.settings.config_file)
+            self.config_schedules = load_config_schedules(self.schedules, self.settings.config_file)
+        # The subscriptions as the environment, the config file and `serve` (the built-in
+        # sink as the default URL) left them: what a reset goes back to.
+        self.outbox.subscriptions.mark_boot()
         self.ready.set()
+
+    def reset(self) -> dict[str, int]:
+        """Everything back to the boot state in one call (``POST /api/reset``, as WireMock's
+        /__admin/reset); how many deliveries, runs, schedules and sink requests went.
+
+        The order matters: first what generates events (schedules, then the runs they may
+        start), so that no event is written after the log is cleared; then the log (and the
+        world with it, by the outbox's clear listeners); then the attempts already on the wire
+        are let finish (their results are dropped), so nothing sent before the reset reaches
+        the built-in sink after its clear; last the boot configuration comes back. The
+        process-wide totals (/api/stats figures, /metrics counters) are not reset: counters
+        must not go back.
+        """
+        with self._resetting:
+            schedules = self.schedules.reset()
+            runs = self.runs.reset()
+            deliveries = self.outbox.clear()
+            self.outbox.dispatcher.settle(self.settings.timeout + 1.0)
+            sink = self.sink.clear()
+            self.outbox.subscriptions.reset()
+            if self.config_schedules:
+                load_config(self.schedules, self.config_schedules)
+        return {"deliveries": deliveries, "runs": runs, "schedules": schedules, "sink": sink}
 
     def stop(self) -> None:
         """Stop generating first, then let attempts in flight finish, then close the database."""

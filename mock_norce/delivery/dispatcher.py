@@ -68,6 +68,10 @@ class Dispatcher:
         # (a point read per attempt cost a sixth of the process's time once a lane backed up).
         self._prefetched: dict[int, Job] = {}
         self._prefetch_lock = threading.Lock()
+        # Attempts on the wire, per generation: a reset waits for those of the cleared log to
+        # end, so that nothing sent before it reaches a subscriber (the built-in sink) after it.
+        self._on_wire: dict[int, int] = {}
+        self._on_wire_cond = threading.Condition(threading.Lock())
         self._timer_thread: threading.Thread | None = None
         self._running = False
         self._stopping = False
@@ -135,6 +139,18 @@ class Dispatcher:
             with self._prefetch_lock:
                 self._prefetched.clear()
             return self.store.clear()
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until no attempt made before the last ``forget_all`` is on the wire (each ends
+        within the sender's own deadline), at most `timeout` s; True when none is left."""
+        deadline = time.monotonic() + timeout
+        with self._on_wire_cond:
+            while any(g != self.window.generation for g in self._on_wire):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._on_wire_cond.wait(left)
+        return True
 
     # --- running with threads ------------------------------------------------------------
 
@@ -243,12 +259,20 @@ class Dispatcher:
                 self._release(did)  # finished, deleted or moved since it was loaded
                 return
         started = self.clock()
+        with self._on_wire_cond:
+            self._on_wire[generation] = self._on_wire.get(generation, 0) + 1
         try:
             outcome = self.sender.post(job.url, job.body, job.headers)
         except Exception as exc:  # noqa: BLE001 - a bug in the sender is a failed attempt, not a dead lane
             self.health.incident("sender", f"unexpected {type(exc).__name__} in the sender: {exc}", exc)
             outcome = Outcome(False, None, "internal_error", f"mock-norce failed to send: {type(exc).__name__}: {exc}",
                               url=job.url)
+        finally:
+            with self._on_wire_cond:
+                left = self._on_wire[generation] = self._on_wire[generation] - 1
+                if not left:
+                    del self._on_wire[generation]
+                    self._on_wire_cond.notify_all()
         record = judge(job, started, outcome, interrupted=self._aborting and not outcome.ok)
         record.generation = generation
         self.recorder.put(record)

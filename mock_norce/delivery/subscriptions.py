@@ -153,6 +153,19 @@ class Subscriptions:
         self._default = check_url(default_url, allow_link_local, "default subscriber URL") if default_url else None
         self._subs = {t: Subscription(t) for t in self._types}
         self._lock = threading.Lock()
+        self._boot = (dict(self._subs), self._default)
+
+    def mark_boot(self) -> None:
+        """Remember the settings as they are now (environment and config file applied) as the
+        boot configuration that ``reset`` goes back to."""
+        with self._lock:
+            self._boot = (dict(self._subs), self._default)
+
+    def reset(self) -> None:
+        """Back to the boot configuration: every URL, header and ON/OFF switch, and the default URL.
+        (Subscription objects are frozen and replaced whole on a change, so a shallow copy is the state.)"""
+        with self._lock:
+            self._subs, self._default = dict(self._boot[0]), self._boot[1]
 
     @property
     def default_url(self) -> str | None:

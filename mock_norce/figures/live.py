@@ -111,7 +111,7 @@ class Series:
             out.append({
                 "t": self.start + i * self.width, "width": self.width,
                 "generated_per_s": r[0] / self.width, "delivered_per_s": r[1] / self.width,
-                "failed_per_s": r[2] / self.width, "dead": r[3],
+                "failed_per_s": r[2] / self.width, "dead": int(r[3]),
                 "latency_avg_ms": (r[4] / r[5] * 1000) if r[5] else None,
                 "latency_max_ms": r[6] * 1000 if r[5] else None, "lateness_max_ms": r[7] * 1000,
             })

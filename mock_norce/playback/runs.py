@@ -56,6 +56,7 @@ class RunManager:
         self._lock = threading.Condition(threading.RLock())
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._emitting = 0  # steps whose events are being written right now (reset waits for them)
         self.health = getattr(outbox.dispatcher, "health", None)
         outbox.dispatcher.listeners.append(self._on_record)
 
@@ -90,6 +91,22 @@ class RunManager:
                 raise RunConflict(f"run {run_id} is already {current['status']}")
             self._finish(active, CANCELLED)
         return self.get(run_id)
+
+    EMIT_WAIT = 10.0  # the longest reset waits for a step's events being written (a commit, normally ms)
+
+    def reset(self) -> int:
+        """Cancel every run still playing, wait for a step being written, forget every run;
+        how many runs were forgotten. After this no event of an earlier run is written."""
+        with self._lock:
+            for active in list(self._active.values()):
+                if active.row["status"] == RUNNING:
+                    self._finish(active, CANCELLED)
+            # A step already past its status check commits its events: let it, so the caller's
+            # clear of the log comes after them (_play checks the status under this lock).
+            deadline = time.monotonic() + self.EMIT_WAIT
+            while self._emitting and deadline - time.monotonic() > 0:
+                self._lock.wait(deadline - time.monotonic())
+            return self.table.clear()
 
     def get(self, run_id: str) -> dict:
         with self._lock:
@@ -128,7 +145,10 @@ class RunManager:
     def _play(self, active: _Active, now: float) -> None:
         row = active.row
         with self._lock:
+            if row["status"] != RUNNING:
+                return  # cancelled (or reset) since tick() chose it
             active.emitting = True
+            self._emitting += 1
         emitted, ids, error = [], [], None
         try:
             emitted = active.run.tick(now)
@@ -142,6 +162,8 @@ class RunManager:
             error, ids = f"mock-norce failed to play it: {type(exc).__name__}: {exc}", []
         with self._lock:
             active.emitting = False
+            self._emitting -= 1
+            self._lock.notify_all()
             row["events"] += len(ids)
             if row["status"] == RUNNING:
                 if error or active.run.error:

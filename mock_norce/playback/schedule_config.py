@@ -1,7 +1,9 @@
 """Schedules from the config file (MOCK_NORCE_CONFIG): its ``schedules:`` list, kept by name.
 
 A schedule of the file is identified by its name across restarts: one unchanged is kept as
-it is (with its counts), one changed is replaced, one new is created.
+it is (with its counts), one changed is replaced, one new is created. ``POST /api/reset``
+deletes every schedule and applies the list read at start again (``load_config``), so the
+file's schedules come back afresh, with zero counts, as on a first start.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ from mock_norce.playback.crontab import crontab
 from mock_norce.playback.schedule_spec import parse_spec
 
 
-def load_config_schedules(service, path) -> None:
-    """Apply the ``schedules:`` list of the config file (MOCK_NORCE_CONFIG), if it has one."""
+def load_config_schedules(service, path) -> list:
+    """Apply the ``schedules:`` list of the config file (MOCK_NORCE_CONFIG), if it has one;
+    returns the list applied (empty without one), which ``load_config`` can apply again."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ScheduleError(f"cannot read schedules from {path}: {exc}") from None
-    if isinstance(data, dict) and data.get("schedules"):
-        try:
-            load_config(service, data["schedules"])
-        except MockNorceError as exc:
-            raise ScheduleError(f"config {path}: {exc.message}") from None
+    if not isinstance(data, dict) or not data.get("schedules"):
+        return []
+    try:
+        load_config(service, data["schedules"])
+    except MockNorceError as exc:
+        raise ScheduleError(f"config {path}: {exc.message}") from None
+    return data["schedules"]
 
 
 def load_config(service, specs: list) -> None:

@@ -193,6 +193,20 @@ class ScheduleService:
             self._live.pop(sid, None)
             self.figures.forget(sid)
 
+    def reset(self) -> int:
+        """Delete every schedule (those of the config file too: the caller applies the file
+        again); how many were deleted. A firing in progress commits nothing after this: it
+        checks, under the same lock, that its schedule still exists before it writes."""
+        with self._lock:
+            ids = list(self._rows)
+            deleted = self.table.clear()
+            for sid in ids:
+                self._rows.pop(sid)  # first: the job's removal must not look like its natural end
+                self._remove_job(sid)
+                self._live.pop(sid, None)
+                self.figures.forget(sid)
+        return max(deleted, len(ids))
+
     # --- jobs ----------------------------------------------------------------------------
 
     def _first_fire(self, row: dict, resume: bool) -> datetime | None:

@@ -34,6 +34,11 @@ class RunTable:
         with self.database.reader() as db:
             return [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))]
 
+    def clear(self) -> int:
+        """Forget every run; how many there were."""
+        with self.database.transaction() as db:
+            return db.execute("DELETE FROM runs").rowcount
+
     def fail_unfinished(self, reason: str, now: float) -> int:
         """Runs left 'running' by a crash or stop cannot go on: mark them failed."""
         with self.database.transaction() as db:

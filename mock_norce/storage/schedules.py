@@ -40,3 +40,8 @@ class ScheduleTable:
     def delete(self, schedule_id: str) -> None:
         with self.database.transaction() as db:
             db.execute("DELETE FROM schedules WHERE id=?", (schedule_id,))
+
+    def clear(self) -> int:
+        """Delete every schedule; how many there were."""
+        with self.database.transaction() as db:
+            return db.execute("DELETE FROM schedules").rowcount

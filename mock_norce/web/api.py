@@ -16,7 +16,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from mock_norce.web import openapi
+from mock_norce.web import api_docs, openapi
 from mock_norce.web import sink as sink_web
 from mock_norce.web import world_api
 from mock_norce.errors import ApiError, MockNorceError
@@ -29,6 +29,7 @@ bp = Blueprint("api", __name__)
 # Nested, so web/application.py registers one Blueprint; the sink keeps its own rules.
 bp.register_blueprint(sink_web.bp)
 bp.register_blueprint(world_api.bp)
+bp.register_blueprint(api_docs.bp)
 log = logging.getLogger("mock_norce.web.api")
 # A delivery id is an SQLite integer: a bigger number in a path is no delivery (404), not an overflow.
 DELIVERY_ID = f"int(max={INT64_MAX})"
@@ -87,6 +88,13 @@ def healthz():
 @bp.get("/openapi.json")
 def openapi_document():
     return jsonify(openapi.document())
+
+
+@bp.post("/api/reset")
+def reset():
+    """Everything back to the boot state (the core says what that is, and in what order).
+    Like the other writes without parameters, it reads no body (Content-Type: application/json)."""
+    return jsonify(reset=True, deleted=core().reset())
 
 
 # --- events ------------------------------------------------------------------------------
@@ -223,9 +231,26 @@ def update_subscription(name):
 
 @bp.get("/api/sink")
 def sink_requests():
+    """Without ``count``: the latest requests, newest first (as always). With ``count``: the
+    matching requests oldest first, the order they arrived in, so a test reads its events in
+    the order it fired them; with ``wait`` too, once that many have arrived (or at the timeout)."""
+    sink = core().sink
     limit = number_arg("limit", 100, minimum=1, maximum=1000, integer=True)
-    items = core().sink.recent(limit, request.args.get("path") or None)
-    return jsonify(received=core().sink.received, items=[sink_view(r) for r in items])
+    path = request.args.get("path") or None
+    wait = number_arg("wait", 0, minimum=0, maximum=WAIT_MAX)
+    if "count" in request.args and sink.keep == 0:
+        raise ApiError(422, "out_of_range", "count: the sink keeps no requests (MOCK_NORCE_SINK_KEEP=0), "
+                                            "so it cannot wait for any")
+    count = number_arg("count", None, minimum=1, maximum=max(1, sink.keep), integer=True)
+    needed = count if count is not None else (1 if wait else 0)  # ?wait= alone waits for one
+    if wait and not sink.wait(needed, path, 0):
+        busy = sink_web.sleep_in_thread(lambda: sink.wait(needed, path, wait))
+        if busy is not None:
+            return busy
+    found = sink.matching(path)
+    items = found[:limit] if count is not None else found[::-1][:limit]
+    return jsonify(received=sink.received, matched=len(found), complete=len(found) >= needed,
+                   items=[sink_view(r) for r in items])
 
 
 @bp.delete("/api/sink")

@@ -1,21 +1,25 @@
-"""The OpenAPI 3.1 document of the control API, and the request schemas the API validates with.
+"""The OpenAPI 3.1 document of the control API: every operation with its operationId and tag.
 
-The request bodies are checked against the very schemas published here, so the document
-cannot drift from what the API accepts; a test checks every route of the app against it, and
-Schemathesis (tests/faults/test_fuzz.py) checks every answer of a running server against it.
-Number ranges come from limits.py, the same constants the doors check. Just over 300 lines:
-the document is data, one entry per operation, kept whole so it reads against api.py.
+The schemas (request bodies and the exact shape of every answer) are openapi_schemas.py's;
+the request bodies are checked against the very schemas published here, so the document
+cannot drift from what the API accepts. A test checks every route of the app against it,
+Schemathesis (tests/faults/test_fuzz.py) checks every answer of a running server against it,
+and a client generated from it (openapi-python-client) fires and reads a delivery in CI.
+operationIds are camelCase verbs and stable: generated clients name their functions after
+them (``fireEvent`` -> ``fire_event``), so renaming one breaks its users. The Norce doors
+(``/identity/...``, ``/commerce/...``) are Norce's APIs, not this one, and are left out.
 """
 
 from __future__ import annotations
 
-from mock_norce import statuses
 from mock_norce import __version__
-from mock_norce.limits import COUNT_MAX, DURATION_MAX, INT64_MAX, JITTER_MAX, OFFSET_MAX, RATE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, WAIT_MAX
+from mock_norce import statuses
+from mock_norce.limits import INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
+from mock_norce.web.openapi_schemas import REQUESTS, RESPONSES, SEED, array, ref
 
+__all__ = ["document", "REQUESTS"]
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
+_ref = ref
 
 
 def _json(schema: dict) -> dict:
@@ -30,123 +34,19 @@ def _ok(description: str, schema: dict | None = None) -> dict:
 
 
 ERROR = _ok("error", _ref("Error"))
-SEED = {"type": "integer", "minimum": SEED_MIN, "maximum": SEED_MAX, "description": "seed (int64)"}
-# Checked by the API, with the reason in a 422: http(s), a host, a good port, not link-local.
-URL = {"type": "string", "description": "an http(s) URL"}
-TIME_SCALE = {"type": "number", "minimum": 0, "maximum": TIME_SCALE_MAX, "description": "multiplies waits and delays"}
-
-REQUESTS = {
-    "FireRequest": {
-        "type": "object", "additionalProperties": False,
-        "properties": {
-            "overrides": {"type": "object", "description": "field values to set; validated against the schema"},
-            "omit": {"type": "array", "items": {"type": "string"}, "description": "optional fields to leave out"},
-            "seed": SEED | {"description": "seed for a reproducible payload (int64)"},
-            "market": {"type": "string", "description": "SE, NO, FI or DK"},
-            "url": URL | {"description": "one-off subscriber URL (default: the subscription's)"},
-            "invalid": {"type": "boolean", "description": "allow overrides that break the schema (negative tests)"},
-        },
-    },
-    "AdvanceRequest": {
-        "type": "object", "additionalProperties": False, "required": ["to"],
-        "properties": {
-            "to": {"type": ["string", "integer"],
-                   "description": "Confirmed, PartlyDelivered, Delivered, Invoiced or Cancelled (or the StatusId)"},
-            "seed": SEED,
-            "url": URL | {"description": "one-off subscriber URL for the events (default: the subscriptions')"},
-        },
-    },
-    "RunRequest": {
-        "type": "object", "additionalProperties": False,
-        "properties": {
-            "seed": SEED,
-            "url": URL,
-            "time_scale": TIME_SCALE,
-        },
-    },
-    "ScheduleRequest": {
-        "type": "object", "additionalProperties": False,
-        "description": "what (one of event, scenario, mix), when (one of interval, cron, rate), how long",
-        "properties": {
-            "name": {"type": "string"},
-            "event": {"type": "string", "description": "an event type"},
-            "scenario": {"type": "string", "description": "a scenario: a run per firing, or its events at a rate"},
-            "mix": {"type": "object", "additionalProperties": {"type": "number"},
-                    "description": "scenario -> weight, played at a rate (a soak)"},
-            # Seconds as a number are bounded here; a duration string ("30s") by the schedule's own check.
-            "interval": {"type": ["string", "number"], "maximum": DURATION_MAX, "description": "e.g. 30s"},
-            "cron": {"type": "string", "description": "5-field crontab, UTC, e.g. 0 2 * * *"},
-            "rate": {"type": "number", "maximum": RATE_MAX * 60,
-                     "description": f"events per rate_per: at most {RATE_MAX:g} a second, {RATE_MAX * 60:g} a minute"},
-            "rate_per": {"enum": ["second", "minute"]},
-            "jitter": {"type": ["string", "number"], "minimum": 0, "maximum": JITTER_MAX,
-                       "description": "random shift of each event, e.g. 100ms"},
-            "duration": {"type": ["string", "number"], "maximum": DURATION_MAX, "description": "stop after, e.g. 10m"},
-            "count": {"type": "integer", "minimum": 1, "maximum": COUNT_MAX,
-                      "description": "stop after this many firings (events, for a rate)"},
-            "url": URL,
-            "seed": SEED,
-            "market": {"type": "string"},
-            "overrides": {"type": "object"},
-            "time_scale": TIME_SCALE,
-        },
-    },
-    "SubscriptionUpdate": {
-        "type": "object", "additionalProperties": False,
-        "properties": {
-            "url": {"anyOf": [URL, {"type": "null"}], "description": "own URL of the type; null: the default URL"},
-            "headers": {"type": "object", "additionalProperties": {"type": "string"},
-                        "description": "static headers; a value of ******** keeps the current one"},
-            "enabled": {"type": "boolean", "description": "ON/OFF; an OFF type's events are not recorded"},
-        },
-    },
-}
-
-SCHEMAS = {
-    "Error": {"type": "object", "required": ["error", "message"],
-              "properties": {"error": {"type": "string"}, "message": {"type": "string"},
-                             "errors": {"type": "array", "items": {"type": "object", "properties": {
-                                 "path": {"type": "string"}, "reason": {"type": "string"}}}}}},
-    "EventType": {"type": "object", "properties": {
-        "name": {"type": "string"}, "category": {"type": "string"}, "kind": {"type": "string"},
-        "builtin": {"type": "boolean"}, "description": {"type": "string"},
-        "unconfirmed": {"type": "array", "items": {"type": "string"}}}},
-    "Attempt": {"type": "object", "properties": {
-        "number": {"type": "integer"}, "started": {"type": "number"}, "url": {"type": "string"},
-        "method": {"type": "string"}, "status_code": {"type": ["integer", "null"]},
-        "latency_ms": {"type": ["number", "null"]}, "error_class": {"type": ["string", "null"]},
-        "error": {"type": ["string", "null"]}, "response_headers": {"type": "array"},
-        "response_body": {"type": "string"}, "body_truncated": {"type": "boolean"}, "hops": {"type": "array"}}},
-    "Delivery": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "event_type": {"type": "string"},
-        "status": {"enum": list(statuses.STATUSES)}, "url": {"type": "string"}, "headers": {"type": "object"},
-        "attempts": {"type": "integer"}, "next_attempt_at": {"type": ["number", "null"]},
-        "created": {"type": "number"}, "finished": {"type": ["number", "null"]},
-        "last_status_code": {"type": ["integer", "null"]}, "last_error": {"type": ["string", "null"]},
-        "redelivery_of": {"type": ["integer", "null"]}, "run_id": {"type": ["string", "null"]},
-        "valid": {"type": "boolean"}, "body": {"type": "string", "description": "the exact bytes sent"},
-        "payload": {"type": "object"},
-        "attempt_log": {"type": "array", "items": _ref("Attempt")}}},
-    "Run": {"type": "object", "properties": {
-        "id": {"type": "string"}, "scenario": {"type": "string"}, "seed": {"type": "integer"},
-        "status": {"enum": ["running", "completed", "failed", "cancelled"]}, "time_scale": {"type": "number"},
-        "url": {"type": ["string", "null"]}, "started": {"type": "number"}, "finished": {"type": ["number", "null"]},
-        "events": {"type": "integer"}, "error": {"type": ["string", "null"]},
-        "deliveries": {"type": "object", "additionalProperties": {"type": "integer"}}}},
-    "Schedule": {"type": "object", "properties": {
-        "id": {"type": "string"}, "name": {"type": ["string", "null"]}, "spec": {"type": "object"},
-        "status": {"enum": ["active", "paused", "finished"]}, "created": {"type": "number"},
-        "ends_at": {"type": ["number", "null"]}, "fired": {"type": "integer"}, "emitted": {"type": "integer"},
-        "next_fire": {"type": ["number", "null"]}, "last_fire": {"type": ["number", "null"]},
-        "figures": {"type": "object"}}},
-    "Scenario": {"type": "object", "properties": {
-        "name": {"type": "string"}, "description": {"type": "string"},
-        "events": {"type": "array", "items": {"type": "string"}}}},
-    "Subscription": {"type": "object", "properties": {
-        "event_type": {"type": "string"}, "url": {"type": ["string", "null"]},
-        "effective_url": {"type": ["string", "null"]}, "headers": {"type": "object"}, "enabled": {"type": "boolean"}}},
-    **REQUESTS,
-}
+SCHEMAS = {**RESPONSES, **REQUESTS}
+TAGS = [
+    ("events", "The event catalogue: fire an event, see a type's schema or a sample"),
+    ("scenarios", "Stories of events (an order's life) and starting a run of one"),
+    ("runs", "Runs of scenarios: follow, wait for, cancel"),
+    ("deliveries", "The delivery log: every event sent, its attempts, redelivery"),
+    ("world", "The entities behind the ids (Norce's Query API serves them) and moving an order on"),
+    ("subscriptions", "Norce's event configuration: URL, static headers and ON/OFF per type"),
+    ("schedules", "Events or runs on an interval, a cron line or at a rate"),
+    ("sink", "The built-in subscriber and what it received"),
+    ("figures", "Live figures and Prometheus metrics"),
+    ("service", "Health, this document, the interactive docs, reset"),
+]
 
 
 def _param(name: str, where: str, schema: dict, description: str = "", required: bool | None = None) -> dict:
@@ -172,9 +72,9 @@ def _limit(maximum: int) -> dict:
 COMMON = ("400", "401", "413", "503")
 
 
-def _op(summary: str, responses: dict, *errors: str, parameters: list | None = None, body: str | None = None,
-        write: bool = False, open_: bool = False) -> dict:
-    op: dict = {"summary": summary}
+def _op(op_id: str, tag: str, summary: str, responses: dict, *errors: str, parameters: list | None = None,
+        body: str | None = None, write: bool = False, open_: bool = False) -> dict:
+    op: dict = {"operationId": op_id, "tags": [tag], "summary": summary}
     if parameters:
         op["parameters"] = parameters
     if body or write:
@@ -190,11 +90,6 @@ def _op(summary: str, responses: dict, *errors: str, parameters: list | None = N
     return op
 
 
-def _object(**properties) -> dict:
-    return {"type": "object", "properties": properties}
-
-
-HEALTHY = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
 SINK_PARAMS = [
     _param("path", "path", {"type": "string"}, "any path: the sink records it"),
     _param("status", "query", {"type": "integer", "minimum": 200, "maximum": 599}, "status to answer"),
@@ -203,114 +98,152 @@ SINK_PARAMS = [
 ]
 SINK_ANSWER = {"description": "received: JSON with the status asked for (or 500 by fail_rate); any status can be "
                               "asked for, so the sink documents them all here: 503 sink_busy when too many requests "
-                              "are delaying (threads - 4) at once, 400 for bad parameters, 413 for a body over "
-                              "MOCK_NORCE_MAX_BODY, these three in the error shape", **_json({"type": "object"})}
+                              "are delaying or waiting (threads - 4) at once, 400 for bad parameters, 413 for a body "
+                              "over MOCK_NORCE_MAX_BODY, these three in the error shape",
+               **_json({"anyOf": [_ref("SinkReceipt"), _ref("Error")]})}
 
 
-def _sink_op(summary: str) -> dict:
+def _sink_op(op_id: str, summary: str) -> dict:
     empty = {"description": "the status asked for, which has no body"}
-    return {"summary": summary, "security": [], "parameters": SINK_PARAMS,
-            "requestBody": {"required": False, "content": {"*/*": {"schema": {}}}},
+    # Any body is recorded; documented as JSON (what mock-norce sends) or raw bytes, the two
+    # kinds a client generator can send.
+    return {"operationId": op_id, "tags": ["sink"], "summary": summary, "security": [], "parameters": SINK_PARAMS,
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {}},
+                                                           "application/octet-stream": {"schema": {
+                                                               "type": "string", "format": "binary"}}}},
             "responses": {"default": SINK_ANSWER, "204": empty, "205": empty, "304": empty}}
+
+
+SINK_WAIT = [
+    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, "at most this many items (100)"),
+    _param("path", "query", {"type": "string"}, "only requests to /sink/{path} (the path after /sink/)"),
+    _param("wait", "query", {"type": "number", "minimum": 0, "maximum": WAIT_MAX},
+           "seconds to block until count requests (1 without count) are kept; answers 200 either way, with "
+           "complete saying whether they came"),
+    _param("count", "query", {"type": "integer", "minimum": 1},
+           "how many requests to wait for; at most MOCK_NORCE_SINK_KEEP (1000), the requests the sink keeps. "
+           "With count the items are the matching requests oldest first (the order they arrived in)"),
+]
+DOCS_PAGE = {"description": "Swagger UI over this document, from assets served here (no CDN)",
+             "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
 def document() -> dict:
     """The OpenAPI 3.1 document."""
     schedule = _ref("Schedule")
     paths = {
-        "/healthz": {"get": {"summary": "Ready? Served even when every server thread is busy", "security": [],
-                             "responses": {"200": _ok("ready", HEALTHY), "503": ERROR}}},
-        "/openapi.json": {"get": _op("This document", {"200": _ok("OpenAPI 3.1", {"type": "object"})})},
-        "/api/events": {"get": _op("The event types", {
-            "200": _ok("types", {"type": "array", "items": _ref("EventType")})})},
-        "/api/events/{type}/schema": {"get": _op("JSON Schema of a type", {"200": _ok("schema", {"type": "object"})},
-                                                 "404", parameters=[TYPE])},
+        "/healthz": {"get": {"operationId": "getHealth", "tags": ["service"],
+                             "summary": "Ready? Served even when every server thread is busy", "security": [],
+                             "responses": {"200": _ok("ready", _ref("Health")),
+                                           "503": _ok("starting, stopping, or a part is down (parts says which)",
+                                                      _ref("Error"))}}},
+        "/openapi.json": {"get": _op("getOpenApiDocument", "service", "This document",
+                                     {"200": _ok("OpenAPI 3.1", {"type": "object"})})},
+        "/api/docs": {"get": _op("getApiDocs", "service", "Interactive API docs (Swagger UI)", {"200": DOCS_PAGE})},
+        "/api/reset": {"post": _op(
+            "reset", "service", "Everything back to the boot state, as WireMock's /__admin/reset: runs cancelled "
+            "and forgotten, schedules deleted (the config file's created afresh), the log, the queue and the "
+            "sink emptied, subscriptions as configured at start, the world back to the tenant's. Attempts "
+            "already on the wire are let finish first (their results dropped), so nothing sent before the "
+            "reset reaches the sink after it", {"200": _ok("reset", _ref("ResetResult"))}, write=True)},
+        "/api/events": {"get": _op("listEventTypes", "events", "The event types", {
+            "200": _ok("types", array(_ref("EventType")))})},
+        "/api/events/{type}/schema": {"get": _op(
+            "getEventSchema", "events", "JSON Schema of a type",
+            {"200": _ok("schema", {"type": "object", "description": "a JSON Schema (draft 2020-12)"})},
+            "404", parameters=[TYPE])},
         "/api/events/{type}/sample": {"get": _op(
-            "A generated payload (nothing is sent)", {"200": _ok("payload", {"type": "object"})}, "404", "422",
+            "getEventSample", "events", "A generated payload (nothing is sent)",
+            {"200": _ok("payload", {"type": "object", "description": "a Norce payload"})}, "404", "422",
             parameters=[TYPE, _param("seed", "query", SEED), _param("market", "query", {"type": "string"})])},
         "/api/events/{type}": {"post": _op(
-            "Generate, validate and deliver an event",
-            {"200": _ok("finished (with ?wait) or not recorded because the type is OFF", {"type": "object"}),
-             "202": _ok("accepted: payload and delivery", {"type": "object"})},
+            "fireEvent", "events", "Generate, validate and deliver an event",
+            {"200": _ok("finished (with ?wait) or not recorded because the type is OFF", _ref("FireResult")),
+             "202": _ok("accepted: payload and delivery", _ref("FireResult"))},
             "404", "422", parameters=[TYPE, WAIT], body="FireRequest", write=True)},
-        "/api/scenarios": {"get": _op("The scenarios", {
-            "200": _ok("scenarios", {"type": "array", "items": _ref("Scenario")})})},
-        "/api/scenarios/{name}": {"get": _op("One scenario", {"200": _ok("scenario", _ref("Scenario"))}, "404",
-                                             parameters=[NAME])},
+        "/api/scenarios": {"get": _op("listScenarios", "scenarios", "The scenarios", {
+            "200": _ok("scenarios", array(_ref("Scenario")))})},
+        "/api/scenarios/{name}": {"get": _op("getScenario", "scenarios", "One scenario",
+                                             {"200": _ok("scenario", _ref("Scenario"))}, "404", parameters=[NAME])},
         "/api/scenarios/{name}/runs": {"post": _op(
-            "Start a run", {"202": _ok("run started", _ref("Run"))}, "404", "422",
+            "startRun", "runs", "Start a run", {"202": _ok("run started", _ref("Run"))}, "404", "422",
             parameters=[NAME], body="RunRequest", write=True)},
-        "/api/runs": {"get": _op("Recent runs", {"200": _ok("runs", {"type": "array", "items": _ref("Run")})},
-                                 "422", parameters=[_limit(500)])},
-        "/api/runs/{id}": {"get": _op("A run", {"200": _ok("run", _ref("Run"))}, "404", "422",
+        "/api/runs": {"get": _op("listRuns", "runs", "Recent runs, newest first (without their deliveries)",
+                                 {"200": _ok("runs", array(_ref("Run")))}, "422", parameters=[_limit(500)])},
+        "/api/runs/{id}": {"get": _op("getRun", "runs", "A run", {"200": _ok("run", _ref("Run"))}, "404", "422",
                                       parameters=[ID, WAIT])},
-        "/api/runs/{id}/cancel": {"post": _op("Cancel a run", {"200": _ok("cancelled", _ref("Run"))}, "404", "409",
+        "/api/runs/{id}/cancel": {"post": _op("cancelRun", "runs", "Cancel a run",
+                                              {"200": _ok("cancelled", _ref("Run"))}, "404", "409",
                                               parameters=[ID], write=True)},
         "/api/deliveries": {
-            "get": _op("The delivery log, newest first", {"200": _ok("a page", _object(
-                items={"type": "array", "items": _ref("Delivery")}, total={"type": "integer"},
-                limit={"type": "integer"}, offset={"type": "integer"}))}, "422", parameters=[
-                _param("type", "query", {"type": "string"}), _param("status", "query", {"enum": list(statuses.STATUSES)}),
-                _param("run", "query", {"type": "string"}), _limit(500),
-                _param("offset", "query", {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX})]),
-            "delete": _op("Forget every delivery (reset between tests)",
-                          {"200": _ok("deleted", _object(deleted={"type": "integer"}))}, write=True)},
-        "/api/deliveries/{id}": {"get": _op("A delivery with every attempt", {"200": _ok("delivery", _ref("Delivery"))},
-                                            "404", "422", parameters=[DELIVERY_ID, WAIT])},
+            "get": _op("listDeliveries", "deliveries", "The delivery log, newest first (without attempts)",
+                       {"200": _ok("a page", _ref("DeliveryPage"))}, "422", parameters=[
+                           _param("type", "query", {"type": "string"}),
+                           _param("status", "query", {"type": "string", "enum": list(statuses.STATUSES)}),
+                           _param("run", "query", {"type": "string"}), _limit(500),
+                           _param("offset", "query", {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX})]),
+            "delete": _op("clearDeliveries", "deliveries", "Forget every delivery (POST /api/reset resets all)",
+                          {"200": _ok("deleted", _ref("Deleted"))}, write=True)},
+        "/api/deliveries/{id}": {"get": _op("getDelivery", "deliveries", "A delivery with every attempt",
+                                            {"200": _ok("delivery", _ref("Delivery"))}, "404", "422",
+                                            parameters=[DELIVERY_ID, WAIT])},
         "/api/deliveries/{id}/redeliver": {"post": _op(
-            "A new series of attempts with the same body", {"202": _ok("the new delivery", _ref("Delivery"))},
-            "404", parameters=[DELIVERY_ID], write=True)},
+            "redeliver", "deliveries", "A new series of attempts with the same body",
+            {"202": _ok("the new delivery", _ref("Delivery"))}, "404", parameters=[DELIVERY_ID], write=True)},
         "/api/orders/{id}/advance": {"post": _op(
-            "Move an order to a status: the legal events in between, emitted in order",
-            {"202": _ok("the events emitted", {"type": "object"}),
-             "200": _ok("already there: nothing emitted", {"type": "object"})},
+            "advanceOrder", "world", "Move an order to a status: the legal events in between, emitted in order",
+            {"202": _ok("the events emitted", _ref("AdvanceResult")),
+             "200": _ok("already there: nothing emitted", _ref("AdvanceResult"))},
             "404", "409", "422", parameters=[_param("id", "path", {"type": "integer", "minimum": 0,
                                                                   "maximum": INT64_MAX})],
             body="AdvanceRequest", write=True)},
-        "/api/world": {"get": _op("Rows per Query API entity set", {"200": _ok("counts", _object(
-            entity_sets={"type": "object", "additionalProperties": {"type": "integer"}},
-            failures={"type": "integer"}))})},
-        "/api/subscriptions": {"get": _op("Subscriptions (secrets masked)", {
-            "200": _ok("subscriptions", _object(default_url={"type": ["string", "null"]}, subscriptions={
-                "type": "array", "items": _ref("Subscription")}))})},
+        "/api/world": {"get": _op("getWorldCounts", "world", "Rows per Query API entity set",
+                                  {"200": _ok("counts", _ref("WorldCounts"))})},
+        "/api/subscriptions": {"get": _op("listSubscriptions", "subscriptions", "Subscriptions (secrets masked)",
+                                          {"200": _ok("subscriptions", _ref("SubscriptionList"))})},
         "/api/subscriptions/{type}": {"put": _op(
-            "Change a type's URL, headers or ON/OFF", {"200": _ok("updated", _ref("Subscription"))}, "404", "422",
+            "updateSubscription", "subscriptions", "Change a type's URL, headers or ON/OFF",
+            {"200": _ok("updated", _ref("Subscription"))}, "404", "422",
             parameters=[TYPE], body="SubscriptionUpdate", write=True)},
         "/api/schedules": {
-            "get": _op("Schedules with their live figures", {
-                "200": _ok("schedules", {"type": "array", "items": schedule})}),
-            "post": _op("Create a schedule", {"201": _ok("created", schedule)}, "409", "422",
-                        body="ScheduleRequest", write=True)},
+            "get": _op("listSchedules", "schedules", "Schedules with their live figures", {
+                "200": _ok("schedules", array(schedule))}),
+            "post": _op("createSchedule", "schedules", "Create a schedule", {"201": _ok("created", schedule)},
+                        "409", "422", body="ScheduleRequest", write=True)},
         "/api/schedules/{id}": {
-            "get": _op("A schedule", {"200": _ok("schedule", schedule)}, "404", parameters=[ID]),
-            "delete": _op("Delete a schedule", {"200": _ok("deleted", _object(deleted={"type": "string"}))}, "404",
-                          parameters=[ID], write=True)},
-        "/api/schedules/{id}/pause": {"post": _op("Pause", {"200": _ok("paused", schedule)}, "404", "409",
+            "get": _op("getSchedule", "schedules", "A schedule", {"200": _ok("schedule", schedule)}, "404",
+                       parameters=[ID]),
+            "delete": _op("deleteSchedule", "schedules", "Delete a schedule",
+                          {"200": _ok("deleted", _ref("ScheduleDeleted"))}, "404", parameters=[ID], write=True)},
+        "/api/schedules/{id}/pause": {"post": _op("pauseSchedule", "schedules", "Pause",
+                                                  {"200": _ok("paused", schedule)}, "404", "409",
                                                   parameters=[ID], write=True)},
         "/api/schedules/{id}/resume": {"post": _op(
-            "Resume (from now: missed firings are not caught up)", {"200": _ok("resumed", schedule)}, "404", "409",
-            parameters=[ID], write=True)},
-        "/api/schedules/{id}/figures": {"get": _op("Live figures and their time series",
-                                                   {"200": _ok("figures", _object(summary={"type": "object"},
-                                                                                  points={"type": "array"}))},
+            "resumeSchedule", "schedules", "Resume (from now: missed firings are not caught up)",
+            {"200": _ok("resumed", schedule)}, "404", "409", parameters=[ID], write=True)},
+        "/api/schedules/{id}/figures": {"get": _op("getScheduleFigures", "figures",
+                                                   "Live figures and their time series",
+                                                   {"200": _ok("figures", _ref("ScheduleFigures"))},
                                                    "404", parameters=[ID])},
         "/api/schedules/{id}/figures.csv": {"get": _op(
-            "The time series as CSV",
+            "getScheduleFiguresCsv", "figures", "The time series as CSV",
             {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}, "404",
             parameters=[ID])},
-        "/api/stats": {"get": _op("Figures of everything since start", {"200": _ok("figures", {"type": "object"})})},
-        "/metrics": {"get": _op("Prometheus metrics", {
+        "/api/stats": {"get": _op("getStats", "figures", "Figures of everything since start (a reset keeps them)",
+                                  {"200": _ok("figures", _ref("Stats"))})},
+        "/metrics": {"get": _op("getMetrics", "figures", "Prometheus metrics", {
             "200": {"description": "text exposition format",
                     "content": {"text/plain": {"schema": {"type": "string"}}}}})},
         "/api/sink": {
-            "get": _op("Requests the built-in sink received", {"200": _ok("requests", _object(
-                received={"type": "integer"}, items={"type": "array", "items": {"type": "object"}}))}, "422",
-                parameters=[_limit(1000), _param("path", "query", {"type": "string"})]),
-            "delete": _op("Forget them", {"200": _ok("deleted", _object(deleted={"type": "integer"}))}, write=True)},
+            "get": _op("listSinkRequests", "sink", "Requests the built-in sink received; with wait and count, "
+                       "once that many have arrived", {"200": _ok("requests", _ref("SinkPage"))}, "422",
+                       parameters=SINK_WAIT),
+            "delete": _op("clearSink", "sink", "Forget them", {"200": _ok("deleted", _ref("Deleted"))}, write=True)},
         "/sink/{path}": {
-            "post": _sink_op("The built-in sink: a subscriber. Open (no token); query: status, delay, fail_rate"),
-            "put": _sink_op("The same, for a PUT"),
-            "get": _sink_op("The same, for a redirected delivery (301/302/303 continue with GET)")},
+            "post": _sink_op("sinkPost", "The built-in sink: a subscriber. Open (no token); query: status, delay, "
+                             "fail_rate"),
+            "put": _sink_op("sinkPut", "The same, for a PUT"),
+            "get": _sink_op("sinkGet", "The same, for a redirected delivery (301/302/303 continue with GET)")},
     }
     return {
         "openapi": "3.1.0",
@@ -321,6 +254,7 @@ def document() -> dict:
                                 "a method a path does not have gets 405 with Allow."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS],
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,

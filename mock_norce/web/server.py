@@ -11,6 +11,9 @@ Three things stock waitress does not give:
   inline in waitress' main loop instead of queueing for a thread, so 16 requests asleep in
   the sink (or waiting on ``?wait=``) cannot hold it up. It still goes through the real WSGI
   app, which stays the single source of the answer; that view must stay cheap and never block.
+- **Waiting readers answered at stop.** At shutdown waitress waits (5 s) for the threads
+  serving requests; readers blocked on the sink (``GET /api/sink?wait=``) are woken first, so
+  they answer with what they have and a stop is not held up by them.
 - **Errors in JSON.** waitress' own answers (413 body too large, 400 unparseable request,
   431 headers too large) come in the API's JSON error shape instead of text/plain. Its body
   limit sits a little above ``MOCK_NORCE_MAX_BODY`` so that bodies just over the limit are
@@ -75,6 +78,19 @@ class JsonErrorTask(ErrorTask):
         self.write(body)
 
 
+class WakingTaskDispatcher(ThreadedTaskDispatcher):
+    """waitress' thread pool, which wakes waiting requests (``wake``) before it waits for its threads to end."""
+
+    def __init__(self, wake=None):
+        super().__init__()
+        self.wake = wake
+
+    def shutdown(self, cancel_pending=True, timeout=5):
+        if self.wake is not None:
+            self.wake()
+        return super().shutdown(cancel_pending, timeout)
+
+
 class HealthFirstChannel(HTTPChannel):
     error_task_class = JsonErrorTask
     _reading = False  # in handle_read, i.e. on the main loop's thread
@@ -110,7 +126,8 @@ def make_server(app, settings):
                       max_request_body_size=settings.max_body + BODY_SLACK, channel_timeout=CHANNEL_TIMEOUT,
                       connection_limit=connection_limit(raise_fd_limit()), asyncore_use_poll=True,
                       clear_untrusted_proxy_headers=True)
-    dispatcher = ThreadedTaskDispatcher()
+    core = app.extensions.get("mock_norce")
+    dispatcher = WakingTaskDispatcher(core.sink.close if core is not None else None)
     sockets: dict = {}
     servers = []
     try:

@@ -4,15 +4,18 @@ Its own Blueprint because it is the one part of the app open to anyone: a webhoo
 carries neither the API token nor a CSRF token (security.py lets exactly the views marked
 ``open_to_senders`` through). The UI's "clear" action is a UI route, with both checks.
 
-``?delay=`` makes a request sleep in a server thread. At most ``threads - 4`` (at least 1)
-sleep at once, so delays can never take every thread; beyond that the sink answers 503
-``sink_busy`` at once, and records the request with that status.
+``?delay=`` makes a request sleep in a server thread, and so does a reader waiting for
+requests (``GET /api/sink?wait=``). At most ``threads - 4`` (at least 1) sleep at once, delays
+and waiting readers together, so they can never take every thread: the sink they wait for
+and the rest of the API always have threads left. Beyond that a delayed request is answered
+503 ``sink_busy`` at once (and recorded with that status), and so is a waiting reader.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -31,6 +34,23 @@ def delay_slots(threads: int) -> int:
 def _make_slots(state) -> None:
     threads = state.app.extensions["mock_norce"].settings.threads
     state.app.extensions[SLOTS] = threading.BoundedSemaphore(delay_slots(threads))
+
+
+def sleep_in_thread(sleep: Callable[[], object]):
+    """Run `sleep` (a wait of a reader) in one of the sleeping slots; None when it ran, or the
+    503 ``sink_busy`` answer when every slot is taken."""
+    slots = current_app.extensions[SLOTS]
+    if not slots.acquire(blocking=False):
+        answer = jsonify(error="sink_busy", message="too many requests are delayed by the sink or waiting for "
+                                                    "it at once (server threads - 4); try again")
+        answer.status_code = 503
+        answer.headers["Retry-After"] = "1"
+        return answer
+    try:
+        sleep()
+    finally:
+        slots.release()
+    return None
 
 
 @bp.route("/sink/", defaults={"path": ""}, methods=["GET", "POST", "PUT"])

@@ -212,3 +212,19 @@ def test_a_bad_schedule_in_the_form_says_why(page, app_url):
     page.click("#create-schedule")
     assert "Not created: bad cron expression" in page.inner_text(".flash.error")
     assert page.locator("input[name=cron]").input_value() == "99 * * * *"  # the form keeps what was typed
+
+
+def test_the_api_docs_render_the_operations_with_no_csp_error(page, app_url):
+    console, outside = [], []
+    page.on("console", lambda m: console.append((m.type, m.text)))
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(app_url.url) else None)
+    page.goto(app_url.url + "/")
+    page.click("text=API")  # the UI's nav leads to the docs
+    assert page.url == app_url.url + "/api/docs"
+    page.wait_for_selector("text=fireEvent", timeout=20000)
+    assert page.locator("#operations-tag-events").count() == 1 and page.locator("#operations-tag-sink").count() == 1
+    page.click("text=fireEvent")  # an operation opens with its parameters and schemas
+    page.wait_for_selector("text=FireRequest", timeout=10000)
+    shot(page, "api-docs")
+    assert page.errors == [] and outside == []
+    assert not [text for kind, text in console if kind == "error" or "Content Security Policy" in text], console

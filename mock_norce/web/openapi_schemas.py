@@ -1,0 +1,237 @@
+"""The schemas of the OpenAPI document: the request bodies the API validates with, and the exact
+shape of every answer.
+
+Every answer whose shape is known has a schema with all its properties typed, ``required``
+and ``additionalProperties: false``: Schemathesis (tests/faults/test_fuzz.py) checks each
+answer of a running server against them, so a field added to a view without its line here
+fails a test, and client generators (openapi-python-client, openapi-generator) make a typed
+model of each. Free-form only where the content truly is: a Norce payload, a JSON Schema, a
+field override, the document itself. Number ranges come from limits.py, the same constants
+the doors check.
+"""
+
+from __future__ import annotations
+
+from mock_norce import statuses
+from mock_norce.limits import COUNT_MAX, DURATION_MAX, JITTER_MAX, RATE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def array(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def map_of(values: dict) -> dict:
+    """An object whose keys are data (names of event types, outcomes, entity sets)."""
+    return {"type": "object", "additionalProperties": values}
+
+
+def exact(optional: tuple[str, ...] = (), doc: str | None = None, **properties) -> dict:
+    """An object with exactly these properties, all required but the `optional` ones (`doc`
+    describes the object: ``description`` would be a property, as of an EventType)."""
+    out = {"type": "object", "additionalProperties": False,
+           "required": [name for name in properties if name not in optional], "properties": properties}
+    if doc:
+        out["description"] = doc
+    return out
+
+
+STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+STR_OR_NULL, INT_OR_NULL, NUM_OR_NULL = {"type": ["string", "null"]}, {"type": ["integer", "null"]}, \
+    {"type": ["number", "null"]}
+FREE = {"type": "object", "description": "free-form JSON object"}
+TIME = {"type": "number", "description": "seconds since the Unix epoch (UTC)"}
+TIME_OR_NULL = {"type": ["number", "null"], "description": "seconds since the Unix epoch (UTC)"}
+HEADER_PAIRS = array({"type": "array", "items": STR, "minItems": 2, "maxItems": 2,
+                      "description": "[name, value]; repeated names kept, as received"})
+
+SEED = {"type": "integer", "minimum": SEED_MIN, "maximum": SEED_MAX, "description": "seed (int64)"}
+# Checked by the API, with the reason in a 422: http(s), a host, a good port, not link-local.
+URL = {"type": "string", "description": "an http(s) URL"}
+TIME_SCALE = {"type": "number", "minimum": 0, "maximum": TIME_SCALE_MAX, "description": "multiplies waits and delays"}
+
+REQUESTS = {
+    "FireRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "overrides": {"type": "object", "description": "field values to set; validated against the schema"},
+            "omit": {"type": "array", "items": {"type": "string"}, "description": "optional fields to leave out"},
+            "seed": SEED | {"description": "seed for a reproducible payload (int64)"},
+            "market": {"type": "string", "description": "SE, NO, FI or DK"},
+            "url": URL | {"description": "one-off subscriber URL (default: the subscription's)"},
+            "invalid": {"type": "boolean", "description": "allow overrides that break the schema (negative tests)"},
+        },
+    },
+    "AdvanceRequest": {
+        "type": "object", "additionalProperties": False, "required": ["to"],
+        "properties": {
+            "to": {"type": ["string", "integer"],
+                   "description": "Confirmed, PartlyDelivered, Delivered, Invoiced or Cancelled (or the StatusId)"},
+            "seed": SEED,
+            "url": URL | {"description": "one-off subscriber URL for the events (default: the subscriptions')"},
+        },
+    },
+    "RunRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"seed": SEED, "url": URL, "time_scale": TIME_SCALE},
+    },
+    "ScheduleRequest": {
+        "type": "object", "additionalProperties": False,
+        "description": "what (one of event, scenario, mix), when (one of interval, cron, rate), how long",
+        "properties": {
+            "name": {"type": "string"},
+            "event": {"type": "string", "description": "an event type"},
+            "scenario": {"type": "string", "description": "a scenario: a run per firing, or its events at a rate"},
+            "mix": {"type": "object", "additionalProperties": {"type": "number"},
+                    "description": "scenario -> weight, played at a rate (a soak)"},
+            # Seconds as a number are bounded here; a duration string ("30s") by the schedule's own check.
+            "interval": {"type": ["string", "number"], "maximum": DURATION_MAX, "description": "e.g. 30s"},
+            "cron": {"type": "string", "description": "5-field crontab, UTC, e.g. 0 2 * * *"},
+            "rate": {"type": "number", "maximum": RATE_MAX * 60,
+                     "description": f"events per rate_per: at most {RATE_MAX:g} a second, {RATE_MAX * 60:g} a minute"},
+            "rate_per": {"type": "string", "enum": ["second", "minute"]},
+            "jitter": {"type": ["string", "number"], "minimum": 0, "maximum": JITTER_MAX,
+                       "description": "random shift of each event, e.g. 100ms"},
+            "duration": {"type": ["string", "number"], "maximum": DURATION_MAX, "description": "stop after, e.g. 10m"},
+            "count": {"type": "integer", "minimum": 1, "maximum": COUNT_MAX,
+                      "description": "stop after this many firings (events, for a rate)"},
+            "url": URL,
+            "seed": SEED,
+            "market": {"type": "string"},
+            "overrides": {"type": "object", "description": "field values of an event schedule's events"},
+            "time_scale": TIME_SCALE,
+        },
+    },
+    "SubscriptionUpdate": {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "url": {"type": ["string", "null"], "description": "own http(s) URL of the type; null: the default URL"},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"},
+                        "description": "static headers; a value of ******** keeps the current one"},
+            "enabled": {"type": "boolean", "description": "ON/OFF; an OFF type's events are not recorded"},
+        },
+    },
+}
+
+STATUS_COUNTS = exact(**{s: INT for s in statuses.STATUSES}, doc="deliveries by status")
+
+RESPONSES = {
+    "Error": exact(
+        ("errors", "parts", "received", "status"),
+        doc="every error of the API; the optional fields come with some errors only",
+        error={"type": "string", "description": "a stable code: not_found, out_of_range, bad_request, ..."},
+        message=STR,
+        errors=array(ref("PathReason")) | {"description": "each problem of a request body, with its JSON path"},
+        parts=map_of(STR) | {"description": "/healthz: each part that is down, with the reason"},
+        received=INT | {"description": "the sink's 503 sink_busy: the id it recorded the request under"},
+        status=INT | {"description": "the sink's 503 sink_busy: the status answered"}),
+    "PathReason": exact(path={"type": "string", "description": "JSON path, e.g. $.seed"}, reason=STR),
+    "Health": exact(status={"type": "string", "const": "ok"}),
+    "EventType": exact(name=STR, category=STR, kind={"type": "string", "description": "Notification or Event"},
+                       builtin=BOOL, description=STR, unconfirmed=array(STR)),
+    "FireResult": exact(
+        ("errors", "message"),
+        event_type=STR,
+        payload=FREE | {"description": "the Norce payload, exactly the fields sent"},
+        valid=BOOL,
+        errors=array(ref("PathReason")) | {"description": "why the payload breaks its schema (only when not valid)"},
+        recorded=BOOL,
+        delivery={"anyOf": [ref("Delivery"), {"type": "null"}], "description": "null when the type is OFF"},
+        message=STR | {"description": "why nothing was recorded (only when the type is OFF)"}),
+    "Delivery": exact(
+        ("attempt_log",),
+        doc="one event and one series of attempts of it to one URL",
+        id=INT, event_type=STR, status={"type": "string", "enum": list(statuses.STATUSES)},
+        url=STR, headers=map_of(STR) | {"description": "static headers sent (secret values masked)"},
+        attempts={"type": "integer", "description": "attempts made"},
+        next_attempt_at=TIME_OR_NULL, created=TIME, finished=TIME_OR_NULL,
+        last_status_code=INT_OR_NULL, last_error=STR_OR_NULL, redelivery_of=INT_OR_NULL,
+        run_id={"type": ["string", "null"], "description": "the run (or schedule s-...) it came from"},
+        valid=BOOL, body={"type": "string", "description": "the exact bytes sent"},
+        payload={"type": ["object", "null"], "description": "the body parsed (a Norce payload)"},
+        entities=array(ref("EntityLink")) | {"description": "the Query API paths of the ids the payload carries"},
+        attempt_log=array(ref("Attempt")) | {"description": "every attempt (not in the list of deliveries)"}),
+    "EntityLink": exact(
+        kind={"type": "string", "enum": ["order", "invoice", "supplier_sku", "sku", "customer", "company", "job"]},
+        id={"type": ["integer", "string"]}, href={"type": "string", "description": "a path of Norce's Query API"}),
+    "Attempt": exact(
+        number={"type": "integer", "description": "1-based; an interrupted attempt repeats its number"},
+        started=TIME, url=STR, method=STR, status_code=INT_OR_NULL, latency_ms=NUM_OR_NULL,
+        error_class=STR_OR_NULL, error=STR_OR_NULL, response_headers=HEADER_PAIRS,
+        response_body={"type": "string", "description": "the answer's body, cut at MOCK_NORCE_RESPONSE_BODY_CAP"},
+        body_truncated=BOOL, hops=array(ref("Hop")) | {"description": "each request of the redirect chain"}),
+    "Hop": exact(("error",), url=STR, method=STR, status=INT_OR_NULL, latency_ms=NUM, error=STR),
+    "DeliveryPage": exact(items=array(ref("Delivery")), total=INT, limit=INT, offset=INT),
+    "StatusCounts": STATUS_COUNTS,
+    "Scenario": exact(name=STR, description=STR, events=array(STR)),
+    "Run": exact(
+        ("deliveries",),
+        id=STR, scenario=STR, seed=INT, status={"type": "string", "enum": ["running", "completed", "failed", "cancelled"]},
+        time_scale=NUM, url=STR_OR_NULL, started=TIME, finished=TIME_OR_NULL, events=INT, error=STR_OR_NULL,
+        deliveries=ref("StatusCounts") | {"description": "its deliveries by status (not in the list of runs)"}),
+    "ScheduleSpec": exact(
+        ("event", "scenario", "mix", "interval", "cron", "rate", "rate_per", "jitter", "duration", "count", "url",
+         "seed", "market", "overrides", "time_scale"),
+        doc="the schedule as understood: durations in seconds",
+        name=STR_OR_NULL, source={"type": "string", "enum": ["event", "scenario", "mix"]},
+        trigger={"type": "string", "enum": ["interval", "cron", "rate"]}, event=STR, scenario=STR,
+        mix=map_of(NUM), interval=NUM, cron=STR, rate=NUM, rate_per={"type": "string", "enum": ["second", "minute"]},
+        jitter=NUM, duration=NUM, count=INT, url=STR, seed=INT, market=STR,
+        overrides=FREE | {"description": "field values of the events"}, time_scale=NUM),
+    "Schedule": exact(
+        id=STR, name=STR_OR_NULL, spec=ref("ScheduleSpec"),
+        status={"type": "string", "enum": ["active", "paused", "finished"]}, created=TIME, ends_at=TIME_OR_NULL,
+        fired=INT, emitted=INT, next_fire=TIME_OR_NULL, last_fire=TIME_OR_NULL,
+        carry={"type": "number", "description": "fraction of an event a slow rate carries to its next window"},
+        seed=INT, error=STR_OR_NULL, throttled=BOOL, skipped_firings=INT, figures=ref("FiguresSummary")),
+    "FiguresSummary": exact(
+        start=TIME, end=TIME_OR_NULL, elapsed_s=NUM, generated=INT, attempts=INT, delivered=INT,
+        failed_attempts=INT, dead=INT, in_retry=INT, throttled=BOOL, skipped_firings=INT, failed_firings=INT,
+        achieved_rate=NUM, delivered_rate=NUM, last_delivered=TIME_OR_NULL,
+        latency_ms=exact(p50=NUM_OR_NULL, p95=NUM_OR_NULL, p99=NUM_OR_NULL, max=NUM),
+        lateness_ms=exact(p50=NUM_OR_NULL, p99=NUM_OR_NULL, max=NUM),
+        outcomes=map_of(INT) | {"description": "attempts by outcome: a status code or an error class"},
+        by_type=map_of(INT) | {"description": "events generated by type"}),
+    "FiguresPoint": exact(
+        t=TIME, width={"type": "number", "description": "seconds this point covers"}, generated_per_s=NUM,
+        delivered_per_s=NUM, failed_per_s=NUM, dead=INT, latency_avg_ms=NUM_OR_NULL, latency_max_ms=NUM_OR_NULL,
+        lateness_max_ms=NUM),
+    "ScheduleFigures": exact(summary=ref("FiguresSummary"), points=array(ref("FiguresPoint"))),
+    "Stats": exact(figures=ref("FiguresSummary"), points=array(ref("FiguresPoint")), deliveries=ref("StatusCounts"),
+                   backlog={"type": "integer", "description": "deliveries due and loaded but not yet in flight"}),
+    "Subscription": exact(event_type=STR, url=STR_OR_NULL, effective_url=STR_OR_NULL,
+                          headers=map_of(STR) | {"description": "static headers (secret values masked)"},
+                          enabled=BOOL),
+    "SubscriptionList": exact(default_url=STR_OR_NULL, subscriptions=array(ref("Subscription"))),
+    "AdvanceResult": exact(
+        order_id=INT, **{"from": STR}, to=STR,
+        events=array(exact(type=STR, delivery_id=INT_OR_NULL | {"description": "null when the type is OFF"},
+                           payload=FREE | {"description": "the Norce payload"}))),
+    "WorldCounts": exact(entity_sets=map_of(INT) | {"description": "rows per Query API entity set"},
+                         failures={"type": "integer", "description": "events the world could not follow"}),
+    "SinkRequest": exact(
+        id=INT, received=TIME, path={"type": "string", "description": "the path after /sink/"},
+        query={"type": "string", "description": "the query string (secret values masked)"}, method=STR,
+        headers=HEADER_PAIRS, body={"type": "string", "description": "the body as text (UTF-8, bad bytes replaced)"},
+        status={"type": "integer", "description": "the status the sink answered"},
+        delay={"type": "number", "description": "seconds the sink waited before answering"}),
+    "SinkPage": exact(
+        received={"type": "integer", "description": "requests the sink received since start (a clear keeps it)"},
+        matched={"type": "integer", "description": "requests kept now that match path"},
+        complete={"type": "boolean", "description": "matched reached count (with wait alone: 1; without either: "
+                                                   "always true)"},
+        items=array(ref("SinkRequest")) | {"description": "with count: the matching requests oldest first; "
+                                                          "without: the latest first"}),
+    "SinkReceipt": exact(received={"type": "integer", "description": "the id the request is recorded under"},
+                         status=INT),
+    "Deleted": exact(deleted={"type": "integer", "description": "how many were deleted"}),
+    "ScheduleDeleted": exact(deleted={"type": "string", "description": "the id of the schedule deleted"}),
+    "ResetResult": exact(
+        reset={"type": "boolean", "const": True},
+        deleted=exact(deliveries=INT, runs=INT, schedules=INT, sink=INT,
+                      doc="what went: deliveries (with their attempts), runs, schedules (the config "
+                                  "file's among them, created afresh), requests kept by the sink")),
+}
