@@ -88,3 +88,13 @@ def test_the_default_data_directory_is_per_user(installed):
     xdg = _run(python, "-c", "from mock_norce.settings import Settings; print(Settings.from_env().data_dir)",
                cwd="/", env=installed["env"] | {"XDG_DATA_HOME": "/srv/x"}).stdout.strip()
     assert xdg == "/srv/x/mock-norce"
+
+
+def test_a_sample_suite_using_only_the_plugin_passes_under_xdist(installed, tmp_path):
+    suite = tmp_path / "suite"
+    shutil.copytree(SAMPLE_SUITE, suite)
+    out = subprocess.run([str(installed["venv"] / "bin" / "python"), "-m", "pytest", "-q", "-n", "2",
+                          "-p", "no:cacheprovider"], cwd=suite, env=installed["env"], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert " passed" in out.stdout and "failed" not in out.stdout
