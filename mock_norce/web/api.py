@@ -22,11 +22,12 @@ from mock_norce.web import world_api
 from mock_norce.errors import ApiError, MockNorceError
 from mock_norce.limits import INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
 from mock_norce.delivery.subscriptions import MASK, mask_url, unmask_url
-from mock_norce.web.views import delivery_view, run_view, schedule_view, sink_view, subscription_view
+from mock_norce.web.views import delivery_view, run_view, schedule_view, subscription_view
 from mock_norce.web.jsonio import body, error_response, error_response_for, is_api_request, number_arg
 
 bp = Blueprint("api", __name__)
-# Nested, so web/application.py registers one Blueprint; the sink keeps its own rules.
+# Nested, so web/application.py registers one Blueprint; the sink keeps its own rules (its
+# receiving end is open to webhook senders) and its API beside them.
 bp.register_blueprint(sink_web.bp)
 bp.register_blueprint(world_api.bp)
 bp.register_blueprint(api_docs.bp)
@@ -227,36 +228,7 @@ def update_subscription(name):
     return jsonify(subscription_view(subs.update(name, **data), subs.default_url))
 
 
-# --- the built-in sink -------------------------------------------------------------------
-
-@bp.get("/api/sink")
-def sink_requests():
-    """Without ``count``: the latest requests, newest first (as always). With ``count``: the
-    matching requests oldest first, the order they arrived in, so a test reads its events in
-    the order it fired them; with ``wait`` too, once that many have arrived (or at the timeout)."""
-    sink = core().sink
-    limit = number_arg("limit", 100, minimum=1, maximum=1000, integer=True)
-    path = request.args.get("path") or None
-    wait = number_arg("wait", 0, minimum=0, maximum=WAIT_MAX)
-    if "count" in request.args and sink.keep == 0:
-        raise ApiError(422, "out_of_range", "count: the sink keeps no requests (MOCK_NORCE_SINK_KEEP=0), "
-                                            "so it cannot wait for any")
-    count = number_arg("count", None, minimum=1, maximum=max(1, sink.keep), integer=True)
-    needed = count if count is not None else (1 if wait else 0)  # ?wait= alone waits for one
-    if wait and not sink.wait(needed, path, 0):
-        busy = sink_web.sleep_in_thread(lambda: sink.wait(needed, path, wait))
-        if busy is not None:
-            return busy
-    found = sink.matching(path)
-    items = found[:limit] if count is not None else found[::-1][:limit]
-    return jsonify(received=sink.received, matched=len(found), complete=len(found) >= needed,
-                   items=[sink_view(r) for r in items])
-
-
-@bp.delete("/api/sink")
-def sink_clear():
-    return jsonify(deleted=core().sink.clear())
-
+# --- the built-in sink: its API (GET/DELETE /api/sink) is web/sink.py's, beside its receiving end
 
 # --- schedules, figures, metrics ---------------------------------------------------------
 

@@ -1,8 +1,10 @@
-"""The built-in sink's receiving end: ``/sink/<path>``, a subscriber inside mock-norce.
+"""The built-in sink's web part: its receiving end ``/sink/<path>`` (a subscriber inside
+mock-norce) and its API, ``GET``/``DELETE /api/sink``.
 
-Its own Blueprint because it is the one part of the app open to anyone: a webhook sender
-carries neither the API token nor a CSRF token (security.py lets exactly the views marked
-``open_to_senders`` through). The UI's "clear" action is a UI route, with both checks.
+Its own Blueprint because the receiving end is the one part of the app open to anyone: a
+webhook sender carries neither the API token nor a CSRF token (security.py lets exactly the
+views marked ``open_to_senders`` through); the API views are not marked, so they want the
+token like the rest of the API. The UI's "clear" action is a UI route, with both checks.
 
 ``?delay=`` makes a request sleep in a server thread, and so does a reader waiting for
 requests (``GET /api/sink?wait=``). At most ``threads - 4`` (at least 1) sleep at once, delays
@@ -19,7 +21,11 @@ from typing import Callable
 
 from flask import Blueprint, current_app, jsonify, request
 
+from mock_norce.errors import ApiError
+from mock_norce.limits import WAIT_MAX
+from mock_norce.web.jsonio import number_arg
 from mock_norce.web.security import open_to_senders
+from mock_norce.web.views import sink_view
 
 bp = Blueprint("sink", __name__)
 SLOTS = "mock_norce.sink_delay_slots"
@@ -76,3 +82,32 @@ def receive(path):
         finally:
             slots.release()
     return jsonify(received=record.id, status=record.status), record.status
+
+
+@bp.get("/api/sink")
+def sink_requests():
+    """Without ``count``: the latest requests, newest first (as always). With ``count``: the
+    matching requests oldest first, the order they arrived in, so a test reads its events in
+    the order it fired them; with ``wait`` too, once that many have arrived (or at the timeout)."""
+    sink = current_app.extensions["mock_norce"].sink
+    limit = number_arg("limit", 100, minimum=1, maximum=1000, integer=True)
+    path = request.args.get("path") or None
+    wait = number_arg("wait", 0, minimum=0, maximum=WAIT_MAX)
+    if "count" in request.args and sink.keep == 0:
+        raise ApiError(422, "out_of_range", "count: the sink keeps no requests (MOCK_NORCE_SINK_KEEP=0), "
+                                            "so it cannot wait for any")
+    count = number_arg("count", None, minimum=1, maximum=max(1, sink.keep), integer=True)
+    needed = count if count is not None else (1 if wait else 0)  # ?wait= alone waits for one
+    if wait and not sink.wait(needed, path, 0):
+        busy = sleep_in_thread(lambda: sink.wait(needed, path, wait))
+        if busy is not None:
+            return busy
+    found = sink.matching(path)
+    items = found[:limit] if count is not None else found[::-1][:limit]
+    return jsonify(received=sink.received, matched=len(found), complete=len(found) >= needed,
+                   items=[sink_view(r) for r in items])
+
+
+@bp.delete("/api/sink")
+def sink_clear():
+    return jsonify(deleted=current_app.extensions["mock_norce"].sink.clear())
