@@ -113,6 +113,13 @@ def test_json_and_yaml_blocks_parse():
             assert yaml.safe_load(block.text) is not None, str(block)
 
 
+def test_js_blocks_are_the_node_example_that_ci_runs():
+    # tests/service/test_node_example.py runs docs/examples/node with npm and node --test.
+    sources = "".join(p.read_text() for p in (ROOT / "docs" / "examples" / "node").glob("*.js"))
+    js = [b for b in blocks() if b.lang == "js"]
+    assert js and all(b.text.strip() in sources for b in js), "a js block differs from docs/examples/node"
+
+
 def test_the_project_layout_names_paths_that_exist():
     layout = next(b for b in blocks() if b.lang == "text" and b.text.startswith("mock_norce/"))
     names = set(re.findall(r"(?:^|\s)([a-z_]+(?:\.py|/))(?=[\s,]|$)", layout.text, re.M))
