@@ -69,7 +69,7 @@ class Settings:
     )
     data_dir: Path = field(
         default_factory=_default_data_dir,
-        metadata={"env": "MOCK_NORCE_DATA_DIR", "help": "where the databases live (default: the per-user data directory)"},
+        metadata={"env": "MOCK_NORCE_DATA_DIR", "help": "where the databases live (the per-user data directory; XDG_DATA_HOME on Linux)"},
     )
     database: str | None = field(
         default=None,
