@@ -138,26 +138,27 @@ class Core:
 
 def build_factory(settings: Settings) -> EventFactory:
     """The catalogue (built-in + custom schemas) and the tenant named by the settings."""
-    catalog = Catalog(settings.fixtures_dir / "schemas", settings.schemas_dir)
+    catalog = Catalog(settings.fixtures_dir / "schemas", user_dir("MOCK_NORCE_SCHEMAS_DIR", settings.schemas_dir))
     return EventFactory(catalog, load_tenant(settings.tenant_path))
 
 
-def scenario_dirs(settings: Settings) -> list[Path]:
-    """The built-in scenario directory, then the user's (MOCK_NORCE_SCENARIOS_DIR), which must exist.
+def user_dir(variable: str, path: Path | None) -> Path | None:
+    """A directory of the user's (schemas, scenarios), which must exist when it is named.
 
-    A user's directory that is missing is a SettingsError, not a warning: a volume mounted at
-    the wrong path would otherwise start a server without the user's scenarios, and the
-    warning scrolls past in a container's log while the tests fail later for an unclear reason.
+    A missing one is a SettingsError, not a warning: a volume mounted at the wrong path would
+    otherwise start a server without the user's types or scenarios, and the warning scrolls
+    past in a container's log while the tests fail later for an unclear reason.
     """
-    dirs = [settings.builtin_scenarios_dir]
-    own = settings.scenarios_dir
-    if own is not None:
-        if not own.is_dir():
-            why = "is not a directory" if own.exists() else "does not exist"
-            raise SettingsError(f"MOCK_NORCE_SCENARIOS_DIR {own} {why}: create or mount it there, "
-                                "or unset the variable")
-        dirs.append(own)
-    return dirs
+    if path is not None and not path.is_dir():
+        why = "is not a directory" if path.exists() else "does not exist"
+        raise SettingsError(f"{variable} {path} {why}: create or mount it there, or unset the variable")
+    return path
+
+
+def scenario_dirs(settings: Settings) -> list[Path]:
+    """The built-in scenario directory, then the user's (MOCK_NORCE_SCENARIOS_DIR), which must exist."""
+    own = user_dir("MOCK_NORCE_SCENARIOS_DIR", settings.scenarios_dir)
+    return [settings.builtin_scenarios_dir] + ([own] if own is not None else [])
 
 
 def build_library(settings: Settings, catalog: Catalog) -> Library:

@@ -256,12 +256,13 @@ def test_check_reports_file_line_reason(tmp_path):
 @pytest.mark.parametrize("command", [["serve", "--port", "0"], ["scenarios"], ["check"],
                                      ["run", "web-order", "--url", "http://127.0.0.1:1/"]])
 @pytest.mark.parametrize("kind", ["missing", "a file"])
-def test_a_scenarios_dir_that_is_not_there_is_an_error_at_start(command, kind, tmp_path):
+@pytest.mark.parametrize("variable", ["MOCK_NORCE_SCENARIOS_DIR", "MOCK_NORCE_SCHEMAS_DIR"])
+def test_a_users_dir_that_is_not_there_is_an_error_at_start(command, kind, variable, tmp_path):
     # A volume mounted at the wrong path must stop the server, not start one without the
-    # user's scenarios; the database is in memory so that nothing else can fail first.
-    own = tmp_path / "my-scenarios"
+    # user's scenarios or types; the database is in memory so that nothing else can fail first.
+    own = tmp_path / "mine"
     if kind == "a file":
         own.write_text("")
-    out = run(*command, env={"MOCK_NORCE_SCENARIOS_DIR": str(own), "MOCK_NORCE_DATABASE": ":memory:"})
+    out = run(*command, env={variable: str(own), "MOCK_NORCE_DATABASE": ":memory:"})
     why = "does not exist" if kind == "missing" else "is not a directory"
-    assert_one_line_error(out, f"MOCK_NORCE_SCENARIOS_DIR {own} {why}")
+    assert_one_line_error(out, f"{variable} {own} {why}")
