@@ -234,7 +234,9 @@ class Sink:
         deadline = time.monotonic() + timeout
         while True:
             left = max(deadline - time.monotonic(), 0.001)
-            answer = self._client.call("GET", "/api/sink" + _query(wait=_wait(left), count=count, path=path))
+            # limit: the server cuts the items at 100 unless told (at most 1000, the sink's default keep).
+            answer = self._client.call("GET", "/api/sink" + _query(wait=_wait(left), count=count, path=path,
+                                                                   limit=min(max(count, 1), 1000)))
             if answer.get("complete"):
                 return sorted((SinkRequest.from_json(r) for r in answer["items"]), key=lambda r: r.id)[:count]
             if time.monotonic() >= deadline:

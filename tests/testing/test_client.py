@@ -67,6 +67,13 @@ def test_sink_wait_by_path_and_its_timeout_says_how_many_came(client):
         client.sink.wait(2, path="erp", timeout=0.3)
 
 
+def test_sink_wait_returns_every_request_asked_for_even_past_the_servers_default_page(client):
+    for _ in range(120):
+        client.fire("JobCompletedEvent")
+    received = client.sink.wait(120, timeout=30)
+    assert len(received) == 120 and [r.id for r in received] == sorted(r.id for r in received)
+
+
 def test_run_waits_for_the_scenario_and_reset_forgets_everything(client):
     run = client.run("web-order", seed=7, time_scale=0, wait=10)
     assert isinstance(run, Run) and run.status == "completed" and run.seed == 7 and run.events >= 3
