@@ -16,6 +16,7 @@ Loading this module imports nothing of the server: only the client (standard lib
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Iterator
 
 import pytest
@@ -56,6 +57,12 @@ def mock_norce_server(request: pytest.FixtureRequest) -> Iterator[str]:
         client = Client(url, token=_token(config))
         if not client.healthy():
             raise pytest.UsageError(f"no healthy mock-norce at {url} (GET {url.rstrip('/')}/healthz failed)")
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+            # One server for every worker: each test's reset would wipe what another worker's
+            # test is waiting for. Said once per worker, as a warning in pytest's summary.
+            warnings.warn(pytest.PytestWarning(
+                f"pytest-xdist workers share the mock-norce at {url}: each test's reset clears the others' "
+                "deliveries; leave MOCK_NORCE_URL unset (a server per worker) or run with -n 0"))
         yield url.rstrip("/")
         return
     image = config.getoption("--mock-norce-image")

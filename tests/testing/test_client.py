@@ -138,6 +138,16 @@ def test_the_plugin_uses_the_server_in_mock_norce_url(pytester, server, monkeypa
     assert f"URL={server.url}" in result.outlines
 
 
+def test_the_plugin_warns_when_xdist_workers_would_share_one_server(pytester, server, monkeypatch):
+    # Tests that do not look at the log, so that sharing cannot fail them (it would: see the warning).
+    pytester.makepyfile("def test_a(mock_norce):\n    assert mock_norce.healthy()\n\n"
+                        "def test_b(mock_norce):\n    assert mock_norce.healthy()\n")
+    monkeypatch.setenv("MOCK_NORCE_URL", server.url)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=2, warnings=2)  # one per worker
+    assert "workers share the mock-norce at" in result.stdout.str()
+
+
 def test_the_plugin_says_clearly_when_mock_norce_url_is_dead(pytester, monkeypatch):
     pytester.makepyfile(SUITE)
     monkeypatch.setenv("MOCK_NORCE_URL", "http://127.0.0.1:9")
