@@ -83,13 +83,31 @@ def assert_one_line(out: subprocess.CompletedProcess, *fragments: str) -> None:
         assert fragment in lines[0], (fragment, lines[0])
 
 
-def other_user() -> int | None:
-    """A uid without root's powers to run as: this one if not root, else nobody via setpriv."""
+@pytest.fixture
+def other_user():
+    """A uid without root's powers to run as: this one if not root, else nobody via setpriv.
+
+    Nobody must be able to reach the checkout and its venv to import mock-norce: a clone in a
+    directory made by ``mktemp -d`` (mode 700, as CI's may be) is not. For the test, every
+    directory above them gets o+x (enter, not list), and its own mode back afterwards.
+    """
     if os.getuid() != 0:
-        return None
+        yield None
+        return
     if shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv: cannot run the server as another user")
-    return 65534
+    changed = []
+    for top in {ROOT, Path(sys.prefix)}:
+        for directory in (top, *top.parents):
+            mode = directory.stat().st_mode
+            if not mode & 0o001:
+                directory.chmod(mode | 0o001)
+                changed.append((directory, mode))
+    try:
+        yield 65534
+    finally:
+        for directory, mode in reversed(changed):
+            directory.chmod(mode)
 
 
 def test_a_data_dir_that_cannot_be_made_is_one_line_naming_it_and_the_user(tmp_path):
@@ -101,8 +119,8 @@ def test_a_data_dir_that_cannot_be_made_is_one_line_naming_it_and_the_user(tmp_p
                     "Not a directory", "MOCK_NORCE_DATA_DIR")
 
 
-def test_a_data_dir_this_user_cannot_write_is_one_line_naming_it_and_the_user(tmp_path):
-    user = other_user()
+def test_a_data_dir_this_user_cannot_write_is_one_line_naming_it_and_the_user(tmp_path, other_user):
+    user = other_user
     data = Path(tempfile.mkdtemp(prefix="mock-norce-ro-"))  # /tmp: every user may look inside
     try:
         data.chmod(0o555)
@@ -115,8 +133,8 @@ def test_a_data_dir_this_user_cannot_write_is_one_line_naming_it_and_the_user(tm
         shutil.rmtree(data)
 
 
-def test_a_database_file_left_by_another_user_is_one_line_naming_its_owner(tmp_path):
-    user = other_user()
+def test_a_database_file_left_by_another_user_is_one_line_naming_its_owner(tmp_path, other_user):
+    user = other_user
     if user is None:
         pytest.skip("needs root, to leave a file this process cannot write")
     data = Path(tempfile.mkdtemp(prefix="mock-norce-other-"))
