@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import Counter
+from datetime import datetime, timezone
 from typing import Callable
 
 # Upper bounds of the histogram buckets, in seconds: 0.1 ms to ~100 s, ~12% apart.
@@ -213,14 +214,24 @@ class Figures:
             return self.series.points()
 
     def csv(self) -> str:
-        """The time series as CSV, one row per bucket."""
+        """The time series as CSV, one row per bucket: the time as ISO 8601 UTC with
+        milliseconds (a spreadsheet's time axis), numbers in plain decimals (never 1.8e+09)."""
         cols = ["t", "width", "generated_per_s", "delivered_per_s", "failed_per_s", "dead",
                 "latency_avg_ms", "latency_max_ms", "lateness_max_ms"]
         lines = [",".join(cols)]
         for p in self.points():
-            lines.append(",".join("" if p[c] is None else (f"{p[c]:.6g}" if isinstance(p[c], float) else str(p[c]))
-                                  for c in cols))
+            lines.append(",".join(_csv_cell(c, p[c]) for c in cols))
         return "\n".join(lines) + "\n"
+
+
+def _csv_cell(column: str, value) -> str:
+    if value is None:
+        return ""
+    if column == "t":
+        return datetime.fromtimestamp(value, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") or "0"
+    return str(value)
 
 
 class FigureBook:

@@ -228,3 +228,45 @@ def test_the_api_docs_render_the_operations_with_no_csp_error(page, app_url):
     shot(page, "api-docs")
     assert page.errors == [] and outside == []
     assert not [text for kind, text in console if kind == "error" or "Content Security Policy" in text], console
+
+
+def test_a_schedules_deliveries_link_to_it_and_its_csv_has_iso_times(page, app_url):
+    # Issue 14's bugs: the Run link of a schedule's events went to /runs/s-... (404), and the
+    # CSV wrote every time as 1.79555e+09.
+    import csv
+    import io
+    import re
+
+    status, s = http("POST", app_url.url + "/api/schedules",
+                     {"event": "JobCompletedEvent", "rate": 20, "rate_per": "second", "count": 10})
+    assert status == 201, s
+    wait_until(lambda: http("GET", f"{app_url.url}/api/deliveries?run={s['id']}&status=delivered")[1]["total"] == 10)
+    page.goto(app_url.url + "/deliveries")
+    link = page.locator(f"td a:has-text('schedule {s['id']}')").first
+    link.click()
+    page.wait_for_url(f"**/schedules/{s['id']}")
+    assert page.locator("#schedule-status").count() == 1
+    page.goto(app_url.url + "/deliveries")
+    page.locator("td a:has-text('JobCompletedEvent')").first.click()
+    page.locator(f".lead a:has-text('schedule {s['id']}')").click()
+    page.wait_for_url(f"**/schedules/{s['id']}")
+    with page.expect_download() as download:
+        page.click("#csv")
+    rows = list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
+    assert rows and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["t"]) for r in rows), rows[:2]
+    assert not any("e+" in value for r in rows for value in r.values())
+    assert sum(float(r["generated_per_s"]) * float(r["width"]) for r in rows) == pytest.approx(10, abs=0.01)
+    assert page.errors == []
+
+
+def test_a_filter_that_matches_nothing_says_so_not_no_deliveries_yet(page, app_url):
+    assert http("POST", app_url.url + "/api/events/JobCompletedEvent?wait=5", {})[0] == 200
+    page.goto(app_url.url + "/deliveries?type=OrderCancelledEvent")
+    empty = page.inner_text("td.empty")
+    assert "No deliveries match these filters" in empty and "No deliveries yet" not in empty
+    page.click("td.empty a")
+    assert page.locator("td a:has-text('JobCompletedEvent')").count() == 1
+    page.goto(app_url.url + "/")  # the dashboard of an empty log still invites a first event
+    http("DELETE", app_url.url + "/api/deliveries", {})
+    page.reload()
+    assert "No deliveries yet" in page.inner_text("td.empty")
