@@ -270,3 +270,34 @@ def test_a_filter_that_matches_nothing_says_so_not_no_deliveries_yet(page, app_u
     http("DELETE", app_url.url + "/api/deliveries", {})
     page.reload()
     assert "No deliveries yet" in page.inner_text("td.empty")
+
+
+def test_the_preview_shows_an_int64_id_exactly_and_it_is_sent_so(page, app_url):
+    # 2^53 + 1: a JS number would round it to ...992 while the note promises "exactly like this".
+    page.goto(app_url.url + "/events")
+    page.click("#type-OrderConfirmedEvent")
+    page.fill("#field_OrderId", "9007199254740993")
+    assert '"OrderId": 9007199254740993,' in page.inner_text("#preview")
+    page.click("#fire")
+    page.wait_for_selector("#delivery-status .badge.delivered", timeout=10000)
+    assert b'"OrderId":9007199254740993,' in app_url.subscriber.requests[-1].body
+    assert page.errors == []
+
+
+def test_a_live_refresh_keeps_the_attempts_the_reader_opened_and_closed(page, app_url, serve):
+    failing = serve(answer(500, b"no"))
+    status, data = http("POST", app_url.url + "/api/events/JobCompletedEvent", {"url": failing.url + "/x"})
+    did = data["delivery"]["id"]
+    # Time scale 0.01: retries after 0.05, 0.1, 0.15, 0.3, 0.6, 1.2, then 3 and 6 s.
+    wait_until(lambda: http("GET", f"{app_url.url}/api/deliveries/{did}")[1]["attempts"] >= 7, timeout=20)
+    page.goto(f"{app_url.url}/deliveries/{did}")
+    attempts = page.locator("details.attempt")
+    n = attempts.count()
+    assert page.locator(f"#attempt-{n}").get_attribute("open") is not None  # the newest, open by default
+    page.click(f"#attempt-{n} > summary")  # the reader closes it...
+    page.click("#attempt-1 > summary")  # ...and opens the first
+    wait_until(lambda: page.locator("details.attempt").count() > n, timeout=30)  # a live refresh brought one more
+    assert page.locator("#attempt-1").get_attribute("open") is not None
+    assert page.locator(f"#attempt-{n}").get_attribute("open") is None
+    assert page.locator(f"#attempt-{n + 1}").get_attribute("open") is not None  # a new one: the default
+    assert page.errors == []

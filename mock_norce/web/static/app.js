@@ -13,9 +13,13 @@ function refreshLive(el) {
       const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
       const fresh = doc.getElementById(el.id);
       if (!fresh) return;
-      const open = new Set([...el.querySelectorAll("details[open]")].map((d, i) => i));
+      // What the reader opened or closed stays so: each <details> is known by its id (an
+      // attempt's number), so a new attempt on top does not shift which one is open. Ones
+      // the reader has not seen yet keep the server's default.
+      const key = (d, i) => d.id || "#" + i;
+      const seen = new Map([...el.querySelectorAll("details")].map((d, i) => [key(d, i), d.open]));
       el.replaceChildren(...[...fresh.childNodes].map((n) => document.importNode(n, true)));
-      el.querySelectorAll("details").forEach((d, i) => { if (open.has(i)) d.open = true; });
+      el.querySelectorAll("details").forEach((d, i) => { if (seen.has(key(d, i))) d.open = seen.get(key(d, i)); });
       if (fresh.dataset.live) { setTimeout(tick, every); } else { delete el.dataset.live; }
     } catch (e) {
       setTimeout(tick, every * 2);
@@ -24,11 +28,24 @@ function refreshLive(el) {
   setTimeout(tick, every);
 }
 
+// An integer too big for a JS number travels through JSON.stringify as {BIG: digits} and is
+// put back as bare digits afterwards, so the preview shows exactly what the server sends.
+const BIG = "\u0001int";
+
+function jsonWithBigIntegers(body) {
+  const text = JSON.stringify(body, (k, v) => (v && typeof v === "object" && BIG in v ? "\u0001" + v[BIG] + "\u0001" : v), 2);
+  return text.replace(/"\\u0001(-?\d+)\\u0001"/g, "$1");
+}
+
 function typed(input) {
   const raw = input.value;
   const kind = input.dataset.type;
   if (kind === "integer") {
-    return /^-?\d+$/.test(raw.trim()) ? { value: Number(raw) } : { value: raw, problem: "not an integer" };
+    const digits = raw.trim();
+    if (!/^-?\d+$/.test(digits)) return { value: raw, problem: "not an integer" };
+    // Past 2^53 a JS number rounds (OrderId 9007199254740993 would show as ...992): keep the
+    // digits, and the preview writes them as they are (see BIG below).
+    return { value: Number.isSafeInteger(Number(digits)) ? Number(digits) : { [BIG]: digits.replace(/^(-?)0+(?=\d)/, "$1") } };
   }
   if (kind === "number") {
     return raw.trim() !== "" && !isNaN(Number(raw)) ? { value: Number(raw) } : { value: raw, problem: "not a number" };
@@ -58,7 +75,7 @@ function wirePreview(form) {
       input.classList.toggle("invalid", Boolean(t.problem));
       if (t.problem) problems.push(name + ": " + t.problem);
     }
-    preview.textContent = JSON.stringify(body, null, 2);
+    preview.textContent = jsonWithBigIntegers(body);
     note.textContent = problems.length
       ? "Check before firing: " + problems.join("; ") + " (the server validates against the schema too)."
       : "The body is sent exactly like this: the bare event object, compact JSON.";
