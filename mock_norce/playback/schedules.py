@@ -188,10 +188,7 @@ class ScheduleService:
         with self._lock:
             self.get(sid)
             self.table.delete(sid)
-            self._rows.pop(sid)  # first: the job's removal must not look like its natural end
-            self._remove_job(sid)
-            self._live.pop(sid, None)
-            self.figures.forget(sid)
+            self._forget(sid)
 
     def reset(self) -> int:
         """Delete every schedule (those of the config file too: the caller applies the file
@@ -201,11 +198,15 @@ class ScheduleService:
             ids = list(self._rows)
             deleted = self.table.clear()
             for sid in ids:
-                self._rows.pop(sid)  # first: the job's removal must not look like its natural end
-                self._remove_job(sid)
-                self._live.pop(sid, None)
-                self.figures.forget(sid)
+                self._forget(sid)
         return max(deleted, len(ids))
+
+    def _forget(self, sid: str) -> None:
+        """A deleted schedule's state in memory: its row, job, live figures (under the lock)."""
+        self._rows.pop(sid)  # first: the job's removal must not look like its natural end
+        self._remove_job(sid)
+        self._live.pop(sid, None)
+        self.figures.forget(sid)
 
     # --- jobs ----------------------------------------------------------------------------
 

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Self
 
 
-def _build(cls, data: dict, **converted):
-    known = {f.name for f in fields(cls)} - {"raw"}
-    values = {k: data.get(k) for k in known if k in data}
-    return cls(**values | converted, raw=data)
+class _FromJson:
+    """``from_json``: the documented fields by name, everything else kept in ``raw``."""
+
+    @classmethod
+    def from_json(cls, data: dict, **converted) -> Self:
+        known = {f.name for f in fields(cls)} - {"raw"}
+        values = {k: data.get(k) for k in known if k in data}
+        return cls(**values | converted, raw=data)
 
 
 @dataclass(frozen=True)
-class Attempt:
+class Attempt(_FromJson):
     """One HTTP attempt of a delivery, as Norce's sender made it."""
     number: int
     url: str
@@ -33,13 +37,9 @@ class Attempt:
     hops: list = field(default_factory=list)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: dict) -> "Attempt":
-        return _build(cls, data)
-
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(_FromJson):
     """An event in the delivery log: the exact body sent, where, and how every attempt went."""
     id: int
     event_type: str
@@ -63,7 +63,7 @@ class Delivery:
 
     @classmethod
     def from_json(cls, data: dict) -> "Delivery":
-        return _build(cls, data, attempt_log=tuple(Attempt.from_json(a) for a in data.get("attempt_log") or ()))
+        return super().from_json(data, attempt_log=tuple(Attempt.from_json(a) for a in data.get("attempt_log") or ()))
 
     @property
     def delivered(self) -> bool:
@@ -71,7 +71,7 @@ class Delivery:
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(_FromJson):
     """A scenario run: its seed (replay it with the same one) and how its deliveries stand."""
     id: str
     scenario: str
@@ -86,13 +86,9 @@ class Run:
     deliveries: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: dict) -> "Run":
-        return _build(cls, data)
-
 
 @dataclass(frozen=True)
-class SinkRequest:
+class SinkRequest(_FromJson):
     """A request the built-in sink received; ``json()`` parses its body."""
     id: int
     path: str
@@ -104,10 +100,6 @@ class SinkRequest:
     status: int = 200
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: dict) -> "SinkRequest":
-        return _build(cls, data)
-
     def json(self) -> Any:
         return json.loads(self.body)
 
@@ -117,7 +109,7 @@ class SinkRequest:
 
 
 @dataclass(frozen=True)
-class Subscription:
+class Subscription(_FromJson):
     """Where an event type goes: its own URL or the default, static headers, ON/OFF."""
     event_type: str
     url: str | None = None
@@ -125,7 +117,3 @@ class Subscription:
     headers: dict = field(default_factory=dict)
     enabled: bool = True
     raw: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Subscription":
-        return _build(cls, data)

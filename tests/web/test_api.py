@@ -16,25 +16,6 @@ from mock_norce.web.paths import is_norce_path
 from ..servers import answer
 
 
-@pytest.fixture
-def subscriber(serve):
-    return serve(answer(200, b"ok"))
-
-
-@pytest.fixture
-def app(settings, subscriber):
-    core = build_core(settings.with_(subscriber_url=subscriber.url, time_scale=0.001), database=":memory:")
-    app = create_app(core=core)
-    core.start()
-    yield app
-    core.stop()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def fire(client, name="OrderConfirmedEvent", wait=5, **body):
     return client.post(f"/api/events/{name}?wait={wait}", json=body)
 

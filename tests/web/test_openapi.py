@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from jsonschema import Draft202012Validator
 
 from mock_norce.app import build_core, create_app
 from mock_norce.web.openapi import TAGS, document
 
-from ..servers import answer
 
 TAG_NAMES = {name for name, _ in TAGS}
 # Where a response is free-form on purpose: the content is not ours to describe.
@@ -89,25 +87,6 @@ def test_no_answer_is_a_bare_object_where_its_shape_is_known():
                     assert obj.get("additionalProperties") is False and set(obj["required"]) <= set(obj["properties"]), \
                         (op["operationId"], where)
     assert bare <= FREE_FORM, bare - FREE_FORM
-
-
-@pytest.fixture
-def subscriber(serve):
-    return serve(answer(200, b"ok"))
-
-
-@pytest.fixture
-def app(settings, subscriber):
-    core = build_core(settings.with_(subscriber_url=subscriber.url, time_scale=0.001), database=":memory:")
-    app = create_app(core=core)
-    core.start()
-    yield app
-    core.stop()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def test_answers_validate_against_their_exact_schemas(client):
