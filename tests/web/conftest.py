@@ -27,3 +27,7 @@ def app(settings, subscriber):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# The browser fixtures (Chromium, a page, a served app), shared by every tests/web/test_ui_*.py.
+from .browser import app_url, browser, page  # noqa: E402,F401

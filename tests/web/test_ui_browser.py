@@ -7,75 +7,16 @@ Chromium they skip with the reason; in CI (MOCK_NORCE_REQUIRE_ALL=1) they fail i
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pytest
 
-from ..conftest import skip_or_fail
+from .browser import shot, wait_until
 from ..servers import answer
 from ..servers import http
-from ..servers import Served
 
-CHROMIUM = os.environ.get("MOCK_NORCE_CHROMIUM", "/usr/bin/chromium")
 XSS = b'<script>window.__pwned = 1; alert("x")</script><img src=x onerror="window.__pwned = 2">'
-SHOTS = os.environ.get("MOCK_NORCE_SCREENSHOTS")  # a directory: save a screenshot of each step
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed")
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    dialogs, errors = [], []
-    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.dialogs, pg.errors = dialogs, errors
-    yield pg
-    context.close()
-
-
-@pytest.fixture
-def app_url(tmp_path, serve):
-    subscriber = serve(answer(200, b"thanks"))
-    s = Served(tmp_path, MOCK_NORCE_SUBSCRIBER_URL=subscriber.url + "/hook", MOCK_NORCE_TIME_SCALE="0.01")
-    s.subscriber = subscriber
-    yield s
-    s.stop()
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    # Polled from Python: the CSP (rightly) forbids the string eval of page.wait_for_function.
-    import time
-
-    deadline = time.time() + timeout
-    while not condition():
-        if time.time() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
-
-def shot(page, name):
-    if SHOTS:
-        os.makedirs(SHOTS, exist_ok=True)
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
 def test_fire_an_edited_event_and_see_it_in_the_log(page, app_url):
