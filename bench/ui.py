@@ -7,11 +7,14 @@ ways, interleaved page by page so load noise from elsewhere hits all alike:
 
   server   --calls GETs of each page on one keep-alive connection (the whole answer read);
            /healthz in the same rounds is the baseline
-  browser  --loads navigations of each page in Debian's Chromium (Playwright), timed by the
-           page's own Navigation Timing: request start to the load event (HTML, CSS, JS,
-           first paint work), skipped with a note when Playwright or Chromium is missing
+  browser  --loads navigations of each page in Debian's Chromium (Playwright), each from
+           about:blank, timed by the page's own Navigation Timing: navigation start to the end
+           of the load event (HTML, CSS, JS and the scripts' first work), skipped with a note
+           when Playwright or Chromium is missing
 
 Target: every page under 200 ms (p99 on the server, median in the browser) at 1,000,000.
+The API docs page is Swagger UI (a 1.4 MB script to parse, whatever the log holds): it is
+printed but not held to the target.
 Pass --db PATH to keep the filled file and reuse it next time (filling takes minutes).
 
     python bench/ui.py [--size 1000000] [--calls 30] [--loads 5] [--db /tmp/ui-bench.sqlite]
@@ -38,6 +41,7 @@ from growth import Filler, db_mb  # noqa: E402
 from serving import Client, pct, start_serve, stop_serve  # noqa: E402
 
 TARGET_MS = 200.0
+OUTSIDE_TARGET = {"API docs"}  # Swagger UI's own bundle; its time does not depend on the log
 CHROMIUM = os.environ.get("MOCK_NORCE_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -111,9 +115,11 @@ def time_browser(base: str, paths: list[tuple[str, str]], loads: int) -> dict[st
                 for label, p_ in paths:
                     if label not in out:
                         continue
+                    # From a blank page, so the previous page's unload (Swagger UI's is heavy) is
+                    # not counted against this one.
+                    page.goto("about:blank")
                     page.goto(base + p_, wait_until="load")
-                    ms = page.evaluate("() => { const n = performance.getEntriesByType('navigation')[0];"
-                                       " return n.loadEventEnd - n.requestStart; }")
+                    ms = page.evaluate("() => performance.getEntriesByType('navigation')[0].loadEventEnd")
                     if i >= 1:
                         out[label].append(ms)
         finally:
@@ -154,7 +160,7 @@ def main() -> int:
     baseline = statistics.median(server["/healthz (baseline)"])
     print(f"\n=== UI pages with {have:,} deliveries in the log (database {size_mb:,.0f} MB) ===")
     print(f"server: {args.calls} GETs each, one keep-alive connection; browser: median of {args.loads} loads "
-          f"(request start to load event, Chromium)")
+          f"(navigation start to load event end, Chromium)")
     head = f"{'page':<32} {'server p50':>10} {'p99 ms':>8} {'p50/healthz':>12} {'browser ms':>11}"
     print(head)
     worst = 0.0
@@ -162,13 +168,14 @@ def main() -> int:
         values = server[label]
         b = browser.get(label) if isinstance(browser, dict) else None
         b_ms = statistics.median(b) if b else None
-        if not label.startswith("/healthz"):
+        if not label.startswith("/healthz") and label not in OUTSIDE_TARGET:
             worst = max(worst, pct(values, 99), b_ms or 0.0)
         print(f"{label:<32} {statistics.median(values):>10.1f} {pct(values, 99):>8.1f}"
               f" {statistics.median(values) / baseline:>12.1f} {(f'{b_ms:.0f}' if b_ms is not None else '-'):>11}")
     if isinstance(browser, str):
         print(f"browser timings {browser}")
     verdict = "under" if worst < TARGET_MS else "OVER"
+    print("(API docs: Swagger UI's bundle, not held to the target)")
     print(f"slowest page: {worst:.0f} ms ({verdict} the {TARGET_MS:.0f} ms target)")
     return 0 if worst < TARGET_MS else 1
 
