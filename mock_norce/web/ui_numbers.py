@@ -6,6 +6,8 @@ number reads the same before and after a refresh.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from mock_norce.web.ui_shared import bp
 
 NONE = "–"
@@ -49,3 +51,11 @@ def count(value) -> str:
     if value is None:
         return NONE
     return f"{int(value):,}"
+
+
+@bp.app_template_filter("ts_ms")
+def timestamp_ms(value) -> str:
+    """A Unix time as UTC with milliseconds: 2026-11-25 06:58:39.209."""
+    if not value:
+        return NONE
+    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
