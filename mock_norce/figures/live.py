@@ -3,7 +3,9 @@
 Counters, a latency and a lateness histogram (log-spaced buckets, so p50/p95/p99 come out
 within a few percent whatever the run length), a status breakdown, and a time series whose
 buckets double in width when it is full, so a ten-hour soak keeps the whole curve in the
-same 3,600 points as a ten-minute one. Fed by the outbox (events written) and the
+same 3,600 points as a ten-minute one. Each point keeps its own sparse latency histogram (the
+few buckets its attempts fell in), so the chart shows p50 and p99 over time, not only the
+average, and the backlog (generated, not yet delivered or dead) as a running balance. Fed by the outbox (events written) and the
 dispatcher (attempts recorded); no threads, no I/O.
 """
 
@@ -63,8 +65,11 @@ class Series:
         self.start = start
         self.width = width
         self.rows: list[list[float]] = []
+        # Per row, the latency histogram's buckets its attempts fell in -> count: a handful of
+        # keys each (one interval's latencies cluster), so 3,600 rows stay small.
+        self.buckets: list[dict[int, int]] = []
 
-    def _row(self, t: float) -> list[float]:
+    def _row_index(self, t: float) -> int:
         index = int((t - self.start) // self.width)
         if index < 0:
             index = 0
@@ -73,7 +78,11 @@ class Series:
             index = int((t - self.start) // self.width)
         while len(self.rows) <= index:
             self.rows.append([0.0] * len(self.FIELDS))
-        return self.rows[index]
+            self.buckets.append({})
+        return index
+
+    def _row(self, t: float) -> list[float]:
+        return self.rows[self._row_index(t)]
 
     def _halve(self) -> None:
         merged = []
@@ -83,7 +92,14 @@ class Series:
             row[6] = max(r[6] for r in pair)
             row[7] = max(r[7] for r in pair)
             merged.append(row)
+        buckets = []
+        for i in range(0, len(self.buckets), 2):
+            both = dict(self.buckets[i])
+            for k, n in (self.buckets[i + 1] if i + 1 < len(self.buckets) else {}).items():
+                both[k] = both.get(k, 0) + n
+            buckets.append(both)
         self.rows = merged
+        self.buckets = buckets
         self.width *= 2
 
     def add(self, t: float, field: str, value: float = 1.0) -> None:
@@ -97,7 +113,10 @@ class Series:
     def add_attempt(self, t: float, latency: float, late: float, outcome: int) -> None:
         """One attempt at `t`: its latency, lateness and outcome (DELIVERED or FAILED), in one
         row lookup (this runs for every attempt)."""
-        row = self._row(t)
+        index = self._row_index(t)
+        row, hist = self.rows[index], self.buckets[index]
+        k = bisect.bisect_left(BOUNDS, latency)
+        hist[k] = hist.get(k, 0) + 1
         row[outcome] += 1
         row[4] += latency
         row[5] += 1
@@ -108,15 +127,35 @@ class Series:
 
     def points(self) -> list[dict]:
         out = []
+        backlog = 0.0
         for i, r in enumerate(self.rows):
+            # Generated and not yet delivered or dead, at the end of this point; never below 0
+            # (a retry of an event generated before a restart finishes one never counted).
+            backlog = max(0.0, backlog + r[0] - r[1] - r[3])
+            hist = self.buckets[i]
             out.append({
                 "t": self.start + i * self.width, "width": self.width,
                 "generated_per_s": r[0] / self.width, "delivered_per_s": r[1] / self.width,
                 "failed_per_s": r[2] / self.width, "dead": int(r[3]),
                 "latency_avg_ms": (r[4] / r[5] * 1000) if r[5] else None,
+                "latency_p50_ms": _bucket_quantile(hist, .5, r[6]) if r[5] else None,
+                "latency_p99_ms": _bucket_quantile(hist, .99, r[6]) if r[5] else None,
                 "latency_max_ms": r[6] * 1000 if r[5] else None, "lateness_max_ms": r[7] * 1000,
+                "backlog": int(backlog),
             })
         return out
+
+
+def _bucket_quantile(hist: dict[int, int], q: float, top: float) -> float:
+    """The q-quantile in ms of a sparse histogram (bucket index -> count), as its bucket's upper
+    bound, never above the largest value seen (`top`, seconds): as Histogram.quantile."""
+    rank = q * sum(hist.values())
+    seen = 0
+    for k in sorted(hist):
+        seen += hist[k]
+        if seen >= rank:
+            return min(BOUNDS[k] if k < len(BOUNDS) else top, top) * 1000
+    return top * 1000
 
 
 class Figures:
@@ -196,6 +235,7 @@ class Figures:
                 "start": self.start, "end": self.end, "elapsed_s": round(elapsed, 3),
                 "generated": self.generated, "attempts": self.attempts, "delivered": self.delivered,
                 "failed_attempts": self.failed, "dead": self.dead, "in_retry": self._retrying,
+                "backlog": max(0, self.generated - self.delivered - self.dead),
                 "throttled": self.throttled, "skipped_firings": self.skipped_firings,
                 "failed_firings": self.failed_firings,
                 "achieved_rate": round(self.generated / elapsed, 3),
@@ -216,8 +256,8 @@ class Figures:
     def csv(self) -> str:
         """The time series as CSV, one row per bucket: the time as ISO 8601 UTC with
         milliseconds (a spreadsheet's time axis), numbers in plain decimals (never 1.8e+09)."""
-        cols = ["t", "width", "generated_per_s", "delivered_per_s", "failed_per_s", "dead",
-                "latency_avg_ms", "latency_max_ms", "lateness_max_ms"]
+        cols = ["t", "width", "generated_per_s", "delivered_per_s", "failed_per_s", "dead", "backlog",
+                "latency_avg_ms", "latency_p50_ms", "latency_p99_ms", "latency_max_ms", "lateness_max_ms"]
         lines = [",".join(cols)]
         for p in self.points():
             lines.append(",".join(_csv_cell(c, p[c]) for c in cols))

@@ -309,6 +309,18 @@ class DeliveryLog:
             rows = db.execute("SELECT status, sum(n) FROM delivery_counts GROUP BY status").fetchall()
         return _by_status(rows)
 
+    def attempts_sending(self, body: bytes, since: float, until: float, scan: int = 100_000) -> list[dict]:
+        """The attempts started between `since` and `until` whose delivery's body is exactly
+        `body`, newest first: who sent a request a subscriber received. Only the latest `scan`
+        attempts are looked at (a walk of the primary key), so the cost stays flat at any size."""
+        with self.database.reader() as db:
+            rows = db.execute(
+                "SELECT a.delivery_id, a.number, a.started, a.url FROM attempts a"
+                " JOIN deliveries d ON d.id = a.delivery_id"
+                " WHERE a.id > (SELECT coalesce(max(id), 0) FROM attempts) - ? AND a.started BETWEEN ? AND ?"
+                " AND d.body = ? ORDER BY a.id DESC LIMIT 20", (scan, since, until, body)).fetchall()
+        return [{"delivery_id": r[0], "number": r[1], "started": r[2], "url": r[3]} for r in rows]
+
     def recent_attempts(self, last: int = 500) -> list[tuple]:
         """(url, status code, error class, latency ms, started) of the latest attempts, newest first."""
         with self.database.reader() as db:

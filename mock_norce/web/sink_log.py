@@ -128,6 +128,11 @@ class Sink:
             self._closed = True
             self._arrived.notify_all()
 
+    def get(self, record_id: int) -> SinkRecord | None:
+        """The kept request with this id, if it is still kept."""
+        with self._lock:
+            return next((r for r in reversed(self._records) if r.id == record_id), None)
+
     def recent(self, limit: int = 100, path: str | None = None) -> list[SinkRecord]:
         with self._lock:
             items = list(self._records)

@@ -54,7 +54,8 @@ def test_the_wheel_carries_the_data_the_service_needs(installed):
     for needed in ("mock_norce/fixtures/tenant.yaml", "mock_norce/fixtures/query-model.yaml",
                    "mock_norce/fixtures/schemas/OrderConfirmedEvent.json", "mock_norce/fixtures/norce/catalogue.json",
                    "mock_norce/fixtures/scenario-format.schema.json", "mock_norce/fixtures/scenarios/web-order.yaml",
-                   "mock_norce/web/templates/base.html"):
+                   "mock_norce/web/templates/base.html",
+                   "mock_norce/web/static/vendor/uplot/uPlot.iife.min.js", "mock_norce/web/static/vendor/uplot/LICENSE"):
         assert needed in names
     points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "pytest11" in zipfile.ZipFile(installed["wheel"]).read(points).decode()

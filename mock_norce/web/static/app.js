@@ -92,45 +92,135 @@ document.addEventListener("DOMContentLoaded", () => {
   if (form) wirePreview(form);
 });
 
-// Schedule page: live figures and an SVG chart of rate and latency, from the figures API.
-const SVG = "http://www.w3.org/2000/svg";
+// Schedule page: live figures (formatted as ui_numbers.py does) and two uPlot charts (axes,
+// UTC time labels, gridlines, a tooltip at the cursor), from the figures API. uPlot is vendored
+// under static/vendor/uplot and loaded only here; it draws on a canvas and sets styles through
+// the CSSOM, which the page's CSP (no inline style attributes, no eval) allows.
+const fmt = {
+  count: (v) => (v == null ? "\u2013" : Math.round(v).toLocaleString("en-US")),
+  per_s: (v) => (v == null ? "\u2013" : v >= 100 ? Math.round(v).toLocaleString("en-US") + " /s"
+    : v >= 10 ? v.toFixed(1) + " /s" : v.toFixed(2) + " /s"),
+  duration_ms: (v) => {
+    if (v == null) return "\u2013";
+    if (v < 10) return v.toFixed(2) + " ms";
+    if (v < 100) return v.toFixed(1) + " ms";
+    if (v < 1000) return v.toFixed(0) + " ms";
+    if (v < 10000) return (v / 1000).toFixed(2) + " s";
+    if (v < 100000) return (v / 1000).toFixed(1) + " s";
+    return Math.round(v / 1000).toLocaleString("en-US") + " s";
+  },
+};
 
-function svgEl(name, attrs, text) {
-  const el = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  if (text !== undefined) el.textContent = text;
-  return el;
+function utcLabel(t) {
+  return new Date(t * 1000).toISOString().replace("T", " ").slice(0, 23) + " UTC";
 }
 
-function drawChart(svg, points) {
-  const W = 800, H = 260, L = 48, R = 52, T = 14, B = 26;
-  svg.replaceChildren();
-  if (!points.length) {
-    svg.append(svgEl("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "waiting for the first events…"));
-    return;
-  }
-  const t0 = points[0].t, t1 = points[points.length - 1].t + points[points.length - 1].width;
-  const maxRate = Math.max(1, ...points.map((p) => Math.max(p.generated_per_s, p.delivered_per_s)));
-  const maxLat = Math.max(1, ...points.map((p) => p.latency_avg_ms || 0));
-  const x = (t) => L + ((t - t0) / Math.max(1, t1 - t0)) * (W - L - R);
-  const yRate = (v) => H - B - (v / maxRate) * (H - T - B);
-  const yLat = (v) => H - B - (v / maxLat) * (H - T - B);
-  svg.append(svgEl("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
-  svg.append(svgEl("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
-  svg.append(svgEl("text", { x: L - 6, y: T + 8, "text-anchor": "end" }, maxRate.toFixed(0)));
-  svg.append(svgEl("text", { x: L - 6, y: H - B, "text-anchor": "end" }, "0"));
-  svg.append(svgEl("text", { x: W - R + 6, y: T + 8 }, maxLat.toFixed(1) + " ms"));
-  svg.append(svgEl("text", { x: W - R, y: H - 6, "text-anchor": "end" }, ((t1 - t0) | 0) + " s"));
-  const path = (f, y) => points.filter((p) => f(p) !== null)
-    .map((p, i) => (i ? "L" : "M") + x(p.t + p.width / 2).toFixed(1) + "," + y(f(p)).toFixed(1)).join(" ");
-  svg.append(svgEl("path", { class: "rate", d: path((p) => p.generated_per_s, yRate) }));
-  svg.append(svgEl("path", { class: "ok", d: path((p) => p.delivered_per_s, yRate) }));
-  svg.append(svgEl("path", { class: "lat", d: path((p) => p.latency_avg_ms, yLat) }));
+function loadUPlot(assets) {
+  if (window.uPlot) return Promise.resolve(window.uPlot);
+  return new Promise((resolve, reject) => {
+    const css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = assets.dataset.css;
+    document.head.append(css);
+    const js = document.createElement("script");
+    js.src = assets.dataset.js;
+    js.onload = () => resolve(window.uPlot);
+    js.onerror = reject;
+    document.head.append(js);
+  });
+}
+
+// A tooltip that follows the cursor: the time and every shown series' value, as text.
+function tooltip(formats) {
+  let tip;
+  return {
+    hooks: {
+      init: (u) => {
+        tip = document.createElement("div");
+        tip.className = "chart-tip";
+        tip.hidden = true;
+        u.over.append(tip);
+      },
+      setCursor: (u) => {
+        const i = u.cursor.idx;
+        if (i == null || u.cursor.left < 0) { tip.hidden = true; return; }
+        const lines = [utcLabel(u.data[0][i])];
+        for (let k = 1; k < u.series.length; k++) {
+          if (u.series[k].show) lines.push(u.series[k].label + ": " + formats[k](u.data[k][i]));
+        }
+        tip.replaceChildren(...lines.map((text) => { const d = document.createElement("div"); d.textContent = text; return d; }));
+        tip.hidden = false;
+        const x = u.cursor.left + 14, y = u.cursor.top + 14;
+        tip.style.left = Math.max(0, Math.min(x, u.over.clientWidth - tip.offsetWidth)) + "px";
+        tip.style.top = Math.max(0, Math.min(y, u.over.clientHeight - tip.offsetHeight)) + "px";
+      },
+    },
+  };
+}
+
+// Axis ticks: short (no "0.00 ms"), the unit kept.
+const axisLabel = {
+  per_s: (v) => v.toLocaleString("en-US", { maximumFractionDigits: 2 }) + " /s",
+  count: (v) => v.toLocaleString("en-US", { maximumFractionDigits: 0 }),
+  ms: (v) => (v === 0 ? "0" : v < 1000 ? v.toLocaleString("en-US", { maximumFractionDigits: 2 }) + " ms"
+    : (v / 1000).toLocaleString("en-US", { maximumFractionDigits: 2 }) + " s"),
+};
+const GRID = { stroke: "#e3e6ec", width: 1 };
+const AXIS = { stroke: "#4b5263", grid: GRID, ticks: { stroke: "#c9ced8", width: 1 } };
+
+function makeCharts(uPlot, rateEl, latEl) {
+  const width = () => Math.max(280, rateEl.clientWidth);
+  const base = (height) => ({
+    width: width(), height, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    cursor: { sync: { key: "figures" } }, legend: { live: true },
+  });
+  const rate = new uPlot(Object.assign(base(240), {
+    plugins: [tooltip([null, fmt.per_s, fmt.per_s, fmt.count])],
+    scales: { rate: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.1)] }, count: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.1)] } },
+    series: [
+      { value: (u, v) => (v == null ? "\u2013" : utcLabel(v)) },
+      { label: "generated/s", scale: "rate", stroke: "#1f5eff", width: 2, value: (u, v) => fmt.per_s(v) },
+      { label: "delivered/s", scale: "rate", stroke: "#127a3d", width: 2, dash: [6, 4], value: (u, v) => fmt.per_s(v) },
+      { label: "backlog", scale: "count", stroke: "#b45309", width: 1.5, value: (u, v) => fmt.count(v) },
+    ],
+    axes: [
+      AXIS,
+      Object.assign({}, AXIS, { scale: "rate", label: "events / s", size: 64, values: (u, vals) => vals.map(axisLabel.per_s) }),
+      Object.assign({}, AXIS, { scale: "count", side: 1, label: "backlog", size: 64, grid: { show: false }, values: (u, vals) => vals.map(axisLabel.count) }),
+    ],
+  }), [[], [], [], []], rateEl);
+  const latency = new uPlot(Object.assign(base(220), {
+    plugins: [tooltip([null, fmt.duration_ms, fmt.duration_ms, fmt.duration_ms])],
+    scales: { ms: { range: (u, lo, hi) => [0, Math.max(1, hi * 1.1)] } },
+    series: [
+      { value: (u, v) => (v == null ? "\u2013" : utcLabel(v)) },
+      { label: "p50", scale: "ms", stroke: "#2748b8", width: 2, value: (u, v) => fmt.duration_ms(v) },
+      { label: "p99", scale: "ms", stroke: "#b3261e", width: 2, value: (u, v) => fmt.duration_ms(v) },
+      { label: "max", scale: "ms", stroke: "#5d6577", width: 1, dash: [3, 3], value: (u, v) => fmt.duration_ms(v) },
+    ],
+    axes: [AXIS, Object.assign({}, AXIS, { scale: "ms", label: "latency", size: 72, values: (u, vals) => vals.map(axisLabel.ms) })],
+  }), [[], [], [], []], latEl);
+  window.addEventListener("resize", () => { rate.setSize({ width: width(), height: 240 }); latency.setSize({ width: width(), height: 220 }); });
+  return { rate, latency };
+}
+
+function plot(charts, all, summary) {
+  // The point still filling (its interval not over) would plot as a drop at the right edge.
+  const now = summary.start + summary.elapsed_s;
+  const points = summary.end ? all : all.filter((p) => p.t + p.width <= now);
+  const x = points.map((p) => p.t + p.width / 2);
+  charts.rate.setData([x, points.map((p) => p.generated_per_s), points.map((p) => p.delivered_per_s), points.map((p) => p.backlog)]);
+  charts.latency.setData([x, points.map((p) => p.latency_p50_ms), points.map((p) => p.latency_p99_ms), points.map((p) => p.latency_max_ms)]);
 }
 
 function wireFigures(section) {
-  const svg = document.getElementById("chart");
   const outcomes = document.getElementById("outcomes");
+  const assets = document.getElementById("uplot-assets");
+  const waiting = document.getElementById("chart-waiting");
+  let charts = null;
+  const chartsReady = assets ? loadUPlot(assets).then((uPlot) => {
+    charts = makeCharts(uPlot, document.getElementById("chart-rate"), document.getElementById("chart-latency"));
+  }).catch(() => { if (waiting) waiting.textContent = "The chart library did not load; the CSV export has the same figures."; }) : null;
   const tick = async () => {
     try {
       const resp = await fetch(section.dataset.source, { credentials: "same-origin" });
@@ -138,16 +228,21 @@ function wireFigures(section) {
         const data = await resp.json();
         section.querySelectorAll("[data-figure]").forEach((el) => {
           const value = el.dataset.figure.split(".").reduce((o, k) => (o == null ? o : o[k]), data.summary);
-          el.textContent = value == null ? "–" : String(value);
+          const format = fmt[el.dataset.format];
+          el.textContent = format ? format(value) : (value == null ? "\u2013" : String(value));
         });
-        if (svg) drawChart(svg, data.points);
+        if (chartsReady) await chartsReady;
+        if (charts) {
+          plot(charts, data.points, data.summary);
+          if (waiting) waiting.hidden = data.points.length > 0;
+        }
         const rows = Object.entries(data.summary.outcomes).map(([k, n]) => {
           const tr = document.createElement("tr");
           const a = document.createElement("td");
-          a.textContent = /^2\d\d$/.test(k) ? k + " ✓" : k;
+          a.textContent = /^2\d\d$/.test(k) ? k + " \u2713" : k;
           const b = document.createElement("td");
           b.className = "num";
-          b.textContent = String(n);
+          b.textContent = fmt.count(n);
           tr.append(a, b);
           return tr;
         });
