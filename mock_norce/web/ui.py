@@ -17,7 +17,7 @@ from flask import abort, flash, redirect, render_template, request, session, url
 
 from mock_norce import statuses
 from mock_norce.web.api import DELIVERY_ID, core
-from mock_norce.errors import InvalidPayload, MockNorceError
+from mock_norce.errors import InvalidPayload, MockNorceError, NoSubscriber, SubscriptionError
 from mock_norce.catalogue.payloads import coerce
 from mock_norce.limits import PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
 from mock_norce.safejson import loads as safe_loads
@@ -86,26 +86,29 @@ def event(name):
     c = core()
     et = c.factory.catalog.get(name)  # a MockNorceError: on_error's page, with its status
     errors: list = []
+    url_errors: list = []  # the subscriber URL's own problems, shown at its field (not as schema errors)
     values: dict = {}
     if request.method == "POST":
-        values = {f: request.form.get(f"field_{f}", "") for f in et.fields}
-        omit = [f for f in et.fields if request.form.get(f"omit_{f}")]
-        overrides = {f: coerce(et, f, v) for f, v in values.items() if f not in omit}
+        form = request.form
+        invalid = bool(form.get("invalid"))
         try:
-            payload, did = c.outbox.fire(name, overrides=overrides, omit=omit,
-                                         url=request.form.get("url") or None,
-                                         market=request.form.get("market") or None)
+            overrides, omit, values = fire_request(et, form)
+            payload, did = c.outbox.fire(name, overrides=overrides, omit=omit, url=form.get("url") or None,
+                                         market=form.get("market") or None, allow_invalid=invalid)
         except InvalidPayload as exc:
             errors = exc.errors
+        except (SubscriptionError, NoSubscriber) as exc:
+            url_errors = [exc.message]
         except MockNorceError as exc:
             errors = [("$", exc.message)]
         else:
             if did is None:
                 flash(f"{name} is OFF in the subscriptions: nothing was recorded or sent (as in Norce).", "warn")
                 return redirect(url_for("ui.event", name=name))
-            flash(f"{name} fired as delivery {did}.", "ok")
+            note = " (invalid on purpose: it breaks the schema)" if not payload.valid else ""
+            flash(f"{name} fired as delivery {did}{note}.", "ok")
             return redirect(url_for("ui.delivery", delivery_id=did))
-        sample = {f: v for f, v in overrides.items()}
+        sample = {f: coerce(et, f, v) for f, v in values.items() if not form.get(f"omit_{f}")}
         seed = None
     else:
         seed = form_number(request.args.get("seed"), "seed", SEED_MIN, SEED_MAX, integer=True)
@@ -114,10 +117,31 @@ def event(name):
         sample = c.factory.generate(name, seed=seed, market=request.args.get("market") or None).body
     fields = [_field_view(et, f, sample, values, errors) for f in et.fields]
     target = c.outbox.subscriptions.get(name)
-    return render_template("event.html", et=et, fields=fields, seed=seed, errors=errors, sample=sample,
-                           markets=c.factory.tenant.markets, target=target,
+    return render_template("event.html", et=et, fields=fields, seed=seed, errors=errors, url_errors=url_errors,
+                           sample=sample, markets=c.factory.tenant.markets, target=target,
                            effective_url=target.url or c.outbox.subscriptions.default_url,
-                           form=request.form if request.method == "POST" else {}), (422 if errors else 200)
+                           form=request.form if request.method == "POST" else {}), \
+        (422 if errors or url_errors else 200)
+
+
+def fire_request(et, form) -> tuple[dict, list, dict]:
+    """(overrides, omit, typed values) of the fire form: its fields, or its raw JSON body.
+
+    In raw mode the JSON object is the body: its members are the overrides and every schema
+    field it leaves out is omitted, so the payload is exactly the text (big integers too:
+    Python's ints are exact). Bad JSON is a MockNorceError shown at ``$``."""
+    if form.get("mode") == "raw":
+        body = safe_loads(form.get("raw", ""))
+        if not isinstance(body, dict):
+            raise MockNorceError("the raw JSON must be an object ({...}), the bare event")
+        return body, [f for f in et.fields if f not in body], {f: _as_text(body[f]) for f in et.fields if f in body}
+    values = {f: form.get(f"field_{f}", "") for f in et.fields}
+    omit = [f for f in et.fields if form.get(f"omit_{f}")]
+    return {f: coerce(et, f, v) for f, v in values.items() if f not in omit}, omit, values
+
+
+def _as_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _field_view(et, name: str, sample: dict, posted: dict, errors: list) -> dict:

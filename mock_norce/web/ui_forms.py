@@ -18,9 +18,16 @@ from mock_norce.web.views import schedule_view, subscription_view
 
 @bp.get("/subscriptions")
 def subscriptions():
+    return _subscriptions_page(saved=request.args.get("saved"))
+
+
+def _subscriptions_page(saved: str | None = None, failed: tuple | None = None, status: int = 200):
+    """The page; ``saved`` (a type) shows its confirmation inside its row, ``failed`` (type,
+    message, posted form) its error there with what was typed: next to the Save button the
+    reader pressed, not at the top of a page scrolled away from it."""
     subs = core().outbox.subscriptions
-    return render_template("subscriptions.html", default_url=subs.default_url,
-                           subs=[subscription_view(s, subs.default_url) for s in subs.all()])
+    return render_template("subscriptions.html", default_url=subs.default_url, saved=saved, failed=failed,
+                           subs=[subscription_view(s, subs.default_url) for s in subs.all()]), status
 
 
 @bp.post("/subscriptions/<name>")
@@ -40,10 +47,12 @@ def update_subscription(name):
         url = unmask_url(request.form.get("url", "").strip() or None, current.url)
         subs.update(name, url=url, headers=headers,
                     enabled=bool(request.form.get("enabled")))
-        flash(f"{name} saved.", "ok")
     except MockNorceError as exc:
-        flash(f"{name} not saved: {exc.message}", "error")
-    return redirect(url_for("ui.subscriptions") + f"#sub-{name}")
+        if not any(s.event_type == name for s in subs.all()):
+            raise  # no such type: on_error's 404 page
+        return _subscriptions_page(failed=(name, exc.message, request.form), status=422)
+    # The anchor scrolls to the saved row, where its confirmation is.
+    return redirect(url_for("ui.subscriptions", saved=name) + f"#sub-{name}")
 
 
 @bp.get("/schedules")

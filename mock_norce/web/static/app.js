@@ -59,11 +59,33 @@ function typed(input) {
   return { value: raw };
 }
 
+// The raw-JSON mode's text parsed with every integer past 2^53 kept as its digits (the
+// reviver's source text), so its preview and the fields it fills lose no digit.
+function parseKeepingBigIntegers(text) {
+  return JSON.parse(text, (k, v, ctx) =>
+    (typeof v === "number" && !Number.isSafeInteger(v) && ctx && /^-?\d+$/.test(ctx.source) ? { [BIG]: ctx.source } : v));
+}
+
+function fieldText(value) {
+  if (value && typeof value === "object" && BIG in value) return value[BIG];
+  return typeof value === "string" ? value : jsonWithBigIntegers(value).replace(/\n\s*/g, " ");
+}
+
 function wirePreview(form) {
   const preview = document.getElementById("preview");
   const note = document.getElementById("preview-note");
   const fields = JSON.parse(form.dataset.schemaFields);
-  const update = () => {
+  const raw = document.getElementById("raw-json");
+  const rawPanel = document.getElementById("raw-panel");
+  const table = document.getElementById("field-table");
+  const isRaw = () => form.elements.mode && form.elements.mode.value === "raw";
+  const OK = "The body is sent exactly like this: the bare event object, compact JSON.";
+  const show = (text, problem) => {
+    if (text !== null) preview.textContent = text;
+    note.textContent = problem ? "Check before firing: " + problem + " (the server validates against the schema too)." : OK;
+    note.classList.toggle("warn", Boolean(problem));
+  };
+  const fromFields = () => {
     const body = {};
     const problems = [];
     for (const name of fields) {
@@ -75,12 +97,55 @@ function wirePreview(form) {
       input.classList.toggle("invalid", Boolean(t.problem));
       if (t.problem) problems.push(name + ": " + t.problem);
     }
-    preview.textContent = jsonWithBigIntegers(body);
-    note.textContent = problems.length
-      ? "Check before firing: " + problems.join("; ") + " (the server validates against the schema too)."
-      : "The body is sent exactly like this: the bare event object, compact JSON.";
-    note.classList.toggle("warn", problems.length > 0);
+    return { body, problem: problems.join("; ") };
   };
+  const fromRaw = () => {
+    try {
+      const body = parseKeepingBigIntegers(raw.value);
+      if (!body || typeof body !== "object" || Array.isArray(body)) return { body: null, problem: "the body must be a JSON object" };
+      return { body, problem: "" };
+    } catch (e) {
+      return { body: null, problem: "not valid JSON (" + e.message + ")" };
+    }
+  };
+  const update = () => {
+    const r = isRaw() ? fromRaw() : fromFields();
+    if (raw) raw.classList.toggle("invalid", isRaw() && r.body === null);
+    show(r.body === null ? null : jsonWithBigIntegers(r.body), r.problem);
+  };
+  // Switching modes carries the body across: fields -> text, text -> fields (when it parses).
+  const switchMode = () => {
+    if (isRaw()) {
+      raw.value = jsonWithBigIntegers(fromFields().body);
+    } else {
+      const r = fromRaw();
+      if (r.body) {
+        for (const name of fields) {
+          const input = form.elements["field_" + name];
+          const omit = form.elements["omit_" + name];
+          if (name in r.body) { input.value = fieldText(r.body[name]); if (omit) omit.checked = false; }
+          else if (omit) omit.checked = true;
+        }
+      }
+    }
+    rawPanel.hidden = !isRaw();
+    table.hidden = isRaw();
+    update();
+  };
+  // "new sample" throws away what was typed: ask first, only when something was.
+  let edited = false;
+  form.addEventListener("input", (e) => { if (e.target.name !== "mode") edited = true; });
+  form.querySelectorAll(".samples a").forEach((a) => a.addEventListener("click", (e) => {
+    if (edited && !window.confirm("Discard your edits and load a new sample?")) e.preventDefault();
+  }));
+  const invalid = document.getElementById("invalid");
+  const fire = document.getElementById("fire");
+  const markInvalid = () => {
+    form.classList.toggle("invalid-on", invalid.checked);
+    fire.textContent = invalid.checked ? fire.dataset.invalidLabel : fire.dataset.label;
+  };
+  if (invalid) invalid.addEventListener("change", markInvalid);
+  form.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", switchMode));
   form.addEventListener("input", update);
   form.addEventListener("change", update);
   update();
