@@ -17,6 +17,7 @@ class MockNorceError(Exception):
 
     code = "error"
     status = 422  # the HTTP status the API and the UI answer it with
+    field: str | None = None  # the input at fault, where there is one: a UI form shows the message beside it
 
     @property
     def message(self) -> str:
@@ -157,6 +158,10 @@ class SubscriptionError(MockNorceError):
 
     code = "bad_subscription"
 
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
 
 class NoSubscriber(MockNorceError):
     """An event type with no URL to deliver to."""
@@ -240,6 +245,10 @@ class ScheduleError(MockNorceError):
     """A schedule spec (or crontab line) that cannot be used."""
 
     code = "bad_schedule"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class ScheduleNotFound(NotFound):

@@ -46,11 +46,11 @@ def check_url(url: Any, allow_link_local: bool = False, what: str = "URL") -> st
     URL is the one to store and send. A URL that is a valid URI already comes back unchanged.
     """
     if not isinstance(url, str) or not url.strip():
-        raise SubscriptionError(f"{what} must be a non-empty string")
+        raise SubscriptionError(f"{what} must be a non-empty string", field="url")
     try:
         uri = to_uri(url)
     except BadUrl as exc:
-        raise SubscriptionError(f"{what} {mask_url(url)!r} {exc}") from None
+        raise SubscriptionError(f"{what} {mask_url(url)!r} {exc}", field="url") from None
     host = (urlsplit(uri).hostname or "").split("%")[0]  # no IPv6 zone
     try:
         ip = ipaddress.ip_address(host)
@@ -60,7 +60,7 @@ def check_url(url: Any, allow_link_local: bool = False, what: str = "URL") -> st
         mapped = getattr(ip, "ipv4_mapped", None) or ip
         if mapped.is_link_local:
             raise SubscriptionError(f"{what} {mask_url(uri)!r} is a link-local (cloud metadata) address; "
-                                    "set MOCK_NORCE_ALLOW_LINK_LOCAL=1 to allow it")
+                                    "set MOCK_NORCE_ALLOW_LINK_LOCAL=1 to allow it", field="url")
     return uri
 
 
@@ -69,25 +69,26 @@ def check_headers(headers: Any) -> dict[str, str]:
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):
-        raise SubscriptionError("headers must be a mapping of name to value")
+        raise SubscriptionError("headers must be a mapping of name to value", field="headers")
     if len(headers) > HEADERS_MAX:
-        raise SubscriptionError(f"at most {HEADERS_MAX} static headers, got {len(headers)}")
+        raise SubscriptionError(f"at most {HEADERS_MAX} static headers, got {len(headers)}", field="headers")
     out: dict[str, str] = {}
     seen: set[str] = set()  # lower-case names: one lookup per header, not a scan (was quadratic)
     for name, value in headers.items():
         if not isinstance(name, str) or not _TOKEN.match(name):
-            raise SubscriptionError(f"header name {name!r} is not a valid HTTP header name")
+            raise SubscriptionError(f"header name {name!r} is not a valid HTTP header name", field="headers")
         if name.lower() in _RESERVED:
-            raise SubscriptionError(f"header {name!r} is set by mock-norce itself and cannot be configured")
+            raise SubscriptionError(f"header {name!r} is set by mock-norce itself and cannot be configured",
+                                    field="headers")
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise SubscriptionError(f"header {name!r} must have a string value")
+            raise SubscriptionError(f"header {name!r} must have a string value", field="headers")
         value = str(value)
         if any(c in value for c in "\r\n\0"):
-            raise SubscriptionError(f"header {name!r} contains CR, LF or NUL (header injection)")
+            raise SubscriptionError(f"header {name!r} contains CR, LF or NUL (header injection)", field="headers")
         if any(ord(c) > 255 for c in value):
-            raise SubscriptionError(f"header {name!r} has characters outside Latin-1")
+            raise SubscriptionError(f"header {name!r} has characters outside Latin-1", field="headers")
         if name.lower() in seen:
-            raise SubscriptionError(f"header {name!r} is given twice")
+            raise SubscriptionError(f"header {name!r} is given twice", field="headers")
         seen.add(name.lower())
         out[name] = value
     return out

@@ -40,12 +40,12 @@ def parse_spec(data: Any, factory, library, check_cron: Callable[[str], Any]) ->
     sources = [k for k in ("event", "scenario", "mix") if data.get(k) is not None]
     triggers = [k for k in ("interval", "cron", "rate") if data.get(k) is not None]
     if len(sources) != 1:
-        raise ScheduleError("give exactly one of event, scenario or mix (what to send)")
+        raise ScheduleError("give exactly one of event, scenario or mix (what to send)", field="what")
     if len(triggers) != 1:
-        raise ScheduleError("give exactly one of interval, cron or rate (when to send)")
+        raise ScheduleError("give exactly one of interval, cron or rate (when to send)", field="when")
     spec = {"name": data.get("name"), "source": sources[0], "trigger": triggers[0]}
     if spec["name"] is not None and (not isinstance(spec["name"], str) or not spec["name"].strip()):
-        raise ScheduleError("name must be a non-empty string")
+        raise ScheduleError("name must be a non-empty string", field="name")
     _what(spec, data, factory.catalog, library)
     _when(spec, data, check_cron)
     if data.get("duration") is not None:
@@ -63,48 +63,54 @@ def parse_spec(data: Any, factory, library, check_cron: Callable[[str], Any]) ->
 def _what(spec: dict, data: dict, catalog, library) -> None:
     if spec["source"] == "event":
         if not isinstance(data["event"], str) or data["event"] not in catalog:
-            raise ScheduleError(f"unknown event type {data['event']!r}")
+            raise ScheduleError(f"unknown event type {data['event']!r}", field="event")
         spec["event"] = data["event"]
     elif spec["source"] == "scenario":
         if not isinstance(data["scenario"], str) or data["scenario"] not in library.scenarios:
-            raise ScheduleError(f"unknown scenario {data['scenario']!r}")
+            raise ScheduleError(f"unknown scenario {data['scenario']!r}", field="scenario")
         spec["scenario"] = data["scenario"]
     else:
         mix = data["mix"]
         if not isinstance(mix, dict) or not mix:
-            raise ScheduleError("mix must map scenario names to positive weights")
+            raise ScheduleError("mix must map scenario names to positive weights", field="mix")
         for name, weight in mix.items():
             if name not in library.scenarios:
-                raise ScheduleError(f"unknown scenario {name!r} in the mix")
+                raise ScheduleError(f"unknown scenario {name!r} in the mix", field="mix")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= WEIGHT_MAX:
                 raise ScheduleError(f"weight of {name!r} in the mix must be a positive number "
-                                    f"at most {WEIGHT_MAX:g}, got {weight!r}")
+                                    f"at most {WEIGHT_MAX:g}, got {weight!r}", field="mix")
         spec["mix"] = dict(mix)
 
 
 def _when(spec: dict, data: dict, check_cron: Callable[[str], Any]) -> None:
     if spec["source"] == "mix" and spec["trigger"] != "rate":
-        raise ScheduleError("a mix is played at a rate: give rate (events per second or minute)")
+        raise ScheduleError("a mix is played at a rate: give rate (events per second or minute)",
+                            field="when")
     if spec["trigger"] == "interval":
         spec["interval"] = _duration(data["interval"], "interval", positive=True)
         if spec["interval"] < INTERVAL_MIN:
             raise ScheduleError(f"interval must be between {INTERVAL_MIN:g} s and {DURATION_MAX:g} s "
-                                f"(for more events per second, give a rate), got {data['interval']!r}")
+                                f"(for more events per second, give a rate), got {data['interval']!r}",
+                                field="interval")
     elif spec["trigger"] == "cron":
-        check_cron(data["cron"])
+        try:
+            check_cron(data["cron"])
+        except ScheduleError as exc:
+            raise ScheduleError(exc.message, field="cron") from None
         spec["cron"] = data["cron"]
     else:
         per = data.get("rate_per", "second")
         if per not in ("second", "minute"):
-            raise ScheduleError("rate_per must be 'second' or 'minute'")
+            raise ScheduleError("rate_per must be 'second' or 'minute'", field="rate_per")
         top = RATE_MAX * (60 if per == "minute" else 1)
         rate = data["rate"]
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= top:
             raise ScheduleError(f"rate must be a positive number of events per {per}, above 0 and at most "
-                                f"{top:g}, got {rate!r}")
+                                f"{top:g}, got {rate!r}", field="rate")
         spec.update(rate=float(rate), rate_per=per, jitter=_duration(data.get("jitter", 0), "jitter", maximum=JITTER_MAX))
     if spec["trigger"] != "rate" and data.get("jitter") is not None:
-        raise ScheduleError("jitter applies to a rate (events are sent on time by interval and cron)")
+        raise ScheduleError("jitter applies to a rate (events are sent on time by interval and cron)",
+                            field="jitter")
 
 
 def _extras(spec: dict, data: dict, factory) -> None:
@@ -138,14 +144,14 @@ def _number(value, what: str, lo: float, hi: float, integer: bool = False):
     try:
         return check_number(value, what, lo, hi, integer=integer)
     except OutOfRange as exc:
-        raise ScheduleError(exc.message) from None
+        raise ScheduleError(exc.message, field=what) from None
 
 
 def _duration(value, what: str, positive: bool = False, maximum: float = DURATION_MAX) -> float:
     try:
         seconds = parse_duration(value, maximum)
     except BadDuration as exc:
-        raise ScheduleError(f"{what}: {exc.message}") from None
+        raise ScheduleError(f"{what}: {exc.message}", field=what) from None
     if positive and seconds <= 0:
-        raise ScheduleError(f"{what} must be longer than 0")
+        raise ScheduleError(f"{what} must be longer than 0", field=what)
     return seconds

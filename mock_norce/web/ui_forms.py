@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from mock_norce.errors import MockNorceError
+from mock_norce.errors import MockNorceError, ScheduleError, SubscriptionError
 from mock_norce.limits import COUNT_MAX
 from mock_norce.delivery.subscriptions import MASK, unmask_url
 from mock_norce.web.api import core
@@ -21,12 +21,13 @@ def subscriptions():
     return _subscriptions_page(saved=request.args.get("saved"))
 
 
-def _subscriptions_page(saved: str | None = None, failed: tuple | None = None, status: int = 200):
-    """The page; ``saved`` (a type) shows its confirmation inside its row, ``failed`` (type,
-    message, posted form) its error there with what was typed: next to the Save button the
-    reader pressed, not at the top of a page scrolled away from it."""
+def _subscriptions_page(saved: str | None = None, failed: dict | None = None, status: int = 200):
+    """The page; ``saved`` (a type) shows its confirmation inside its row, ``failed`` (a refused
+    save) keeps that row's typed values, its message beside the field at fault (aria-invalid)
+    and a line under its Save button: next to what the reader pressed, not at the top of a
+    page scrolled away from it."""
     subs = core().outbox.subscriptions
-    return render_template("subscriptions.html", default_url=subs.default_url, saved=saved, failed=failed,
+    return render_template("subscriptions.html", default_url=subs.default_url, saved=saved, failed=failed or {},
                            subs=[subscription_view(s, subs.default_url) for s in subs.all()]), status
 
 
@@ -41,7 +42,7 @@ def update_subscription(name):
                 continue
             key, sep, value = line.partition(":")
             if not sep:
-                raise MockNorceError(f"header line {line.strip()!r} needs the form Name: value")
+                raise SubscriptionError(f"header line {line.strip()!r} needs the form Name: value", field="headers")
             key, value = key.strip(), value.strip()
             headers[key] = current.headers.get(key, value) if value == MASK else value
         url = unmask_url(request.form.get("url", "").strip() or None, current.url)
@@ -50,7 +51,10 @@ def update_subscription(name):
     except MockNorceError as exc:
         if not any(s.event_type == name for s in subs.all()):
             raise  # no such type: on_error's 404 page
-        return _subscriptions_page(failed=(name, exc.message, request.form), status=422)
+        return _subscriptions_page(failed={
+            "event_type": name, "field": getattr(exc, "field", None) or "headers", "message": exc.message,
+            "url": request.form.get("url", ""), "headers": request.form.get("headers", ""),
+            "enabled": bool(request.form.get("enabled"))}, status=422)
     # The anchor scrolls to the saved row, where its confirmation is.
     return redirect(url_for("ui.subscriptions", saved=name) + f"#sub-{name}")
 
@@ -60,10 +64,21 @@ def schedules():
     return _schedules_page({})
 
 
-def _schedules_page(form, status: int = 200):
+def _schedules_page(form, status: int = 200, errors: dict | None = None):
+    """The page; after a refused form, ``errors`` maps the field at fault to its message."""
     c = core()
     return render_template("schedules.html", schedules=[schedule_view(s) for s in c.schedules.list()],
-                           types=c.factory.catalog.names(), scenarios=[s.name for s in c.library], form=form), status
+                           types=c.factory.catalog.names(), scenarios=[s.name for s in c.library], form=form,
+                           errors=errors or {}), status
+
+
+def _form_float(form, key: str, field: str | None = None) -> float:
+    """A number typed in the schedule form, or a ScheduleError naming its field."""
+    raw = form.get(key) or "0"
+    try:
+        return float(raw)
+    except ValueError:
+        raise ScheduleError(f"{key} must be a number, got {raw!r}", field=field or key) from None
 
 
 @bp.post("/schedules")
@@ -84,11 +99,11 @@ def create_schedule():
             for line in form.get("mix", "").splitlines():
                 if line.strip():
                     name, _, weight = line.partition(":")
-                    mix[name.strip()] = float(weight or 1)
+                    mix[name.strip()] = _form_float({"weight": weight or "1"}, "weight", field="mix")
             data["mix"] = mix
         when = form.get("when")
         if when == "rate":
-            data["rate"] = float(form.get("rate") or 0)
+            data["rate"] = _form_float(form, "rate")
             data["rate_per"] = form.get("rate_per", "second")
             if form.get("jitter"):
                 data["jitter"] = form["jitter"]
@@ -98,16 +113,16 @@ def create_schedule():
             if form.get(key):
                 data[key] = form[key].strip()
         if form.get("count"):
-            data["count"] = form_number(form["count"], "count", 1, COUNT_MAX, integer=True)
+            try:
+                data["count"] = form_number(form["count"], "count", 1, COUNT_MAX, integer=True)
+            except MockNorceError as exc:
+                raise ScheduleError(exc.message, field="count") from None
         created = c.schedules.create(data)
-    except ValueError:
-        flash("Not created: rate, weights and count must be numbers.", "error")
     except MockNorceError as exc:
         flash(f"Not created: {exc.message}", "error")
-    else:
-        flash(f"Schedule {created['id']} created.", "ok")
-        return redirect(url_for("ui.schedule", sid=created["id"]))
-    return _schedules_page(form, 422)
+        return _schedules_page(form, 422, {exc.field: exc.message} if exc.field else {})
+    flash(f"Schedule {created['id']} created.", "ok")
+    return redirect(url_for("ui.schedule", sid=created["id"]))
 
 
 @bp.get("/schedules/<sid>")

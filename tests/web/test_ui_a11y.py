@@ -156,22 +156,6 @@ def test_every_page_has_no_serious_axe_violation(browser, site, template):
         page.context.close()
 
 
-def test_the_login_page_has_no_serious_axe_violation(browser, tmp_path):
-    served = Served(tmp_path, MOCK_NORCE_API_TOKEN="a-token-for-the-a11y-test")
-    page = new_page(browser, WIDE, 900)
-    try:
-        page.goto(served.url + "/")
-        assert "/login" in page.url
-        assert axe(page, failing=("serious", "critical", "moderate")) == []
-        page.fill("input[name=token]", "wrong")
-        page.click("button[type=submit]")
-        assert "not the token" in page.inner_text("main")
-        assert axe(page, failing=("serious", "critical", "moderate")) == []
-    finally:
-        page.context.close()
-        served.stop()
-
-
 # --- 5. layout: 390 px and 1366 px ---------------------------------------------------------------
 
 LAYOUT = """() => {
@@ -208,3 +192,188 @@ def test_layout_fits_390_px_and_clips_no_table_at_1366(browser, site, template):
     finally:
         narrow.context.close()
         wide.context.close()
+
+
+# --- 2. field errors tied to their inputs ---------------------------------------------------------
+
+def described_error(page, selector: str) -> str:
+    """The error text an invalid input points at (aria-describedby); fails if it is not invalid."""
+    field = page.locator(selector)
+    assert field.get_attribute("aria-invalid") == "true", selector
+    ids = field.get_attribute("aria-describedby")
+    assert ids, selector
+    return " ".join(page.locator(f"[id='{i}']").inner_text() for i in ids.split())
+
+
+def test_field_errors_are_tied_to_their_inputs(page, app_url):
+    page.goto(app_url.url + "/events/OrderConfirmedEvent")
+    page.fill("#field_OrderId", "not a number")
+    page.click("#fire")
+    page.wait_for_selector("#errors")
+    assert "integer" in described_error(page, "#field_OrderId")
+    assert page.locator("#field_OrderNo").get_attribute("aria-invalid") is None  # only the field at fault
+
+    page.goto(app_url.url + "/schedules")
+    form = page.locator("#schedule-form")
+    form.locator("input[name=when][value=cron]").check()
+    form.locator("input[name=cron]").fill("99 * * * *")
+    page.click("#create-schedule")
+    assert "bad cron expression" in described_error(page, "#schedule-form input[name=cron]")
+    assert page.locator("#schedule-form input[name=rate]").get_attribute("aria-invalid") is None
+    form.locator("input[name=when][value=rate]").check()
+    form.locator("input[name=rate]").fill("fast")
+    page.click("#create-schedule")
+    assert "rate must be a number" in described_error(page, "#schedule-form input[name=rate]")
+
+    page.goto(app_url.url + "/subscriptions")
+    sub = page.locator("#sub-JobCompletedEvent")
+    sub.locator("textarea[name=headers]").fill("no colon here")
+    sub.locator("button[type=submit]").click()
+    assert "needs the form Name: value" in described_error(page, "#sub-JobCompletedEvent textarea[name=headers]")
+    assert page.locator("#sub-JobCompletedEvent textarea").input_value() == "no colon here"  # kept as typed
+    sub = page.locator("#sub-JobCompletedEvent")
+    sub.locator("textarea[name=headers]").fill("")
+    sub.locator("input[name=url]").fill("ftp://example.com/hook")
+    sub.locator("button[type=submit]").click()
+    assert "ftp://example.com/hook" in described_error(page, "#sub-JobCompletedEvent input[name=url]")
+    assert page.locator("#sub-OrderConfirmedEvent input[name=url]").get_attribute("aria-invalid") is None
+    shot(page, "a11y-subscription-error")
+    assert page.errors == []
+
+
+def test_the_login_page_passes_axe_and_ties_its_error_to_the_token_field(page, tmp_path):
+    served = Served(tmp_path, MOCK_NORCE_API_TOKEN="a-token-for-the-a11y-test")
+    try:
+        page.goto(served.url + "/")
+        assert "/login" in page.url
+        assert axe(page, failing=("serious", "critical", "moderate")) == []
+        page.fill("input[name=token]", "wrong")
+        page.click("button[type=submit]")
+        assert "not the token" in described_error(page, "input[name=token]")
+        assert axe(page, failing=("serious", "critical", "moderate")) == []
+    finally:
+        served.stop()
+
+
+# --- 3. the skip link ------------------------------------------------------------------------------
+
+def focused(page) -> dict:
+    return page.evaluate("""() => { const e = document.activeElement, r = e.getBoundingClientRect(), s = getComputedStyle(e);
+      return {tag: e.tagName, id: e.id, text: (e.textContent || "").trim(), name: e.name || "", top: r.top,
+              height: r.height, outline: s.outlineStyle, outlineWidth: parseFloat(s.outlineWidth)}; }""")
+
+
+@pytest.mark.parametrize("path", ["/", "/events/OrderConfirmedEvent", "/deliveries"])
+def test_a_skip_link_is_the_first_tab_stop_and_goes_to_main(page, app_url, path):
+    page.goto(app_url.url + path)
+    page.keyboard.press("Tab")
+    first = focused(page)
+    assert first["tag"] == "A" and first["text"] == "Skip to content", first
+    assert first["top"] >= 0 and first["height"] > 0  # shown when focused
+    assert first["outline"] != "none" and first["outlineWidth"] >= 2  # and its focus is visible
+    page.keyboard.press("Enter")
+    assert focused(page)["id"] == "main"
+    page.keyboard.press("Tab")  # the next stop is inside the content, past the navigation
+    assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+    assert page.evaluate("!document.querySelector('header').contains(document.activeElement)")
+
+
+# --- 4. confirmation before destructive actions ----------------------------------------------------
+
+def test_deleting_a_schedule_asks_first(page, app_url):
+    status, s = http("POST", app_url.url + "/api/schedules", {"name": "keep-me", "event": "JobCompletedEvent",
+                                                               "cron": "0 2 * * *"})
+    assert status == 201, s
+    page.goto(f"{app_url.url}/schedules/{s['id']}")
+    page.click("#delete")  # the page fixture dismisses the dialog
+    assert page.dialogs and "Delete schedule keep-me?" in page.dialogs[-1]
+    assert http("GET", f"{app_url.url}/api/schedules/{s['id']}")[0] == 200  # dismissed: still there
+    assert page.url.endswith(f"/schedules/{s['id']}")
+    page.accept_dialogs = True
+    page.click("#delete")
+    page.wait_for_selector(".flash.ok")
+    assert len(page.dialogs) == 2
+    assert http("GET", f"{app_url.url}/api/schedules/{s['id']}")[0] == 404  # accepted: deleted
+
+
+def test_clearing_the_sink_asks_first(page, app_url):
+    http("POST", app_url.url + "/api/events/JobCompletedEvent?wait=5", {"url": app_url.url + "/sink/hook"})
+    page.goto(app_url.url + "/sink")
+    assert page.locator("#live-sink tbody tr td.empty").count() == 0
+    page.click("form[action$='/sink-clear'] button")
+    assert page.dialogs and "Clear" in page.dialogs[-1]
+    assert http("GET", app_url.url + "/api/sink")[1]["items"]  # dismissed: kept
+    page.accept_dialogs = True
+    page.click("form[action$='/sink-clear'] button")
+    page.wait_for_selector("#live-sink td.empty")
+    assert http("GET", app_url.url + "/api/sink")[1]["items"] == []
+
+
+def test_cancelling_a_run_asks_first(page, app_url):
+    # web-order waits a minute and more between steps at time scale 1: it is running throughout.
+    status, run = http("POST", app_url.url + "/api/scenarios/web-order/runs", {"seed": 5, "time_scale": 1})
+    assert status == 202, run
+    page.goto(f"{app_url.url}/runs/{run['id']}")
+    page.click("button:has-text('Cancel run')")
+    assert page.dialogs and f"Cancel run {run['id']}?" in page.dialogs[-1]
+    assert http("GET", f"{app_url.url}/api/runs/{run['id']}")[1]["status"] == "running"  # dismissed
+    page.accept_dialogs = True
+    page.click("button:has-text('Cancel run')")
+    wait_until(lambda: http("GET", f"{app_url.url}/api/runs/{run['id']}")[1]["status"] != "running")
+    assert page.errors == []
+
+
+# --- 6. keyboard only ------------------------------------------------------------------------------
+
+def tab_to(page, selector: str, limit: int = 400, key: str = "Tab") -> dict:
+    """Press Tab until the focus is on ``selector``; the focus ring must show on the way."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            now = focused(page)
+            assert now["outline"] != "none" and now["outlineWidth"] >= 2, now  # a visible focus ring
+            return now
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_keyboard_only_fire_an_event(page, app_url):
+    page.goto(app_url.url + "/events")
+    tab_to(page, "a.skip-link")
+    tab_to(page, "#type-OrderConfirmedEvent")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/events/OrderConfirmedEvent")
+    tab_to(page, "#field_OrderNo")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("KEYBOARD-1")
+    tab_to(page, "#fire")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#delivery-status .badge.delivered", timeout=10000)
+    assert '"KEYBOARD-1"' in app_url.subscriber.requests[-1].body.decode()
+    assert page.errors == []
+
+
+def test_keyboard_only_redeliver(page, app_url):
+    status, fired = http("POST", app_url.url + "/api/events/JobCompletedEvent?wait=5", {})
+    did = fired["delivery"]["id"]
+    page.goto(f"{app_url.url}/deliveries/{did}")
+    tab_to(page, "#redeliver")
+    page.keyboard.press("Space")
+    page.wait_for_selector("text=a redelivery of", timeout=10000)
+    assert page.url.endswith(f"/deliveries/{did + 1}")
+    wait_until(lambda: len(app_url.subscriber.requests) >= 2)
+
+
+def test_keyboard_only_create_a_schedule(page, app_url):
+    page.goto(app_url.url + "/schedules")
+    tab_to(page, "#schedule-form input[name=name]")
+    page.keyboard.type("by-keyboard")
+    tab_to(page, "#schedule-form input[name=rate]")  # 'event' and 'rate' are the checked defaults
+    page.keyboard.type("20")
+    tab_to(page, "#schedule-form input[name=count]")
+    page.keyboard.type("3")
+    tab_to(page, "#create-schedule")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#schedule-status .badge")
+    assert "by-keyboard" in page.inner_text("h1")
+    wait_until(lambda: len(app_url.subscriber.requests) >= 3)
+    assert page.errors == []

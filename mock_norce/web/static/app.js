@@ -323,3 +323,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const figures = document.getElementById("figures");
   if (figures && figures.dataset.source) wireFigures(figures);
 });
+
+// A destructive form asks first: <form data-confirm="Delete ...?"> (or the attribute on its
+// submit button). Not confirmed: nothing is posted. One listener on the document, so forms in
+// live regions (replaced on each refresh) ask too.
+document.addEventListener("submit", (event) => {
+  const message = (event.submitter && event.submitter.dataset.confirm) || event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
