@@ -132,3 +132,46 @@ def test_new_sample_asks_before_discarding_edits(page, app_url):
     wait_until(lambda: page.input_value("#field_OrderNo") != "KEEP-ME")
     assert len(page.dialogs) == 2
     assert page.errors == []
+
+
+# --- onboarding ------------------------------------------------------------------------------
+
+def test_the_dashboard_says_what_this_is_where_events_go_and_fires_a_first_event(page, app_url, serve):
+    from ..servers import answer
+
+    page.goto(app_url.url + "/")
+    assert "Norce Commerce's webhook events" in page.inner_text("h1")
+    assert page.input_value("#default-url") == app_url.subscriber.url + "/hook"
+    # A bad URL: refused at its field, with the reason, 422, nothing changed.
+    page.fill("#default-url", "ftp://nowhere.example/")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("#save-default-url")
+    assert posted.value.status == 422
+    assert page.get_attribute("#default-url", "aria-invalid") == "true"
+    assert "ftp://nowhere.example/" in page.inner_text("#default-url-error")
+    assert http("GET", app_url.url + "/api/subscriptions/default")[1]["url"] == app_url.subscriber.url + "/hook"
+    # A good one: saved, confirmed in view, and the API says so.
+    other = serve(answer(200, b"other"))
+    page.fill("#default-url", other.url + "/new")
+    page.click("#save-default-url")
+    page.wait_for_selector("#default-url-saved")
+    assert other.url + "/new" in page.inner_text("#default-url-saved")
+    assert http("GET", app_url.url + "/api/subscriptions/default")[1]["url"] == other.url + "/new"
+    shot(page, "dashboard-onboarding")
+    # One click: a sample OrderConfirmedEvent, and its delivery page.
+    page.click("#fire-sample")
+    page.wait_for_selector("#delivery-status .badge.delivered", timeout=10000)
+    assert "/deliveries/" in page.url and "OrderConfirmedEvent" in page.inner_text("main")
+    wait_until(lambda: len(other.requests) == 1)
+    assert "OrderId" in json.loads(other.requests[0].body) and app_url.subscriber.requests == []
+    assert page.errors == []
+
+
+def test_the_api_links_open_the_readable_docs(page, app_url):
+    page.goto(app_url.url + "/")
+    for link in ("header.top a.doc", "#api-docs-link"):
+        page.goto(app_url.url + "/")
+        page.click(link)
+        page.wait_for_url("**/api/docs")
+        page.wait_for_selector("#swagger-ui .info", timeout=10000)  # rendered, not raw JSON
+    assert page.errors == []
