@@ -228,3 +228,26 @@ document.addEventListener("DOMContentLoaded", () => {
   const figures = document.getElementById("figures");
   if (figures && figures.dataset.source) wireFigures(figures);
 });
+
+// "Do this from code": a copy button copies its snippet's text (the clipboard API where the
+// page is a secure context, such as 127.0.0.1; else the selection and execCommand).
+document.addEventListener("click", async (e) => {
+  const button = e.target.closest && e.target.closest("button.copy[data-copy]");
+  if (!button) return;
+  const pre = document.getElementById(button.dataset.copy);
+  if (!pre) return;
+  let done = false;
+  try {
+    if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(pre.textContent); done = true; }
+  } catch (err) { done = false; }
+  if (!done) {
+    const range = document.createRange();
+    range.selectNodeContents(pre);
+    const sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    try { done = document.execCommand("copy"); } catch (err) { done = false; }
+  }
+  button.textContent = done ? "Copied" : "Select and copy";
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
+});
