@@ -112,6 +112,11 @@ class EventFactory:
                 body[name] = value
         if overrides or omit:
             _apply(et, body, overrides or {}, omit, allow_invalid)
+            # Keys in schema order, whichever optional fields this draw made: the same
+            # overrides give the same bytes with any seed (a field the draw left out and an
+            # override put back was appended last). Fields the schema lacks come after.
+            known = et.schema.get("properties", {})
+            body = {**{k: body[k] for k in known if k in body}, **{k: v for k, v in body.items() if k not in known}}
         errors = et.errors(body)
         if errors and not allow_invalid:
             raise InvalidPayload(et.name, errors)

@@ -21,15 +21,33 @@ from mock_norce.cli.output import STDOUT_GONE, stdout_gone
 from mock_norce.settings import Settings, documented_variables
 
 def cmd_fire(args, settings: Settings) -> int:
-    from mock_norce.cli.engine import fire
+    if args.invalid and not args.server:
+        raise MockNorceError("--invalid goes with --server (this process's fire sends only valid payloads; "
+                             "generate --invalid prints one)")
+    if args.server:
+        from mock_norce.cli.remote import fire
+    else:
+        from mock_norce.cli.engine import fire
 
     return fire(args, settings)
 
 
 def cmd_run(args, settings: Settings) -> int:
-    from mock_norce.cli.engine import run
+    if args.server:
+        from mock_norce.cli.remote import run
+    else:
+        from mock_norce.cli.engine import run
 
     return run(args, settings)
+
+
+def cmd_remote(args, settings: Settings) -> int:
+    from mock_norce.cli import remote
+
+    return getattr(remote, args.remote)(args, settings)
+
+
+SERVER_HELP = "drive the mock-norce serving at URL (its log, its engine) instead of delivering in this process"
 
 
 def cmd_serve(args, settings: Settings) -> int:
@@ -101,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("type", metavar="TYPE", help="event type, e.g. OrderConfirmedEvent")
     p.add_argument("--url", help="subscriber URL (default: the type's subscription or MOCK_NORCE_SUBSCRIBER_URL)")
     _payload_options(p)
+    p.add_argument("--server", metavar="URL", help=SERVER_HELP + "; prints the server's answer as JSON")
+    p.add_argument("--invalid", action="store_true",
+                   help="with --server: send even if the overrides break the schema (recorded as invalid)")
     p.set_defaults(func=cmd_fire)
 
     p = sub.add_parser("scenarios", help="list the scenarios with the event types each emits")
@@ -116,7 +137,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed: the same seed plays the same payloads")
     p.add_argument("--time-scale", type=float, metavar="X",
                    help="multiply waits and retry delays (default MOCK_NORCE_TIME_SCALE; 0 = no waiting)")
+    p.add_argument("--server", metavar="URL", help=SERVER_HELP + "; prints the run as JSON at once")
     p.set_defaults(func=cmd_run)
+
+    # Against a running server only (the UI's "Do this from code" shows them); token: MOCK_NORCE_API_TOKEN.
+    p = sub.add_parser("redeliver", help="redeliver a delivery of a running server (--server URL)",
+                       description="POST /api/deliveries/ID/redeliver on the server: a new series of attempts, "
+                                   "same body, URL and headers. Prints the new delivery as JSON.")
+    p.add_argument("id", metavar="ID", type=int)
+    p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
+    p.set_defaults(func=cmd_remote, remote="redeliver")
+
+    p = sub.add_parser("subscribe", help="set a type's URL, headers and ON/OFF on a running server (--server URL)",
+                       description="PUT /api/subscriptions/TYPE on the server. Prints the subscription as JSON.")
+    p.add_argument("type", metavar="TYPE")
+    p.add_argument("--url", help="the type's own URL (default: none, the default subscriber URL)")
+    p.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="a static header (repeatable)")
+    p.add_argument("--off", action="store_true", help="switch the type OFF (its events are not recorded)")
+    p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
+    p.set_defaults(func=cmd_remote, remote="subscribe")
+
+    p = sub.add_parser("default-url", help="set the default subscriber URL of a running server (--server URL)",
+                       description="PUT /api/subscriptions/default on the server (until its reset or restart).")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
+    p.set_defaults(func=cmd_remote, remote="default_url")
+
+    p = sub.add_parser("schedule", help="create a schedule on a running server (--server URL)",
+                       description="POST /api/schedules on the server with REQUEST, a JSON object as the API "
+                                   "takes it (see the README's Schedules section). Prints the schedule as JSON.")
+    p.add_argument("request", metavar="REQUEST", help='e.g. \'{"event": "OrderConfirmedEvent", "interval": "10s"}\'')
+    p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
+    p.set_defaults(func=cmd_remote, remote="schedule")
 
     p = sub.add_parser("check", help="validate scenario files; exit 1 on errors",
                        description="Check scenario files (default: the built-in and MOCK_NORCE_SCENARIOS_DIR "

@@ -163,6 +163,14 @@ class Client:
             body["headers"] = headers
         return Subscription.from_json(self.call("PUT", f"/api/subscriptions/{_segment(event_type)}", body))
 
+    def default_url(self) -> str | None:
+        """Where the types without their own URL go (secrets masked)."""
+        return self.call("GET", "/api/subscriptions/default")["url"]
+
+    def set_default_url(self, url: str) -> str | None:
+        """Send the types without their own URL to ``url`` (until a reset); the URL as stored, masked."""
+        return self.call("PUT", "/api/subscriptions/default", {"url": url})["url"]
+
     def reset(self) -> dict:
         """Everything back to the boot state: log, queue, sink, runs, schedules, subscriptions, world."""
         return self.call("POST", "/api/reset", {})

@@ -215,6 +215,22 @@ def list_subscriptions():
                    subscriptions=[subscription_view(s, subs.default_url) for s in subs.all()])
 
 
+@bp.get("/api/subscriptions/default")
+def get_default_subscriber():
+    """Where the events of a type without its own URL go (secrets masked)."""
+    return jsonify(url=mask_url(core().outbox.subscriptions.default_url))
+
+
+@bp.put("/api/subscriptions/default")
+def set_default_subscriber():
+    """Change the default subscriber URL, checked like every subscriber URL; a reset (and a
+    restart) brings back the configured one, as for the per-type subscriptions."""
+    subs = core().outbox.subscriptions
+    data = body("DefaultSubscriberUpdate", required=True)
+    subs.set_default_url(unmask_url(data["url"], subs.default_url))
+    return jsonify(url=mask_url(subs.default_url))
+
+
 @bp.put("/api/subscriptions/<name>")
 def update_subscription(name):
     subs = core().outbox.subscriptions

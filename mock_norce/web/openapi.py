@@ -201,6 +201,13 @@ def document() -> dict:
                                   {"200": _ok("counts", _ref("WorldCounts"))})},
         "/api/subscriptions": {"get": _op("listSubscriptions", "subscriptions", "Subscriptions (secrets masked)",
                                           {"200": _ok("subscriptions", _ref("SubscriptionList"))})},
+        "/api/subscriptions/default": {
+            "get": _op("getDefaultSubscriber", "subscriptions", "The default subscriber URL (secrets masked)",
+                       {"200": _ok("the default URL", _ref("DefaultSubscriber"))}),
+            "put": _op("setDefaultSubscriber", "subscriptions",
+                       "Change the default subscriber URL (back to the configured one on reset)",
+                       {"200": _ok("changed", _ref("DefaultSubscriber"))}, "422",
+                       body="DefaultSubscriberUpdate", write=True)},
         "/api/subscriptions/{type}": {"put": _op(
             "updateSubscription", "subscriptions", "Change a type's URL, headers or ON/OFF",
             {"200": _ok("updated", _ref("Subscription"))}, "404", "422",

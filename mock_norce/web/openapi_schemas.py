@@ -105,6 +105,11 @@ REQUESTS = {
             "time_scale": TIME_SCALE,
         },
     },
+    "DefaultSubscriberUpdate": {
+        "type": "object", "additionalProperties": False, "required": ["url"],
+        "properties": {"url": {"type": "string", "minLength": 1,
+                               "description": "http(s) URL for the types without their own"}},
+    },
     "SubscriptionUpdate": {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -210,6 +215,7 @@ RESPONSES = {
     "Subscription": exact(event_type=STR, url=STR_OR_NULL, effective_url=STR_OR_NULL,
                           headers=map_of(STR) | {"description": "static headers (secret values masked)"},
                           enabled=BOOL),
+    "DefaultSubscriber": exact(url=STR_OR_NULL, doc="the default subscriber URL (secrets masked)"),
     "SubscriptionList": exact(default_url=STR_OR_NULL, subscriptions=array(ref("Subscription"))),
     "AdvanceResult": exact(
         order_id=INT, **{"from": STR}, to=STR,

@@ -21,7 +21,7 @@ from mock_norce.errors import InvalidPayload, MockNorceError, NoSubscriber, Subs
 from mock_norce.catalogue.payloads import coerce
 from mock_norce.limits import PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
 from mock_norce.safejson import loads as safe_loads
-from mock_norce.delivery.subscriptions import mask_headers, mask_url
+from mock_norce.delivery.subscriptions import mask_headers, mask_url, unmask_url
 from mock_norce.web.views import delivery_view, run_view, sink_view
 from mock_norce.web.jsonio import error_response, is_api_request
 from mock_norce.web.security import safe_next, token_matches
@@ -62,13 +62,53 @@ def globals_():
 
 @bp.get("/")
 def dashboard():
+    return _dashboard_page()
+
+
+def _dashboard_page(url_error: str | None = None, typed_url: str | None = None):
     store = core().outbox.store
     recent, total = store.deliveries(limit=15)
     return render_template("dashboard.html", counts=store.counts(), total=total,
                            recent=[delivery_view(d) for d in recent], health=core().outbox.subscriber_health(),
                            runs=[run_view(r) for r in core().runs.list(6)], sink_received=core().sink.received,
                            backlog=core().outbox.dispatcher.backlog(), warnings=core().warnings,
-                           default_url=core().outbox.subscriptions.default_url)
+                           default_url=core().outbox.subscriptions.default_url, url_error=url_error,
+                           typed_url=typed_url, saved=request.args.get("saved")), (422 if url_error else 200)
+
+
+@bp.post("/default-url")
+def set_default_url():
+    """The dashboard's "where events go" form: PUT /api/subscriptions/default's twin."""
+    subs = core().outbox.subscriptions
+    typed = request.form.get("url", "").strip()
+    try:
+        if not typed:
+            raise SubscriptionError("default subscriber URL must be a non-empty string")
+        subs.set_default_url(unmask_url(typed, subs.default_url))
+    except SubscriptionError as exc:
+        return _dashboard_page(url_error=exc.message, typed_url=typed)
+    return redirect(url_for("ui.dashboard", saved="default-url") + "#where")
+
+
+# What the dashboard's one-click button fires: the event most integrations start with.
+FIRST_EVENT = "OrderConfirmedEvent"
+
+
+@bp.post("/fire-sample")
+def fire_sample():
+    """Fire one sample event (a fresh seed) to where events go now, and show its delivery."""
+    c = core()
+    seed = random.randrange(10**6)
+    try:
+        payload, did = c.outbox.fire(FIRST_EVENT, seed=seed)
+    except (SubscriptionError, NoSubscriber) as exc:
+        flash(f"Not sent: {exc.message}", "error")
+        return redirect(url_for("ui.dashboard") + "#where")
+    if did is None:
+        flash(f"{FIRST_EVENT} is OFF in the subscriptions: nothing was recorded or sent (as in Norce).", "warn")
+        return redirect(url_for("ui.dashboard"))
+    flash(f"A sample {FIRST_EVENT} (seed {seed}) fired as delivery {did}.", "ok")
+    return redirect(url_for("ui.delivery", delivery_id=did))
 
 
 @bp.get("/events")

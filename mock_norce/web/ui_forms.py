@@ -13,6 +13,7 @@ from mock_norce.limits import COUNT_MAX
 from mock_norce.delivery.subscriptions import MASK, unmask_url
 from mock_norce.web.api import core
 from mock_norce.web.ui_shared import bp, form_number
+from mock_norce.web.ui_snippets import remember_schedule
 from mock_norce.web.views import schedule_view, subscription_view
 
 
@@ -120,7 +121,8 @@ def create_schedule():
         created = c.schedules.create(data)
     except MockNorceError as exc:
         flash(f"Not created: {exc.message}", "error")
-        return _schedules_page(form, 422, {exc.field: exc.message} if exc.field else {})
+        return _schedules_page(form, 422, {exc.field: exc.message} if getattr(exc, "field", None) else {})
+    remember_schedule(created["id"], data)
     flash(f"Schedule {created['id']} created.", "ok")
     return redirect(url_for("ui.schedule", sid=created["id"]))
 

@@ -132,3 +132,146 @@ def test_new_sample_asks_before_discarding_edits(page, app_url):
     wait_until(lambda: page.input_value("#field_OrderNo") != "KEEP-ME")
     assert len(page.dialogs) == 2
     assert page.errors == []
+
+
+# --- onboarding ------------------------------------------------------------------------------
+
+def test_the_dashboard_says_what_this_is_where_events_go_and_fires_a_first_event(page, app_url, serve):
+    from ..servers import answer
+
+    page.goto(app_url.url + "/")
+    assert "Norce Commerce's webhook events" in page.inner_text("h1")
+    assert page.input_value("#default-url") == app_url.subscriber.url + "/hook"
+    # A bad URL: refused at its field, with the reason, 422, nothing changed.
+    page.fill("#default-url", "ftp://nowhere.example/")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("#save-default-url")
+    assert posted.value.status == 422
+    assert page.get_attribute("#default-url", "aria-invalid") == "true"
+    assert "ftp://nowhere.example/" in page.inner_text("#default-url-error")
+    assert http("GET", app_url.url + "/api/subscriptions/default")[1]["url"] == app_url.subscriber.url + "/hook"
+    # A good one: saved, confirmed in view, and the API says so.
+    other = serve(answer(200, b"other"))
+    page.fill("#default-url", other.url + "/new")
+    page.click("#save-default-url")
+    page.wait_for_selector("#default-url-saved")
+    assert other.url + "/new" in page.inner_text("#default-url-saved")
+    assert http("GET", app_url.url + "/api/subscriptions/default")[1]["url"] == other.url + "/new"
+    shot(page, "dashboard-onboarding")
+    # One click: a sample OrderConfirmedEvent, and its delivery page.
+    page.click("#fire-sample")
+    page.wait_for_selector("#delivery-status .badge.delivered", timeout=10000)
+    assert "/deliveries/" in page.url and "OrderConfirmedEvent" in page.inner_text("main")
+    wait_until(lambda: len(other.requests) == 1)
+    assert "OrderId" in json.loads(other.requests[0].body) and app_url.subscriber.requests == []
+    assert page.errors == []
+
+
+def test_the_api_links_open_the_readable_docs(page, app_url):
+    page.goto(app_url.url + "/")
+    for link in ("header.top a.doc", "#api-docs-link"):
+        page.goto(app_url.url + "/")
+        page.click(link)
+        page.wait_for_url("**/api/docs")
+        page.wait_for_selector("#swagger-ui .info", timeout=10000)  # rendered, not raw JSON
+    assert page.errors == []
+
+
+# --- "Do this from code": the snippets a page shows do what the UI did ------------------------
+
+def snippet(page, n: int, kind: str, details: str = "#from-code") -> str:
+    page.click(f"{details} > summary")
+    return page.inner_text(f"{details}-{n}-{kind}")
+
+
+def shell(command: str, tmp_path) -> str:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_the_fire_snippets_send_exactly_what_the_ui_sent(page, app_url, tmp_path):
+    page.goto(app_url.url + "/events/OrderConfirmedEvent")
+    page.fill("#field_OrderNo", "SNIP 'quoted' \"too\"")
+    page.fill("#field_OrderId", "9007199254740993")
+    page.click("#fire")
+    page.wait_for_selector("#delivery-status .badge.delivered", timeout=10000)
+    sent = app_url.subscriber.requests[0].body
+    curl = snippet(page, 0, "curl")
+    cli = page.inner_text("#from-code-0-cli")
+    test = page.inner_text("#from-code-0-pytest")
+    shot(page, "delivery-from-code")
+    assert "/api/events/OrderConfirmedEvent" in curl and "9007199254740993" in curl
+    answer = json.loads(shell(curl, tmp_path))
+    assert answer["delivery"]["status"] == "delivered"
+    assert app_url.subscriber.requests[1].body == sent  # the same bytes: same fields, same order
+    assert json.loads(shell(cli, tmp_path))["delivery"]["status"] == "delivered", cli
+    assert app_url.subscriber.requests[2].body == sent, cli
+    # The pytest snippet, under the plugin (its own server, sending to the same subscriber).
+    (tmp_path / "test_snippet.py").write_text(test)
+    shell(f"python -m pytest -q -p no:cacheprovider -p no:randomly {tmp_path / 'test_snippet.py'}", tmp_path)
+    assert app_url.subscriber.requests[3].body == sent
+    # Redeliver: curl and the CLI make redeliveries of this delivery.
+    did = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    assert json.loads(shell(page.inner_text("#from-code-1-curl"), tmp_path))["redelivery_of"] == did
+    assert json.loads(shell(page.inner_text("#from-code-1-cli"), tmp_path))["redelivery_of"] == did
+    compile(page.inner_text("#from-code-1-pytest"), "redeliver", "exec")
+    page.click("button.copy[data-copy=from-code-0-curl]")
+    wait_until(lambda: page.inner_text("button.copy[data-copy=from-code-0-curl]") in ("Copied", "Select and copy"))
+    assert page.errors == []
+
+
+def test_the_settings_snippets_do_what_the_ui_did(page, app_url, tmp_path):
+    # A subscription change: its curl snippet puts the same settings back after a reset.
+    page.goto(app_url.url + "/subscriptions")
+    row = page.locator("#sub-JobCompletedEvent")
+    row.locator("input[name=url]").fill(app_url.subscriber.url + "/jobs")
+    row.locator("textarea[name=headers]").fill("x-norce-event-type: JobCompletedEvent")
+    row.locator("button").click()
+    page.wait_for_selector("#sub-JobCompletedEvent .flash.ok")
+    curl = snippet(page, 0, "curl")
+    compile(page.inner_text("#from-code-0-pytest"), "subscription", "exec")
+    http("POST", app_url.url + "/api/reset", {})
+    shell(curl, tmp_path)
+    subs = http("GET", app_url.url + "/api/subscriptions")[1]["subscriptions"]
+    [job] = [s for s in subs if s["event_type"] == "JobCompletedEvent"]
+    assert job["url"] == app_url.subscriber.url + "/jobs" and job["headers"] == {"x-norce-event-type": "JobCompletedEvent"}
+    # The default URL: its CLI snippet sets it again after a reset.
+    page.goto(app_url.url + "/")
+    page.fill("#default-url", app_url.subscriber.url + "/default-2")
+    page.click("#save-default-url")
+    page.wait_for_selector("#default-url-saved")
+    cli = snippet(page, 0, "cli")
+    compile(page.inner_text("#from-code-0-pytest"), "default", "exec")
+    http("POST", app_url.url + "/api/reset", {})
+    shell(cli, tmp_path)
+    assert http("GET", app_url.url + "/api/subscriptions/default")[1]["url"] == app_url.subscriber.url + "/default-2"
+    # A scenario run: the CLI snippet on its page starts the same run (same seed, same payloads).
+    page.goto(app_url.url + "/scenarios")
+    form = page.locator("#scenario-web-order form")
+    form.locator("input[name=seed]").fill("77")
+    form.locator("input[name=time_scale]").fill("0")
+    form.locator("button").click()
+    page.wait_for_selector("#run-status .badge.completed", timeout=20000)
+    run = json.loads(shell(snippet(page, 0, "cli"), tmp_path))
+    assert run["seed"] == 77 and run["scenario"] == "web-order" and run["time_scale"] == 0
+    compile(page.inner_text("#from-code-0-pytest"), "run", "exec")
+    # A schedule: the curl snippet on the page the form leads to creates the same one.
+    page.goto(app_url.url + "/schedules")
+    form = page.locator("#schedule-form")
+    form.locator("input[name=what][value=event]").check()
+    form.locator("input[name=when][value=interval]").check()
+    form.locator("input[name=interval]").fill("1h")
+    page.click("#create-schedule")
+    page.wait_for_selector("#schedule-status .badge.active")
+    made = json.loads(shell(snippet(page, 0, "curl"), tmp_path))
+    first = http("GET", app_url.url + "/api/schedules")[1][-1]
+    assert made["spec"] == first["spec"] and made["seed"] == first["seed"]
+    compile(page.inner_text("#from-code-0-pytest"), "schedule", "exec")
+    assert page.errors == []

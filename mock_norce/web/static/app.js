@@ -331,3 +331,26 @@ document.addEventListener("submit", (event) => {
   const message = (event.submitter && event.submitter.dataset.confirm) || event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// "Do this from code": a copy button copies its snippet's text (the clipboard API where the
+// page is a secure context, such as 127.0.0.1; else the selection and execCommand).
+document.addEventListener("click", async (e) => {
+  const button = e.target.closest && e.target.closest("button.copy[data-copy]");
+  if (!button) return;
+  const pre = document.getElementById(button.dataset.copy);
+  if (!pre) return;
+  let done = false;
+  try {
+    if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(pre.textContent); done = true; }
+  } catch (err) { done = false; }
+  if (!done) {
+    const range = document.createRange();
+    range.selectNodeContents(pre);
+    const sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    try { done = document.execCommand("copy"); } catch (err) { done = false; }
+  }
+  button.textContent = done ? "Copied" : "Select and copy";
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
+});
