@@ -161,7 +161,7 @@ def test_a_run_shows_its_current_step_and_the_wait_counting_down(page, app_url):
     wait_until(lambda: 0 <= left() < first - 0.5)  # counts down, live
     # The step links the delivery it made.
     link = page.locator("#run-step-0 .step-deliveries a")
-    assert link.count() == 1
+    wait_until(lambda: link.count() == 1)  # recorded once its write commits; the live refresh brings it
     run_id = page.url.rsplit("/", 1)[1]
     api = http("GET", f"{app_url.url}/api/runs/{run_id}")[1]
     assert api["progress"]["current"] == 1 and api["progress"]["state"] == "waiting"
