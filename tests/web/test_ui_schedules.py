@@ -131,12 +131,12 @@ def test_the_sink_shows_one_request_whole_and_the_delivery_that_sent_it(page, ap
 def test_a_scenario_shows_its_steps(page, app_url):
     page.goto(app_url.url + "/scenarios")
     page.click("#steps-web-order summary")
-    steps = page.locator("#scenario-web-order-step-0, #scenario-web-order-step-1, #scenario-web-order-step-5")
+    steps = page.locator("#outline-web-order-step-0, #outline-web-order-step-1, #outline-web-order-step-5")
     texts = [t.strip() for t in steps.all_inner_texts()]
     assert texts[0].startswith("emit OrderReceivedEvent as received for order")
     assert texts[1].startswith("wait 2 s") and texts[2].startswith("wait 1 min")
     page.click("#steps-realistic-day summary")
-    branch = page.locator("#scenario-realistic-day-step-2")
+    branch = page.locator("#outline-realistic-day-step-2")
     assert "branch 1: weight 40" in branch.inner_text() and "depth-2" in branch.get_attribute("class")
     assert axe(page) == []
 
