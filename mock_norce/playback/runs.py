@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -26,6 +27,7 @@ from mock_norce.delivery.outbox import Outbox
 from mock_norce.storage.runs import RunTable
 from mock_norce.scenarios.player import Emitted, Run
 from mock_norce.scenarios.library import Library
+from mock_norce.scenarios.outline import keys, outline, progress
 from mock_norce.delivery.subscriptions import check_url
 
 log = logging.getLogger("mock_norce.playback.runs")
@@ -41,6 +43,11 @@ class _Active:
     emitting: bool = False  # a step's events are being written: not complete whatever the counts say
     recheck: bool = False  # a completion check is queued behind the writer
     done: threading.Event = field(default_factory=threading.Event)
+    # The latest deliveries of each step (by the step's id()), for the run's page: a few per
+    # step, so a 10,000-round repeat does not grow it.
+    emitted: dict = field(default_factory=dict)
+
+    STEP_DELIVERIES = 20
 
 
 class RunManager:
@@ -57,6 +64,9 @@ class RunManager:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._emitting = 0  # steps whose events are being written right now (reset waits for them)
+        # Runs that ended in this process, newest last, so their page still shows the steps
+        # played and the deliveries of each (a run from before a restart shows its steps only).
+        self._ended: OrderedDict[str, _Active] = OrderedDict()
         self.health = getattr(outbox.dispatcher, "health", None)
         outbox.dispatcher.listeners.append(self._on_record)
 
@@ -106,6 +116,7 @@ class RunManager:
             deadline = time.monotonic() + self.EMIT_WAIT
             while self._emitting and deadline - time.monotonic() > 0:
                 self._lock.wait(deadline - time.monotonic())
+            self._ended.clear()
             return self.table.clear()
 
     def get(self, run_id: str) -> dict:
@@ -127,6 +138,32 @@ class RunManager:
 
     def list(self, limit: int = 50) -> list[dict]:
         return self.table.latest(limit)
+
+    ENDED_KEPT = 200
+
+    def detail(self, run_id: str) -> dict:
+        """The run (as ``get``) with its scenario's steps, the deliveries each step made, and
+        where it is: the steps played, the current one and its wait (``progress`` None when
+        this process did not play it)."""
+        row = self.get(run_id)
+        with self._lock:
+            active = self._active.get(run_id) or self._ended.get(run_id)
+            emitted = {k: list(v) for k, v in active.emitted.items()} if active else {}
+        if active is not None:
+            scenario = active.run.scenario
+        else:
+            try:
+                scenario = self.library.get(row["scenario"])
+            except MockNorceError:  # a scenario since removed: the run is shown without steps
+                scenario = None
+        steps = outline(scenario) if scenario is not None else []
+        index = keys(scenario) if scenario is not None else {}
+        by_index = {index[k]: ids for k, ids in emitted.items() if k in index}
+        for step in steps:
+            step["deliveries"] = by_index.get(step["index"], [])
+        row["steps"] = steps
+        row["progress"] = progress(active.run, self.clock()) if active is not None else None
+        return row
 
     # --- playing -------------------------------------------------------------------------
 
@@ -173,6 +210,13 @@ class RunManager:
                     # Its deliveries may all be written already, their listeners not yet run:
                     # decide after the writer has caught up, so the run ends after its attempts.
                     self.outbox.dispatcher.after_writes(lambda: self._recheck(active))
+        with self._lock:
+            for e, did in zip(emitted, ids):
+                if did is None:
+                    continue  # its type is OFF: nothing recorded
+                kept = active.emitted.setdefault(e.key, [])
+                kept.append(did)
+                del kept[:-active.STEP_DELIVERIES]
         for e, did in zip(emitted, ids):
             for hook in self.on_emit:
                 hook(row["id"], e, did)
@@ -205,6 +249,9 @@ class RunManager:
         active.row["status"] = status
         active.row["finished"] = self.clock()
         self._active.pop(active.row["id"], None)
+        self._ended[active.row["id"]] = active
+        while len(self._ended) > self.ENDED_KEPT:
+            self._ended.popitem(last=False)
         try:
             self.table.save(active.row)
         finally:

@@ -30,6 +30,7 @@ class Emitted:
     step: str  # the step's name, or its event type when unnamed
     line: int
     payload: Payload
+    key: int = 0  # id() of the Emit step (scenarios.outline knows steps by identity)
 
 
 class Player:
@@ -40,6 +41,11 @@ class Player:
         self.factory = factory
         self.rng = rng
         self.results: dict[str, dict] = {}  # step name -> body of its latest payload
+        # Where the play is, for a run's page (scenarios.outline): the id() of each step and
+        # branch entered so far (a dict: ordered, and copied whole while the runs thread adds)
+        # and of the step acted on last (an emit, or the wait being waited).
+        self.played: dict[int, None] = {}
+        self.current: int | None = None
 
     def play(self) -> Iterator[tuple[str, Any]]:
         env = self._draw_entities(self.scenario.entities)
@@ -56,13 +62,16 @@ class Player:
 
     def _block(self, steps, env: dict) -> Iterator[tuple[str, Any]]:
         for step in steps:
+            self.played[id(step)] = None
+            self.current = id(step)
             if isinstance(step, Emit):
                 yield "emit", self._emit(step, env)
             elif isinstance(step, Wait):
                 yield "wait", step.seconds
             elif isinstance(step, Choose):
-                _, steps, fresh = self._pick(step.branches)
-                yield from self._block(steps, self._draw_entities(fresh, env))
+                branch = self._pick(step.branches)
+                self.played[id(branch)] = None
+                yield from self._block(branch[1], self._draw_entities(branch[2], env))
             elif isinstance(step, Repeat):
                 for _ in range(step.times):
                     yield from self._block(step.steps, self._draw_entities(step.entities, env))
@@ -89,7 +98,7 @@ class Player:
             raise ScenarioRunError(f"{self.scenario.name}, line {step.line}: {exc.message}") from None
         if step.name:
             self.results[step.name] = payload.body
-        return Emitted(step.name or step.event_type, step.line, payload)
+        return Emitted(step.name or step.event_type, step.line, payload, id(step))
 
     def _resolve(self, value: Any, env: dict, step: Emit) -> Any:
         if isinstance(value, dict):
@@ -132,7 +141,8 @@ class Run:
         self.next_at = start
         self.done = False
         self.error: str | None = None  # why the run could not go on
-        self._actions = Player(scenario, factory, random.Random(seed)).play()
+        self.player = Player(scenario, factory, random.Random(seed))
+        self._actions = self.player.play()
 
     def tick(self, now: float) -> list[Emitted]:
         """Play every step due by `now`; waits move ``next_at`` on from where the last ended."""

@@ -166,7 +166,9 @@ def list_runs():
 @bp.get("/api/runs/<run_id>")
 def get_run(run_id):
     wait = number_arg("wait", minimum=0, maximum=WAIT_MAX)
-    return jsonify(run_view(core().runs.wait(run_id, wait) if wait else core().runs.get(run_id)))
+    if wait:
+        core().runs.wait(run_id, wait)
+    return jsonify(run_view(core().runs.detail(run_id)))  # with its steps and where it is
 
 
 @bp.post("/api/runs/<run_id>/cancel")

@@ -19,6 +19,7 @@ from mock_norce import statuses
 from mock_norce.web.api import DELIVERY_ID, core
 from mock_norce.errors import InvalidPayload, MockNorceError, NoSubscriber, SubscriptionError
 from mock_norce.catalogue.payloads import coerce
+from mock_norce.scenarios.outline import outline
 from mock_norce.limits import PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
 from mock_norce.safejson import loads as safe_loads
 from mock_norce.delivery.subscriptions import mask_headers, mask_url, unmask_url
@@ -200,8 +201,9 @@ def _field_view(et, name: str, sample: dict, posted: dict, errors: list) -> dict
 
 @bp.get("/scenarios")
 def scenarios():
-    return render_template("scenarios.html", scenarios=list(core().library), problems=core().library.problems,
-                           time_scale=core().outbox.time_scale)
+    library = list(core().library)
+    return render_template("scenarios.html", scenarios=library, problems=core().library.problems,
+                           time_scale=core().outbox.time_scale, outlines={s.name: outline(s) for s in library})
 
 
 @bp.post("/scenarios/<name>/run")
@@ -224,7 +226,7 @@ def runs():
 
 @bp.get("/runs/<run_id>")
 def run(run_id):
-    found = core().runs.get(run_id)  # a MockNorceError: on_error's page, with its status
+    found = core().runs.detail(run_id)  # a MockNorceError: on_error's page, with its status
     items, total = core().outbox.store.deliveries(run_id=run_id, limit=200)
     return render_template("run.html", run=run_view(found), deliveries=[delivery_view(d) for d in items], total=total)
 

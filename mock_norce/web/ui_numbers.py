@@ -59,3 +59,16 @@ def timestamp_ms(value) -> str:
     if not value:
         return NONE
     return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+@bp.app_template_filter("seconds")
+def seconds(value) -> str:
+    """A span of seconds: 0.02 s, 6 s, 3 min 20 s, 2 h 05 min (as app.js's timeLeft)."""
+    if value is None:
+        return NONE
+    v = float(value)
+    if v < 60:
+        return f"{round(v, 3):g} s"
+    if v < 3600:
+        return f"{int(v // 60)} min {int(v % 60):02d} s"
+    return f"{int(v // 3600):,} h {int(v % 3600 // 60):02d} min"

@@ -160,7 +160,19 @@ def test_scenarios_and_runs(client):
     run = client.get(f"/api/runs/{resp.get_json()['id']}?wait=10").get_json()
     assert run["status"] == "completed" and run["deliveries"]["delivered"] == 6
     assert client.get(f"/api/deliveries?run={run['id']}").get_json()["total"] == 6
+    steps = run["steps"]
+    assert [s["kind"] for s in steps] == ["emit", "wait"] * 5 + ["emit"]
+    assert steps[0]["event_type"] == "OrderReceivedEvent" and len(steps[0]["deliveries"]) == 1
+    assert run["progress"] == {"state": "done", "current": None, "played": list(range(11)), "next_at": None,
+                               "wait_remaining_s": None}
     slow = client.post("/api/scenarios/web-order/runs", json={"time_scale": 1}).get_json()
+    at = client.get(f"/api/runs/{slow['id']}").get_json()
+    deadline = time.monotonic() + 10
+    while at["progress"]["state"] == "due" and time.monotonic() < deadline:  # its first step is being played
+        time.sleep(0.01)
+        at = client.get(f"/api/runs/{slow['id']}").get_json()
+    assert at["progress"]["current"] == 1 and 0 < at["progress"]["wait_remaining_s"] <= 2
+    assert at["steps"][1]["text"] == "wait 2 s" and at["progress"]["played"] == [0, 1]
     cancelled = client.post(f"/api/runs/{slow['id']}/cancel", content_type="application/json")
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
     assert_error(client.post(f"/api/runs/{slow['id']}/cancel", content_type="application/json"), 409, "conflict", "already cancelled")

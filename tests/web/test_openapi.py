@@ -107,7 +107,11 @@ def test_answers_validate_against_their_exact_schemas(client):
     check("FireResult", client.post("/api/events/JobCompletedEvent", json={}).get_json())
     check("SubscriptionList", client.get("/api/subscriptions").get_json())
     run = check("Run", client.post("/api/scenarios/pos-order/runs", json={"time_scale": 0}).get_json())
-    check("Run", client.get(f"/api/runs/{run['id']}?wait=5").get_json())
+    ended = check("Run", client.get(f"/api/runs/{run['id']}?wait=5").get_json())
+    assert ended["steps"] and ended["progress"]["state"] == "done"
+    waiting = check("Run", client.post("/api/scenarios/web-order/runs", json={"time_scale": 10}).get_json())
+    waiting = check("Run", client.get(f"/api/runs/{waiting['id']}").get_json())
+    client.post(f"/api/runs/{waiting['id']}/cancel", content_type="application/json")
     for r in client.get("/api/runs").get_json():
         check("Run", r)
     schedule = check("Schedule", client.post("/api/schedules", json={

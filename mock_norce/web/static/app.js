@@ -180,6 +180,27 @@ function utcLabel(t) {
   return new Date(t * 1000).toISOString().replace("T", " ").slice(0, 23) + " UTC";
 }
 
+// Run page: a wait's time left counts down between live refreshes (each refresh brings the
+// server's figure afresh); counted from when the element appeared, so no clocks are compared.
+function timeLeft(s) {
+  if (s < 60) return s.toFixed(1) + " s";
+  if (s < 3600) return Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
+  return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+}
+
+function countDown() {
+  const now = performance.now();
+  document.querySelectorAll("[data-remaining]").forEach((el) => {
+    if (!el.dataset.seenAt) el.dataset.seenAt = String(now);
+    const left = Math.max(0, parseFloat(el.dataset.remaining) - (now - parseFloat(el.dataset.seenAt)) / 1000);
+    el.textContent = timeLeft(left) + " left";
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  if (document.querySelector("[data-remaining], #live-run")) setInterval(countDown, 200);
+});
+
 function loadUPlot(assets) {
   if (window.uPlot) return Promise.resolve(window.uPlot);
   return new Promise((resolve, reject) => {
@@ -285,6 +306,7 @@ function wireFigures(section) {
   let charts = null;
   const chartsReady = assets ? loadUPlot(assets).then((uPlot) => {
     charts = makeCharts(uPlot, document.getElementById("chart-rate"), document.getElementById("chart-latency"));
+    section.charts = charts; // for the browser tests: the ticks and grids uPlot draws on its canvas
   }).catch(() => { if (waiting) waiting.textContent = "The chart library did not load; the CSV export has the same figures."; }) : null;
   const tick = async () => {
     try {
