@@ -168,6 +168,12 @@ class DeliveryNotFound(NotFound):
     pass
 
 
+class DeliveryFinished(Conflict):
+    """A retry asked of a delivery that is delivered or dead: nothing waits to be retried."""
+
+    code = "delivery_finished"
+
+
 # --- world: the entities behind the ids, the Query API ------------------------------------
 
 class QueryModelError(MockNorceError):
