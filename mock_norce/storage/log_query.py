@@ -109,8 +109,9 @@ def where(db: sqlite3.Connection, f: LogFilter, *, sparse_index: bool) -> tuple[
             conds.append(f"{column} BETWEEN ? AND ?")
             args.extend(codes)
     if f.since is not None or f.until is not None:
-        bounds = db.execute("SELECT min(id), max(id) FROM deliveries").fetchone()
-        lo, hi = (bounds[0] or 0), (bounds[1] or 0)
+        # Two statements: min and max together are a scan, each alone one step of the b-tree.
+        lo = db.execute("SELECT min(id) FROM deliveries").fetchone()[0] or 0
+        hi = db.execute("SELECT max(id) FROM deliveries").fetchone()[0] or 0
         first = _id_at(db, f.since, lo, hi) if f.since is not None else lo
         last = _id_at(db, f.until, lo, hi, after=True) - 1 if f.until is not None else hi
         # The id range is where the time range lies; created is checked as well, for the rows
@@ -126,22 +127,23 @@ def where(db: sqlite3.Connection, f: LogFilter, *, sparse_index: bool) -> tuple[
     return conds, args, match_expression(f.q)
 
 
-def select(f: LogFilter, conds: list[str], expr: str | None, what: str, order: str) -> str:
-    """The SELECT of `what` over the filtered log, newest first (order "desc") or oldest first."""
+def select(f: LogFilter, conds: list[str], expr: str | None, what: str, order: str | None) -> str:
+    """The SELECT of `what` over the filtered log, newest first (order "desc"), oldest first
+    ("asc") or in no order (None: a count, which must not sort what it counts)."""
     direction = "ASC" if order == "asc" else "DESC"
     if expr is not None:
         # The FTS5 table drives: it returns its rowids (delivery ids) in order, without a sort.
         sql = f"SELECT {what} FROM delivery_search s JOIN deliveries d ON d.id = s.rowid WHERE delivery_search MATCH ?"
         sql += "".join(f" AND {c}" for c in conds)
-        return sql + f" ORDER BY s.rowid {direction}"
+        return sql + (f" ORDER BY s.rowid {direction}" if order else "")
     sql = f"SELECT {what} FROM deliveries d" + (" WHERE " + " AND ".join(conds) if conds else "")
-    return sql + f" ORDER BY d.id {direction}"
+    return sql + (f" ORDER BY d.id {direction}" if order else "")
 
 
 def count_capped(db: sqlite3.Connection, f: LogFilter, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """(matches, exact): counted one by one up to `cap`; past it (cap, False)."""
     conds, args, expr = where(db, f, sparse_index=True)
-    inner = select(f, conds, expr, "1", "desc")
+    inner = select(f, conds, expr, "1", None)
     params = ([expr] if expr is not None else []) + args
     n = db.execute(f"SELECT count(*) FROM ({inner} LIMIT ?)", (*params, cap + 1)).fetchone()[0]
     return (n, True) if n <= cap else (cap, False)

@@ -166,7 +166,9 @@ RESPONSES = {
         attempt_log=array(ref("Attempt")) | {"description": "every attempt (not in the list of deliveries)"},
         redeliveries=array(INT) | {"description": "the ids of its redeliveries, oldest first (GET of one delivery)"}),
     "EntityLink": exact(
-        kind={"type": "string", "enum": ["order", "invoice", "supplier_sku", "sku", "customer", "company", "job"]},
+        kind={"type": "string", "enum": ["order", "invoice", "supplier_sku", "sku", "customer", "company", "job",
+                                         "price_list", "warehouse", "warehouse_location", "supplier",
+                                         "application"]},
         id={"type": ["integer", "string"]}, href={"type": "string", "description": "a path of Norce's Query API"}),
     "Attempt": exact(
         number={"type": "integer", "description": "1-based; an interrupted attempt repeats its number"},

@@ -253,3 +253,20 @@ def test_a_version_2_file_is_migrated_with_its_search_index_backfilled(tmp_path)
         assert [d["id"] for d in log.find(LogFilter(q="SO-777"))[0]] == ids  # the index works after a clear
     finally:
         log.close()
+
+
+# --- the entity behind each id -------------------------------------------------------------
+
+@pytest.mark.parametrize("event, kinds", [
+    ("SkuOnHandBreakPointNotification", {"sku", "warehouse", "warehouse_location"}),
+    ("SkuPriceChangedNotification", {"sku", "price_list"}),
+    ("SupplierSkuChangedNotification", {"supplier_sku", "supplier"}),
+    ("OrderConfirmedEvent", {"order", "application"}),
+])
+def test_each_id_the_query_api_serves_is_linked_and_found(client, event, kinds):
+    d = client.post(f"/api/events/{event}?wait=5", json={"seed": 2}).get_json()["delivery"]
+    assert kinds <= {e["kind"] for e in d["entities"]}, d["entities"]
+    page = client.get(f"/deliveries/{d['id']}").get_data(as_text=True)
+    for kind in kinds:
+        assert f'data-kind="{kind}"' in page
+    assert "(not there now)" not in page  # every one of them is served by the world
