@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from mock_norce import statuses
+from mock_norce.errors import BadSearch
 from mock_norce.storage import log_query
 from mock_norce.storage.database import Database
 from mock_norce.storage.log_query import LogFilter
@@ -314,21 +315,32 @@ class DeliveryLog:
              order: str = "desc") -> tuple[list[dict], int, bool]:
         """A page of the deliveries that match `f` (log_query.py), newest first or (order
         "asc") oldest first, the total, and whether that total is exact (else "more than")."""
+        problem = None
         with self.database.reader() as db:
-            if f.kept_count():
-                total, exact = self._total(db, f.event_type, f.status, f.run_id), True
-            else:
-                total, exact = log_query.count_capped(db, f)
-            # A class of codes by its index when its matches are few (their page is sorted);
-            # by the id order when they are many (a page is found within the first rows).
-            rows = log_query.page(db, f, limit, offset, order, sparse=exact)
+            try:
+                if f.kept_count():
+                    total, exact = self._total(db, f.event_type, f.status, f.run_id), True
+                else:
+                    total, exact = log_query.count_capped(db, f)
+                # A class of codes by its index when its matches are few (their page is sorted);
+                # by the id order when they are many (a page is found within the first rows).
+                rows = log_query.page(db, f, limit, offset, order, sparse=exact)
+            except sqlite3.OperationalError as exc:
+                problem = _search_problem(exc)  # the search's own (not the file's): said, not "storage down"
+        if problem is not None:
+            raise BadSearch(problem)
         return [_delivery_dict(r) for r in rows], total, exact
 
     def find_ids(self, f: LogFilter, limit: int) -> tuple[list[int], int, bool]:
         """The ids of the newest `limit` matches of `f`, newest first, the total and whether it is exact."""
+        problem = None
         with self.database.reader() as db:
-            total, exact = log_query.count_capped(db, f, max(limit, log_query.COUNT_CAP))
-            return log_query.ids(db, f, limit, sparse=exact), total, exact
+            try:
+                total, exact = log_query.count_capped(db, f, max(limit, log_query.COUNT_CAP))
+                return log_query.ids(db, f, limit, sparse=exact), total, exact
+            except sqlite3.OperationalError as exc:
+                problem = _search_problem(exc)
+        raise BadSearch(problem)
 
     def redeliveries(self, delivery_id: int, limit: int = 100) -> list[dict]:
         """The redeliveries made of a delivery, oldest first: {id, status, created}."""
@@ -366,6 +378,13 @@ class DeliveryLog:
         with self.database.reader() as db:
             return [tuple(r) for r in db.execute("SELECT url, status_code, error_class, latency_ms, started"
                                                  " FROM attempts ORDER BY id DESC LIMIT ?", (last,))]
+
+
+def _search_problem(exc: sqlite3.OperationalError) -> str:
+    """The words of an FTS5 refusal of a search; any other failure is the file's, raised as is."""
+    if not str(exc).startswith("fts5:"):
+        raise exc
+    return f"q: cannot be searched ({str(exc)[6:]})"
 
 
 def _by_status(rows) -> dict[str, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from dataclasses import dataclass
 
 COUNT_CAP = 10_000  # matches counted one by one before a total is reported as "more than"
@@ -44,17 +45,28 @@ class LogFilter:
         return all(v is None or v == "" for v in extra) and not (self.run_id and self.event_type)
 
 
+TOKEN_CHARS = "-.@+:/_"  # besides letters and digits: schema.py's tokenizer keeps these in a token
+
+
+def _token_char(ch: str) -> bool:
+    # unicode61's token characters: letters, numbers, private use (L*, N*, Co), and ours.
+    return ch in TOKEN_CHARS or unicodedata.category(ch)[0] in "LN" or unicodedata.category(ch) == "Co"
+
+
 def match_expression(q: str | None) -> str | None:
-    """An FTS5 query of the words of `q`, each a quoted token (what a user types is never FTS5
-    syntax); None when no word has a letter or digit."""
-    words = []
+    """An FTS5 query of the words of `q`: each word split as the index's tokenizer splits values,
+    each token quoted (what a user types is never FTS5 syntax, and never a phrase, which an
+    index without positions cannot answer); None when there is no token at all."""
+    tokens = []
     for word in (q or "").split():
         prefix = word.endswith("*")
-        word = word.rstrip("*")
-        if not any(ch.isalnum() for ch in word):
-            continue
-        words.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
-    return " ".join(words) if words else None
+        parts = "".join(ch if _token_char(ch) else " " for ch in word.rstrip("*")).split()
+        for i, part in enumerate(parts):
+            if not any(ch.isalnum() for ch in part):
+                continue
+            last = i == len(parts) - 1
+            tokens.append('"' + part.replace('"', '""') + '"' + ("*" if prefix and last else ""))
+    return " ".join(tokens) if tokens else None
 
 
 def code_range(code: str | None) -> tuple[int, int] | None:

@@ -133,8 +133,10 @@ CREATE TRIGGER IF NOT EXISTS deliveries_unsearchable AFTER DELETE ON deliveries 
     DELETE FROM delivery_search WHERE rowid = old.id;
 END;
 """
+# Added by database.py when missing: a file that an older mock-norce opened after a newer one
+# has the column but says version 2 (the older one writes its own version at start).
+VERSION_3_COLUMN = "ALTER TABLE deliveries ADD COLUMN last_error_class TEXT;"
 VERSION_3 = """
-ALTER TABLE deliveries ADD COLUMN last_error_class TEXT;
 UPDATE deliveries SET last_error_class = (SELECT error_class FROM attempts WHERE delivery_id = deliveries.id
                                           ORDER BY id DESC LIMIT 1)
     WHERE last_error IS NOT NULL AND last_status_code IS NULL;
@@ -149,5 +151,6 @@ CREATE TRIGGER IF NOT EXISTS deliveries_searchable AFTER INSERT ON deliveries BE
     INSERT INTO delivery_search(rowid, terms) VALUES (new.id, """ + _TERMS.format(b="new.body") + """);
 END;
 """ + SEARCH_DELETE_TRIGGER + """
+DELETE FROM delivery_search;
 INSERT INTO delivery_search(rowid, terms) SELECT id, """ + _TERMS.format(b="body") + """ FROM deliveries;
 """

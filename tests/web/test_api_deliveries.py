@@ -270,3 +270,27 @@ def test_each_id_the_query_api_serves_is_linked_and_found(client, event, kinds):
     for kind in kinds:
         assert f'data-kind="{kind}"' in page
     assert "(not there now)" not in page  # every one of them is served by the world
+
+
+def test_a_file_an_older_version_reopened_is_migrated_again_without_harm(tmp_path):
+    """An older mock-norce writes its own version (2) at start: the columns of 3 are there."""
+    path = tmp_path / "both.sqlite"
+    log = DeliveryLog(Database(path))
+    body = json.dumps({"OrderNo": "SO-1"}).encode()
+    log.add_events([("OrderConfirmedEvent", body, True, None, "http://x/", {}, 1.0, 1.0)], 1.0)
+    log.close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version=2")
+    conn.close()
+    log = DeliveryLog(Database(path))
+    try:
+        assert [d["id"] for d in log.find(LogFilter(q="so-1"))[0]] == [1]  # once, not twice
+    finally:
+        log.close()
+
+
+@pytest.mark.parametrize("q", ["âo*\U000f8a00", "x\u0301y", "a-b*c", '"', "*", "NEAR(a b)", "a OR b"])
+def test_any_search_text_is_an_answer_never_a_server_error(client, q):
+    resp = client.get("/api/deliveries", query_string={"q": q})
+    assert resp.status_code in (200, 422), resp.get_data(as_text=True)
+    assert client.get("/healthz").status_code == 200  # and the storage is not taken for down
