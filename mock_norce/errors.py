@@ -173,6 +173,18 @@ class DeliveryNotFound(NotFound):
     pass
 
 
+class BadSearch(MockNorceError):
+    """A search of the delivery log that its index cannot answer (the message says why)."""
+
+    code = "bad_parameter"
+
+
+class DeliveryFinished(Conflict):
+    """A retry asked of a delivery that is delivered or dead: nothing waits to be retried."""
+
+    code = "delivery_finished"
+
+
 # --- world: the entities behind the ids, the Query API ------------------------------------
 
 class QueryModelError(MockNorceError):

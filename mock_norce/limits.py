@@ -29,6 +29,8 @@ SEED_MIN, SEED_MAX = INT64_MIN, INT64_MAX
 # Paging of the log and the UI's page numbers.
 OFFSET_MAX = 10**9
 PAGE_MAX = 10**6
+# Deliveries one bulk redeliver queues (the newest that match its filters).
+BULK_REDELIVER_MAX = 1000
 # ?wait= on the API, in seconds.
 WAIT_MAX = 300.0
 # Nesting of a JSON request body and digits of one integer literal in it.

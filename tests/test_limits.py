@@ -26,6 +26,7 @@ def test_the_readme_table_matches_the_constants():
     assert f"up to {limits.RATE_MAX:,.0f} events per second ({limits.RATE_MAX * 60:,.0f} per minute)" in section
     assert f"1 to {limits.COUNT_MAX:,}" in section
     assert f"{limits.SEED_MIN} to {limits.SEED_MAX}" in section
+    assert f"at most {limits.BULK_REDELIVER_MAX:,} deliveries a call" in section
     assert f"0 to {limits.OFFSET_MAX:,} (UI pages: up to {limits.PAGE_MAX:,})" in section
     assert f"0 to {limits.WAIT_MAX:g} s" in section
     assert f"nested at most {limits.JSON_DEPTH_MAX} deep, integers of at most {limits.JSON_INT_DIGITS_MAX} digits" in section

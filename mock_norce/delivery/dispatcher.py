@@ -110,6 +110,30 @@ class Dispatcher:
         if self.window.push(entry):
             self._cond.notify()  # a new earliest due time: the timer must look again
 
+    def retry_now(self, delivery_id: int) -> str | None:
+        """Make a delivery waiting for its next attempt due now instead of at its backoff time.
+
+        Returns its status (unchanged for one delivered or dead, which has nothing to retry),
+        or None when there is no such delivery. The attempt counts as the next of the policy's,
+        and the backoff goes on from it. One already in a lane or on the wire is left alone: its
+        attempt is being made now anyway (the database's due time moved, so an entry waiting
+        in a lane finds itself out of date and is loaded again at once)."""
+        with self.gate:  # no commit of its attempt's result between the move and the scheduling
+            now = self.clock()
+            status = self.store.move_due(delivery_id, now)
+            if status is None or status not in statuses.UNFINISHED:
+                return status
+            job = self.store.job(delivery_id)
+            if job is None:
+                return status
+            with self._cond:
+                if delivery_id in self.window.claimed and not self.window.drop(delivery_id):
+                    self.window.dirty = True
+                    return status
+                self._schedule_locked(delivery_id, job.due, job.url, job)
+                self._cond.notify()
+        return status
+
     def next_due(self) -> float | None:
         """When the earliest delivery is due, in memory or on disk."""
         with self._cond:

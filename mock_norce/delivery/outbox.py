@@ -12,10 +12,11 @@ from typing import Any, Callable, Iterable, Mapping
 from mock_norce import __version__
 from mock_norce.delivery import policy
 from mock_norce.delivery.dispatcher import Dispatcher
-from mock_norce.errors import DeliveryNotFound, StorageUnavailable
+from mock_norce.errors import DeliveryFinished, DeliveryNotFound, StorageUnavailable
 from mock_norce.catalogue.payloads import EventFactory, Payload
 from mock_norce.storage.deliveries import Job, DeliveryLog
-from mock_norce.delivery.subscriptions import Subscriptions
+from mock_norce.storage.log_query import LogFilter
+from mock_norce.delivery.subscriptions import Subscriptions, check_url
 
 
 USER_AGENT = f"mock-norce/{__version__}"
@@ -94,17 +95,45 @@ class Outbox:
                                         omit=omit, allow_invalid=allow_invalid)
         return payload, self.emit(payload, url=url)
 
-    def redeliver(self, delivery_id: int) -> int:
-        """A new series of attempts of a delivery's event, same body, same URL and headers."""
+    def redeliver(self, delivery_id: int, url: str | None = None) -> int:
+        """A new series of attempts of a delivery's event, same body and headers, to the same
+        URL or to `url` (checked as a subscription's URL is)."""
+        if url is not None:
+            url = check_url(url, self.subscriptions.allow_link_local)
+        new_ids = self._redeliver([delivery_id], url)
+        if delivery_id not in new_ids:
+            raise DeliveryNotFound(f"no delivery {delivery_id}")
+        return new_ids[delivery_id]
+
+    def redeliver_matching(self, f: LogFilter, limit: int) -> tuple[list[int], int, bool]:
+        """Redeliver the newest `limit` deliveries that match a filter of the log (all dead
+        ones, say): (new ids, how many matched, whether that count is exact)."""
         self._writable()
-        now = self.clock()
-        with self.dispatcher.gate:
-            new_id = self.store.add_redelivery(delivery_id, now)
-            if new_id is None:
-                raise DeliveryNotFound(f"no delivery {delivery_id}")
-            job = self.store.job(new_id)
-            self.dispatcher.schedule(new_id, now, job.url, job)
-        return new_id
+        ids, matched, exact = self.store.find_ids(f, limit)
+        made = self._redeliver(ids)
+        return [made[i] for i in ids if i in made], matched, exact
+
+    def _redeliver(self, delivery_ids: list[int], url: str | None = None) -> dict[int, int]:
+        self._writable()
+        out: dict[int, int] = {}
+        for start in range(0, len(delivery_ids), 500):
+            now = self.clock()
+            with self.dispatcher.gate:
+                made = self.store.add_redeliveries(delivery_ids[start:start + 500], now, url)
+                jobs = self.store.jobs(list(made.values()))
+                self.dispatcher.schedule_many([jobs[i] for i in made.values() if i in jobs])
+            out.update(made)
+        return out
+
+    def retry_now(self, delivery_id: int) -> None:
+        """Make a delivery waiting for its next retry attempt now (not at its backoff time)."""
+        self._writable()
+        status = self.dispatcher.retry_now(delivery_id)
+        if status is None:
+            raise DeliveryNotFound(f"no delivery {delivery_id}")
+        if status not in ("pending", "retrying"):
+            raise DeliveryFinished(f"delivery {delivery_id} is {status}: it has no next attempt to make now "
+                                   "(redeliver it instead)")
 
     def _writable(self) -> None:
         """Refuse at once while the writer cannot record (rather than wait for the database)."""

@@ -64,6 +64,18 @@ class DueWindow:
             due.append(heapq.heappop(self.heap))
         return due
 
+    def drop(self, delivery_id: int) -> bool:
+        """Take a delivery's entry out of the heap and release it (it is to be scheduled
+        anew); False when it is not in the heap (not loaded, or already in a lane or on the wire)."""
+        for i, entry in enumerate(self.heap):
+            if entry[2] == delivery_id:
+                self.heap[i] = self.heap[-1]
+                self.heap.pop()
+                heapq.heapify(self.heap)
+                self.claimed.discard(delivery_id)
+                return True
+        return False
+
     def load(self, until: float) -> int:
         """Claim the queue's deliveries up to `until` from disk into the heap; how many.
 

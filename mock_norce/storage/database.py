@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 from mock_norce.errors import DataDirUnwritable, StorageUnavailable
-from mock_norce.storage.schema import SCHEMA_VERSION, TABLES, VERSION_2
+from mock_norce.storage.schema import SCHEMA_VERSION, TABLES, VERSION_2, VERSION_3, VERSION_3_COLUMN
 
 log = logging.getLogger("mock_norce.storage")
 PROBE_HEADROOM = 1 << 20  # bytes free on the disk before the storage counts as writable again
@@ -142,8 +142,14 @@ class Database:
             db.execute("PRAGMA user_version=1")  # a write at start: a read-only file is refused now
             return
         db.executescript(TABLES)
-        if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            db.executescript("BEGIN;" + VERSION_2 + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            # Each step from the file's version on, all in one transaction: a file is never
+            # left half migrated.
+            columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+            v3 = ("" if "last_error_class" in columns else VERSION_3_COLUMN) + VERSION_3
+            steps = [VERSION_2] * (version < 2) + [v3] * (version < 3)
+            db.executescript("BEGIN;" + "".join(steps) + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
         else:
             # A write at start: a read-only file is refused now, with one line, not at the
             # first event.

@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from mock_norce import statuses
+from mock_norce.errors import BadSearch
+from mock_norce.storage import log_query
 from mock_norce.storage.database import Database
-from mock_norce.storage.schema import DELETE_TRIGGER
+from mock_norce.storage.log_query import LogFilter
+from mock_norce.storage.schema import DELETE_TRIGGER, SEARCH_DELETE_TRIGGER, SEARCH_TABLE
 
 @dataclass(slots=True)
 class Job:
@@ -108,18 +111,45 @@ class DeliveryLog:
 
     def add_redelivery(self, delivery_id: int, now: float, url: str | None = None,
                        headers: dict | None = None) -> int | None:
-        """A new delivery (a new series of attempts) of the same event; None if it is unknown."""
+        """A new delivery (a new series of attempts) of the same event; None if it is unknown.
+
+        ``url`` sends it elsewhere (the new delivery records that URL); ``redelivery_of`` keeps
+        where it came from, so each links to the other."""
+        return self.add_redeliveries([delivery_id], now, url, headers).get(delivery_id)
+
+    def add_redeliveries(self, delivery_ids: list[int], now: float, url: str | None = None,
+                         headers: dict | None = None) -> dict[int, int]:
+        """Redeliveries of several deliveries in one transaction: {original id: new id}, for
+        those that exist (at most 900 ids a call)."""
+        if not delivery_ids:
+            return {}
+        out = {}
         with self.database.transaction() as db:
-            row = db.execute("SELECT type, body, valid, run_id, url, headers, scale FROM deliveries"
-                             " WHERE id=?", (delivery_id,)).fetchone()
+            rows = db.execute("SELECT id, type, body, valid, run_id, url, headers, scale FROM deliveries"
+                              f" WHERE id IN ({','.join('?' * len(delivery_ids))})", delivery_ids).fetchall()
+            by_id = {row["id"]: row for row in rows}
+            for did in delivery_ids:
+                row = by_id.get(did)
+                if row is None or did in out:
+                    continue
+                out[did] = db.execute(
+                    "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created,"
+                    " redelivery_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (row["type"], row["body"], row["valid"], row["run_id"], url or row["url"],
+                     json.dumps(headers) if headers is not None else row["headers"],
+                     statuses.PENDING, now, row["scale"], now, did)).lastrowid
+        return out
+
+    def move_due(self, delivery_id: int, due: float) -> str | None:
+        """Make an unfinished delivery due at `due` (a retry now); its status ("delivered",
+        "dead": unchanged, being finished), or None when there is no such delivery."""
+        with self.database.transaction() as db:
+            row = db.execute("SELECT status, due FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
             if row is None:
                 return None
-            return db.execute(
-                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created,"
-                " redelivery_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (row["type"], row["body"], row["valid"], row["run_id"], url or row["url"],
-                 json.dumps(headers) if headers is not None else row["headers"],
-                 statuses.PENDING, now, row["scale"], now, delivery_id)).lastrowid
+            if row["due"] is not None:
+                db.execute("UPDATE deliveries SET due=? WHERE id=?", (min(due, row["due"]), delivery_id))
+            return row["status"]
 
     def record(self, records: list[AttemptRecord]) -> list[AttemptRecord]:
         """Write attempts and the new state of their deliveries in one transaction.
@@ -133,12 +163,14 @@ class DeliveryLog:
         for r in records:
             o = r.outcome
             finished = None if r.due is not None else r.started + o.latency_ms / 1000
+            # The error class only where there was no answer (a 500 is found by its code).
+            error_class = None if o.error_class in (None, "http_status") else o.error_class
             updates.append((r.status, int(o.error_class != "interrupted"), r.due, finished, o.status, o.error,
-                            r.delivery_id))
+                            error_class, r.delivery_id))
         with self.database.transaction() as db:
             # One statement per kind for the whole batch; only after a clear do some rows miss.
             updated = db.executemany("UPDATE deliveries SET status=?, attempts=attempts+?, due=?, finished=?,"
-                                     " last_status_code=?, last_error=? WHERE id=?", updates).rowcount
+                                     " last_status_code=?, last_error=?, last_error_class=? WHERE id=?", updates).rowcount
             written = records
             if updated != len(records):
                 ids = [r.delivery_id for r in records]
@@ -168,10 +200,15 @@ class DeliveryLog:
             n = db.execute("SELECT coalesce(sum(n), 0) FROM delivery_counts").fetchone()[0]
             db.execute("DELETE FROM attempts")
             db.execute("DROP TRIGGER IF EXISTS deliveries_counted_out")
+            db.execute("DROP TRIGGER IF EXISTS deliveries_unsearchable")
             db.execute("DELETE FROM deliveries")
             db.execute("DELETE FROM delivery_counts")
             db.execute("DELETE FROM run_counts")
+            # The search index made afresh: dropping it is quick, deleting its rows one by one is not.
+            db.execute("DROP TABLE IF EXISTS delivery_search")
+            db.execute(SEARCH_TABLE)
             db.execute(DELETE_TRIGGER)
+            db.execute(SEARCH_DELETE_TRIGGER)
         return n
 
     PRUNE_CHUNK = 2000  # rows deleted per transaction, so the writer is never held long
@@ -271,22 +308,49 @@ class DeliveryLog:
         The page walks an index newest first; the total comes from the kept counts (only a
         run filtered by type as well is counted row by row).
         """
-        where, args = [], []
-        for column, value in (("type", event_type), ("status", status), ("run_id", run_id)):
-            if value:
-                where.append(f"{column} = ?")
-                args.append(value)
-        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        items, total, _ = self.find(LogFilter(event_type, status, run_id), limit=limit, offset=offset)
+        return items, total
+
+    def find(self, f: LogFilter, *, limit: int = 50, offset: int = 0,
+             order: str = "desc") -> tuple[list[dict], int, bool]:
+        """A page of the deliveries that match `f` (log_query.py), newest first or (order
+        "asc") oldest first, the total, and whether that total is exact (else "more than")."""
+        problem = None
         with self.database.reader() as db:
-            total = self._total(db, event_type, status, run_id, clause, args)
-            rows = db.execute(f"SELECT * FROM deliveries {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-                              (*args, limit, offset)).fetchall()
-        return [_delivery_dict(r) for r in rows], total
+            try:
+                if f.kept_count():
+                    total, exact = self._total(db, f.event_type, f.status, f.run_id), True
+                else:
+                    total, exact = log_query.count_capped(db, f)
+                # A class of codes by its index when its matches are few (their page is sorted);
+                # by the id order when they are many (a page is found within the first rows).
+                rows = log_query.page(db, f, limit, offset, order, sparse=exact)
+            except sqlite3.OperationalError as exc:
+                problem = _search_problem(exc)  # the search's own (not the file's): said, not "storage down"
+        if problem is not None:
+            raise BadSearch(problem)
+        return [_delivery_dict(r) for r in rows], total, exact
+
+    def find_ids(self, f: LogFilter, limit: int) -> tuple[list[int], int, bool]:
+        """The ids of the newest `limit` matches of `f`, newest first, the total and whether it is exact."""
+        problem = None
+        with self.database.reader() as db:
+            try:
+                total, exact = log_query.count_capped(db, f, max(limit, log_query.COUNT_CAP))
+                return log_query.ids(db, f, limit, sparse=exact), total, exact
+            except sqlite3.OperationalError as exc:
+                problem = _search_problem(exc)
+        raise BadSearch(problem)
+
+    def redeliveries(self, delivery_id: int, limit: int = 100) -> list[dict]:
+        """The redeliveries made of a delivery, oldest first: {id, status, created}."""
+        with self.database.reader() as db:
+            rows = db.execute("SELECT id, status, created FROM deliveries WHERE redelivery_of = ? ORDER BY id"
+                              " LIMIT ?", (delivery_id, limit)).fetchall()
+        return [{"id": r[0], "status": r[1], "created": r[2]} for r in rows]
 
     @staticmethod
-    def _total(db, event_type, status, run_id, clause, args) -> int:
-        if run_id and event_type:
-            return db.execute(f"SELECT count(*) FROM deliveries {clause}", args).fetchone()[0]
+    def _total(db, event_type, status, run_id) -> int:
         if run_id:
             table, where = "run_counts", [("run_id", run_id), ("status", status)]
         else:
@@ -328,6 +392,13 @@ class DeliveryLog:
                                                  " FROM attempts ORDER BY id DESC LIMIT ?", (last,))]
 
 
+def _search_problem(exc: sqlite3.OperationalError) -> str:
+    """The words of an FTS5 refusal of a search; any other failure is the file's, raised as is."""
+    if not str(exc).startswith("fts5:"):
+        raise exc
+    return f"q: cannot be searched ({str(exc)[6:]})"
+
+
 def _by_status(rows) -> dict[str, int]:
     out = {s: 0 for s in statuses.STATUSES}
     out.update({r[0]: r[1] for r in rows if r[0] in out})
@@ -341,6 +412,7 @@ def _delivery_dict(row: sqlite3.Row) -> dict:
         "next_attempt_at": row["due"], "created": row["created"], "finished": row["finished"],
         "last_status_code": row["last_status_code"], "last_error": row["last_error"],
         "redelivery_of": row["redelivery_of"], "run_id": row["run_id"], "valid": bool(row["valid"]),
+        "last_error_class": row["last_error_class"],
         "body": row["body"].decode("utf-8"),
     }
 

@@ -2,10 +2,14 @@
 
 Version 1 is the tables; version 2 adds the queue index (``deliveries_due``), an index for
 every filter the API offers, and the per-(type, status) and per-(run, status) counts kept by
-triggers, so totals cost the same at a million deliveries as at ten.
+triggers, so totals cost the same at a million deliveries as at ten. Version 3 adds what the
+log's search and its new filters read: the last attempt's error class, an index each for the
+last status code, that error class and a delivery's redeliveries, and ``delivery_search``, an
+FTS5 index of every value in each payload (filled by a trigger, so every way a delivery is
+written is covered, and backfilled for a file of an older version).
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -111,4 +115,42 @@ DELETE FROM delivery_counts;
 DELETE FROM run_counts;
 INSERT INTO delivery_counts SELECT type, status, count(*) FROM deliveries GROUP BY type, status;
 INSERT INTO run_counts SELECT run_id, status, count(*) FROM deliveries WHERE run_id IS NOT NULL GROUP BY run_id, status;
+"""
+
+# Version 3: search over payload values, and the filters by outcome and by origin.
+# Each payload value is one token: '-', '.', '@', '+', ':', '/' and '_' are part of tokens, so
+# an OrderNo (SO-1366008), an e-mail or a decimal matches whole; a name's words match each.
+# detail=none: no positions are kept (no phrase queries), which keeps the index small.
+SEARCH_TABLE = """
+CREATE VIRTUAL TABLE IF NOT EXISTS delivery_search USING fts5(
+    terms, tokenize="unicode61 tokenchars '-.@+:/_'", detail=none);
+"""
+# The scalar values of a body that is JSON (a body that is not is simply not searchable).
+_TERMS = ("(SELECT group_concat(atom, ' ') FROM json_tree(CASE WHEN json_valid(CAST({b} AS TEXT))"
+          " THEN CAST({b} AS TEXT) ELSE '{{}}' END) WHERE type IN ('text', 'integer', 'real'))")
+SEARCH_DELETE_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS deliveries_unsearchable AFTER DELETE ON deliveries BEGIN
+    DELETE FROM delivery_search WHERE rowid = old.id;
+END;
+"""
+# Added by database.py when missing: a file that an older mock-norce opened after a newer one
+# has the column but says version 2 (the older one writes its own version at start).
+VERSION_3_COLUMN = "ALTER TABLE deliveries ADD COLUMN last_error_class TEXT;"
+VERSION_3 = """
+UPDATE deliveries SET last_error_class = (SELECT error_class FROM attempts WHERE delivery_id = deliveries.id
+                                          ORDER BY id DESC LIMIT 1)
+    WHERE last_error IS NOT NULL AND last_status_code IS NULL;
+CREATE INDEX IF NOT EXISTS deliveries_last_code ON deliveries(last_status_code, id)
+    WHERE last_status_code IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_last_error_class ON deliveries(last_error_class, id)
+    WHERE last_error_class IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_redelivery_of ON deliveries(redelivery_of, id)
+    WHERE redelivery_of IS NOT NULL;
+""" + SEARCH_TABLE + """
+CREATE TRIGGER IF NOT EXISTS deliveries_searchable AFTER INSERT ON deliveries BEGIN
+    INSERT INTO delivery_search(rowid, terms) VALUES (new.id, """ + _TERMS.format(b="new.body") + """);
+END;
+""" + SEARCH_DELETE_TRIGGER + """
+DELETE FROM delivery_search;
+INSERT INTO delivery_search(rowid, terms) SELECT id, """ + _TERMS.format(b="body") + """ FROM deliveries;
 """

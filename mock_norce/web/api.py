@@ -20,8 +20,9 @@ from mock_norce.web import api_docs, openapi
 from mock_norce.web import sink as sink_web
 from mock_norce.web import world_api
 from mock_norce.errors import ApiError, MockNorceError
-from mock_norce.limits import INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
+from mock_norce.limits import BULK_REDELIVER_MAX, INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
 from mock_norce.delivery.subscriptions import MASK, mask_url, unmask_url
+from mock_norce.web.log_filters import log_filter
 from mock_norce.web.views import delivery_view, run_view, schedule_view, subscription_view
 from mock_norce.web.jsonio import body, error_response, error_response_for, is_api_request, number_arg
 
@@ -185,9 +186,27 @@ def list_deliveries():
         raise ApiError(400, "bad_parameter", f"status must be pending, retrying, delivered or dead, got {status!r}")
     limit = number_arg("limit", 50, minimum=1, maximum=500, integer=True)
     offset = number_arg("offset", 0, minimum=0, maximum=OFFSET_MAX, integer=True)
-    items, total = core().outbox.store.deliveries(event_type=request.args.get("type") or None, status=status,
-                                                  run_id=request.args.get("run") or None, limit=limit, offset=offset)
-    return jsonify(items=[delivery_view(d) for d in items], total=total, limit=limit, offset=offset)
+    order = request.args.get("order", "desc")
+    if order not in ("desc", "asc"):
+        raise ApiError(422, "bad_parameter", f"order: desc (newest first) or asc, got {order[:20]!r}",
+                       [{"path": "order", "reason": "desc or asc"}])
+    items, total, exact = core().outbox.store.find(log_filter(request.args), limit=limit, offset=offset, order=order)
+    return jsonify(items=[delivery_view(d) for d in items], total=total, total_exact=exact, limit=limit,
+                   offset=offset)
+
+
+@bp.post("/api/deliveries/redeliver")
+def redeliver_matching():
+    """Redeliver the newest matches of the list's filters (all dead ones, say), at most
+    BULK_REDELIVER_MAX a call; no filter at all is refused (that would be the whole log)."""
+    body("BulkRedeliverRequest")
+    f = log_filter(request.args)
+    if f == type(f)():
+        raise ApiError(422, "no_filter", "give at least one filter (status=dead, say): a bulk redeliver of the "
+                       "whole log is refused", [{"path": "status", "reason": "at least one filter is required"}])
+    new_ids, matched, exact = core().outbox.redeliver_matching(f, BULK_REDELIVER_MAX)
+    return jsonify(queued=len(new_ids), matched=matched, matched_exact=exact, limit=BULK_REDELIVER_MAX,
+                   ids=new_ids), 202
 
 
 @bp.delete("/api/deliveries")
@@ -199,13 +218,22 @@ def clear_deliveries():
 def get_delivery(delivery_id):
     wait = number_arg("wait", minimum=0, maximum=WAIT_MAX)
     outbox = core().outbox
-    return jsonify(delivery_view(outbox.wait(delivery_id, wait) if wait else outbox.delivery(delivery_id)))
+    found = outbox.wait(delivery_id, wait) if wait else outbox.delivery(delivery_id)
+    return jsonify(delivery_view(found) | {"redeliveries": [r["id"] for r in outbox.store.redeliveries(delivery_id)]})
 
 
 @bp.post(f"/api/deliveries/<{DELIVERY_ID}:delivery_id>/redeliver")
 def redeliver(delivery_id):
-    new_id = core().outbox.redeliver(delivery_id)
+    data = body("RedeliverRequest")
+    new_id = core().outbox.redeliver(delivery_id, url=data.get("url"))
     return jsonify(delivery_view(core().outbox.delivery(new_id))), 202
+
+
+@bp.post(f"/api/deliveries/<{DELIVERY_ID}:delivery_id>/retry")
+def retry_now(delivery_id):
+    """The next attempt of a delivery waiting for its retry, now; 409 when it is delivered or dead."""
+    core().outbox.retry_now(delivery_id)
+    return jsonify(delivery_view(core().outbox.delivery(delivery_id))), 202
 
 
 # --- subscriptions -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from mock_norce import __version__
 from mock_norce import statuses
-from mock_norce.limits import INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
+from mock_norce.limits import BULK_REDELIVER_MAX, INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
 from mock_norce.web.openapi_schemas import REQUESTS, RESPONSES, SEED, array, ref
 
 __all__ = ["document", "REQUESTS"]
@@ -60,6 +60,24 @@ NAME = _param("name", "path", {"type": "string"})
 DELIVERY_ID = _param("id", "path", {"type": "integer", "minimum": 0, "maximum": INT64_MAX})
 WAIT = _param("wait", "query", {"type": "number", "minimum": 0, "maximum": WAIT_MAX},
               "seconds to block until the delivery (or run) has finished")
+
+
+LOG_FILTERS = [
+    _param("type", "query", {"type": "string"}, "an event type"),
+    _param("status", "query", {"type": "string", "enum": list(statuses.STATUSES)}),
+    _param("run", "query", {"type": "string"}, "a run (or schedule s-...) id"),
+    _param("q", "query", {"type": "string", "maxLength": 200},
+           "words that must each be a value in the payload (an OrderNo, an OrderId, a PartNo, a name); "
+           "a trailing * makes a word a prefix"),
+    _param("code", "query", {"type": "string", "pattern": "^([1-5][0-9][0-9]|[1-5]xx)$"},
+           "the last answer's status code (500) or class (5xx)"),
+    _param("error", "query", {"type": "string"},
+           "the last attempt's error class when no answer came: timeout, connection_refused, dns, ..."),
+    _param("since", "query", {"type": "string"}, "created at or after: ISO 8601 (UTC by default) or epoch seconds"),
+    _param("until", "query", {"type": "string"}, "created at or before: ISO 8601 (UTC by default) or epoch seconds"),
+    _param("redelivery_of", "query", {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
+           "the redeliveries of this delivery"),
+]
 
 
 def _limit(maximum: int) -> dict:
@@ -176,20 +194,31 @@ def document() -> dict:
                                               {"200": _ok("cancelled", _ref("Run"))}, "404", "409",
                                               parameters=[ID], write=True)},
         "/api/deliveries": {
-            "get": _op("listDeliveries", "deliveries", "The delivery log, newest first (without attempts)",
+            "get": _op("listDeliveries", "deliveries", "The delivery log, newest first (without attempts): "
+                       "filtered, searched over payload values, paged",
                        {"200": _ok("a page", _ref("DeliveryPage"))}, "422", parameters=[
-                           _param("type", "query", {"type": "string"}),
-                           _param("status", "query", {"type": "string", "enum": list(statuses.STATUSES)}),
-                           _param("run", "query", {"type": "string"}), _limit(500),
-                           _param("offset", "query", {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX})]),
+                           *LOG_FILTERS, _limit(500),
+                           _param("offset", "query", {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX}),
+                           _param("order", "query", {"type": "string", "enum": ["desc", "asc"]},
+                                  "desc: newest first (the default); asc: oldest first")]),
             "delete": _op("clearDeliveries", "deliveries", "Forget every delivery (POST /api/reset resets all)",
                           {"200": _ok("deleted", _ref("Deleted"))}, write=True)},
         "/api/deliveries/{id}": {"get": _op("getDelivery", "deliveries", "A delivery with every attempt",
                                             {"200": _ok("delivery", _ref("Delivery"))}, "404", "422",
                                             parameters=[DELIVERY_ID, WAIT])},
         "/api/deliveries/{id}/redeliver": {"post": _op(
-            "redeliver", "deliveries", "A new series of attempts with the same body",
-            {"202": _ok("the new delivery", _ref("Delivery"))}, "404", parameters=[DELIVERY_ID], write=True)},
+            "redeliver", "deliveries", "A new series of attempts with the same body (to the same URL, or to url)",
+            {"202": _ok("the new delivery", _ref("Delivery"))}, "404", "422", parameters=[DELIVERY_ID],
+            body="RedeliverRequest", write=True)},
+        "/api/deliveries/{id}/retry": {"post": _op(
+            "retryNow", "deliveries", "Make the next attempt of a delivery waiting for its retry now, not at its "
+            "backoff time (it counts as the policy's next attempt)",
+            {"202": _ok("the delivery", _ref("Delivery"))}, "404", "409", parameters=[DELIVERY_ID], write=True)},
+        "/api/deliveries/redeliver": {"post": _op(
+            "redeliverMatching", "deliveries", f"Redeliver the newest deliveries that match the filters of "
+            f"GET /api/deliveries (status=dead, say), at most {BULK_REDELIVER_MAX} a call; at least one filter",
+            {"202": _ok("how many were queued", _ref("BulkRedeliverResult"))}, "422", parameters=LOG_FILTERS,
+            body="BulkRedeliverRequest", write=True)},
         "/api/orders/{id}/advance": {"post": _op(
             "advanceOrder", "world", "Move an order to a status: the legal events in between, emitted in order",
             {"202": _ok("the events emitted", _ref("AdvanceResult")),

@@ -110,6 +110,13 @@ REQUESTS = {
         "properties": {"url": {"type": "string", "minLength": 1,
                                "description": "http(s) URL for the types without their own"}},
     },
+    "RedeliverRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"url": URL | {"description": "send the redelivery here instead (checked like a "
+                                                    "subscription's URL); the new delivery records it"}},
+    },
+    "BulkRedeliverRequest": {"type": "object", "additionalProperties": False, "properties": {},
+                             "description": "empty: the filters are the query's, as GET /api/deliveries takes"},
     "SubscriptionUpdate": {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -147,20 +154,26 @@ RESPONSES = {
         delivery={"anyOf": [ref("Delivery"), {"type": "null"}], "description": "null when the type is OFF"},
         message=STR | {"description": "why nothing was recorded (only when the type is OFF)"}),
     "Delivery": exact(
-        ("attempt_log",),
+        ("attempt_log", "redeliveries"),
         doc="one event and one series of attempts of it to one URL",
         id=INT, event_type=STR, status={"type": "string", "enum": list(statuses.STATUSES)},
         url=STR, headers=map_of(STR) | {"description": "static headers sent (secret values masked)"},
         attempts={"type": "integer", "description": "attempts made"},
         next_attempt_at=TIME_OR_NULL, created=TIME, finished=TIME_OR_NULL,
-        last_status_code=INT_OR_NULL, last_error=STR_OR_NULL, redelivery_of=INT_OR_NULL,
+        last_status_code=INT_OR_NULL, last_error=STR_OR_NULL,
+        last_error_class=STR_OR_NULL | {"description": "the last attempt's error class when no answer came "
+                                                       "(timeout, connection_refused, ...)"},
+        redelivery_of=INT_OR_NULL | {"description": "the delivery this one redelivers"},
         run_id={"type": ["string", "null"], "description": "the run (or schedule s-...) it came from"},
         valid=BOOL, body={"type": "string", "description": "the exact bytes sent"},
         payload={"type": ["object", "null"], "description": "the body parsed (a Norce payload)"},
         entities=array(ref("EntityLink")) | {"description": "the Query API paths of the ids the payload carries"},
-        attempt_log=array(ref("Attempt")) | {"description": "every attempt (not in the list of deliveries)"}),
+        attempt_log=array(ref("Attempt")) | {"description": "every attempt (not in the list of deliveries)"},
+        redeliveries=array(INT) | {"description": "the ids of its redeliveries, oldest first (GET of one delivery)"}),
     "EntityLink": exact(
-        kind={"type": "string", "enum": ["order", "invoice", "supplier_sku", "sku", "customer", "company", "job"]},
+        kind={"type": "string", "enum": ["order", "invoice", "supplier_sku", "sku", "customer", "company", "job",
+                                         "price_list", "warehouse", "warehouse_location", "supplier",
+                                         "application"]},
         id={"type": ["integer", "string"]}, href={"type": "string", "description": "a path of Norce's Query API"}),
     "Attempt": exact(
         number={"type": "integer", "description": "1-based; an interrupted attempt repeats its number"},
@@ -169,7 +182,15 @@ RESPONSES = {
         response_body={"type": "string", "description": "the answer's body, cut at MOCK_NORCE_RESPONSE_BODY_CAP"},
         body_truncated=BOOL, hops=array(ref("Hop")) | {"description": "each request of the redirect chain"}),
     "Hop": exact(("error",), url=STR, method=STR, status=INT_OR_NULL, latency_ms=NUM, error=STR),
-    "DeliveryPage": exact(items=array(ref("Delivery")), total=INT, limit=INT, offset=INT),
+    "DeliveryPage": exact(items=array(ref("Delivery")), total=INT,
+                          total_exact=BOOL | {"description": "false: more than total match (counting stops there)"},
+                          limit=INT, offset=INT),
+    "BulkRedeliverResult": exact(
+        queued={"type": "integer", "description": "redeliveries made (the newest matches, at most limit)"},
+        matched={"type": "integer", "description": "deliveries that match the filters"},
+        matched_exact=BOOL | {"description": "false: more than matched match (counting stops there)"},
+        limit={"type": "integer", "description": "the most one call queues"},
+        ids=array(INT) | {"description": "the new deliveries, newest original first"}),
     "StatusCounts": STATUS_COUNTS,
     "Scenario": exact(name=STR, description=STR, events=array(STR)),
     "Run": exact(

@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 import random
 from collections import OrderedDict
-from urllib.parse import parse_qsl
 from datetime import datetime, timezone
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 
 from mock_norce import statuses
-from mock_norce.web.api import DELIVERY_ID, core
+from mock_norce.web.api import core
 from mock_norce.errors import InvalidPayload, MockNorceError, NoSubscriber, SubscriptionError
 from mock_norce.catalogue.payloads import coerce
 from mock_norce.scenarios.outline import outline
-from mock_norce.limits import PAGE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
+from mock_norce.limits import SEED_MAX, SEED_MIN, TIME_SCALE_MAX
 from mock_norce.safejson import loads as safe_loads
 from mock_norce.delivery.subscriptions import mask_headers, mask_url, unmask_url
 from mock_norce.web.views import delivery_view, run_view, sink_view
@@ -36,6 +35,14 @@ def format_ts(value) -> str:
     if not value:
         return "–"
     return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@bp.app_template_filter("ts_ms")
+def format_ts_ms(value) -> str:
+    """A delivery's or an attempt's time to the millisecond (seven quick retries differ)."""
+    if not value:
+        return "–"
+    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 @bp.app_template_filter("pretty")
@@ -239,53 +246,6 @@ def cancel_run(run_id):
     except MockNorceError as exc:
         flash(exc.message, "error")
     return redirect(url_for("ui.run", run_id=run_id))
-
-
-@bp.get("/deliveries")
-def deliveries():
-    args = request.args
-    status = args.get("status") if args.get("status") in statuses.STATUSES else None
-    page = form_number(args.get("page"), "page", 1, PAGE_MAX, integer=True) or 1
-    per_page = 50
-    items, total = core().outbox.store.deliveries(event_type=args.get("type") or None, status=status,
-                                                  run_id=args.get("run") or None, limit=per_page,
-                                                  offset=(page - 1) * per_page)
-    return render_template("deliveries.html", items=[delivery_view(d) for d in items], total=total, page=page,
-                           pages=max(1, -(-total // per_page)), types=core().factory.catalog.names(),
-                           filters={"type": args.get("type", ""), "status": status or "", "run": args.get("run", "")})
-
-
-@bp.get(f"/deliveries/<{DELIVERY_ID}:delivery_id>")
-def delivery(delivery_id):
-    found = core().outbox.store.delivery(delivery_id)
-    if found is None:
-        abort(404)
-    d = delivery_view(found)
-    return render_template("delivery.html", d=d, user_agent=core().outbox.dispatcher.sender.user_agent,
-                           entities=[(link, _entity_now(link)) for link in d["entities"]])
-
-
-def _entity_now(link: dict):
-    """The entity behind one of an event's ids as the Query API answers now (None: not there).
-
-    Read in-process: the page shows it without Norce's token dance; the path is shown beside
-    it for the subscriber's own code."""
-    path, _, query = link["href"].partition("?")
-    try:
-        if link["kind"] == "job":
-            return core().world.job(int(query.rpartition("=")[2]))
-        _, _, _, version, namespace, resource = path.split("/", 5)
-        args = dict(parse_qsl(query, keep_blank_values=True))
-        return core().query.handle(version, namespace, resource, args, request.host_url.rstrip("/") + path)
-    except (MockNorceError, ValueError):
-        return None
-
-
-@bp.post(f"/deliveries/<{DELIVERY_ID}:delivery_id>/redeliver")
-def redeliver(delivery_id):
-    new_id = core().outbox.redeliver(delivery_id)  # a MockNorceError: on_error's page, with its status
-    flash(f"Redelivering delivery {delivery_id} as delivery {new_id}.", "ok")
-    return redirect(url_for("ui.delivery", delivery_id=new_id))
 
 
 @bp.get("/sink")

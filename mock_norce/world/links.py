@@ -51,4 +51,16 @@ def entity_links(body) -> list[dict]:
             f"{QUERY}/Customers/Companies({body['CompanyId']})?$expand=Addresses,Customers")
     if _is_int(body.get("JobId")):
         add("job", body["JobId"], f"{JOBS}{body['JobId']}")
+    # The master data the ids of stock, price and order events name (Application and Core).
+    if _is_int(body.get("PricelistId")):
+        add("price_list", body["PricelistId"], f"{QUERY}/Application/PriceLists({body['PricelistId']})")
+    if _is_int(body.get("WarehouseId")):
+        add("warehouse", body["WarehouseId"],
+            f"{QUERY}/Application/ClientWarehouses({body['WarehouseId']})?$expand=Locations")
+    if _is_int(body.get("LocationId")):
+        add("warehouse_location", body["LocationId"], f"{QUERY}/Application/WarehouseLocations({body['LocationId']})")
+    if _is_int(body.get("SupplierId")):
+        add("supplier", body["SupplierId"], f"{QUERY}/Application/ClientSuppliers({body['SupplierId']})")
+    if _is_int(body.get("ApplicationId")):
+        add("application", body["ApplicationId"], f"{QUERY}/Core/Applications({body['ApplicationId']})")
     return out

@@ -23,7 +23,7 @@ FREE_FORM = {
     ("getEventSchema", ""),  # a JSON Schema
     ("getEventSample", ""),  # a Norce payload
     ("fireEvent", ".payload"), ("fireEvent", ".delivery.payload"), ("redeliver", ".payload"),
-    ("getDelivery", ".payload"), ("listDeliveries", ".items[].payload"),
+    ("getDelivery", ".payload"), ("listDeliveries", ".items[].payload"), ("retryNow", ".payload"),
     ("advanceOrder", ".events[].payload"),
     ("listSchedules", "[].spec.overrides"), ("getSchedule", ".spec.overrides"), ("createSchedule", ".spec.overrides"),
     ("pauseSchedule", ".spec.overrides"), ("resumeSchedule", ".spec.overrides"),

@@ -157,6 +157,56 @@ document.addEventListener("DOMContentLoaded", () => {
   if (form) wirePreview(form);
 });
 
+// A delivery's countdown to its next attempt: <span data-countdown="epoch s" data-now="the
+// server's epoch s when it rendered">. Counted from the server's clock (a browser's may be
+// off), re-read each tick, so spans replaced by a live refresh count on by themselves.
+function countdownText(ms) {
+  if (ms <= 0) return "due now";
+  const s = ms / 1000;
+  if (s < 60) return "in " + s.toFixed(1) + " s";
+  if (s < 3600) return "in " + Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
+  return "in " + Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+}
+
+function tickCountdowns() {
+  document.querySelectorAll("[data-countdown]").forEach((el) => {
+    if (!el.dataset.seenAt) el.dataset.seenAt = String(Date.now());
+    const left = (parseFloat(el.dataset.countdown) - parseFloat(el.dataset.now)) * 1000
+      - (Date.now() - parseInt(el.dataset.seenAt, 10));
+    el.textContent = countdownText(left);
+  });
+}
+
+// "Copy as cURL" and "Copy body": <button data-copy-text="the exact text">. The clipboard API
+// where the page may use it, else a selection and execCommand; the note says which happened.
+async function copyText(button) {
+  const text = button.dataset.copyText;
+  const note = document.getElementById("copy-note");
+  let done = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    done = true;
+  } catch (e) {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "offscreen";
+    document.body.append(area);
+    area.select();
+    try { done = document.execCommand("copy"); } catch (err) { done = false; }
+    area.remove();
+  }
+  if (note) note.textContent = done ? (button.dataset.copied || "Copied.") : "Could not copy: select the text and copy it.";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  if (document.querySelector("[data-countdown]")) { tickCountdowns(); setInterval(tickCountdowns, 200); }
+  document.addEventListener("click", (e) => {
+    const button = e.target.closest && e.target.closest("button[data-copy-text]");
+    if (button) copyText(button);
+  });
+});
+
 // Schedule page: live figures (formatted as ui_numbers.py does) and two uPlot charts (axes,
 // UTC time labels, gridlines, a tooltip at the cursor), from the figures API. uPlot is vendored
 // under static/vendor/uplot and loaded only here; it draws on a canvas and sets styles through

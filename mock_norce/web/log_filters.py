@@ -1,0 +1,97 @@
+"""The delivery log's filters as a query string: one reading for the API's list, its bulk
+redeliver and the UI's log page, so the three always mean the same set of deliveries.
+
+    type, status, run   as before
+    q                   words that must each be a value in the payload (OrderNo, OrderId,
+                        PartNo, a buyer's name, ...); a trailing * makes one a prefix
+    code                the last answer's status code (500) or class (5xx)
+    error               the last attempt's error class (timeout, connection_refused, dns, ...)
+    since, until        created at or after / at or before: ISO 8601 (UTC unless it says
+                        otherwise) or epoch seconds
+    redelivery_of       the redeliveries of one delivery
+
+A value that cannot be used is a 422 naming the parameter (never silently ignored).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Mapping
+
+from mock_norce import statuses
+from mock_norce.errors import ApiError
+from mock_norce.limits import INT64_MAX
+from mock_norce.storage.log_query import LogFilter, code_range
+
+# What the list and the bulk redeliver take besides paging (the OpenAPI document lists them).
+PARAMS = ("type", "status", "run", "q", "code", "error", "since", "until", "redelivery_of")
+QUERY_MAX = 200  # characters of a search
+# The error classes an attempt records when no answer came (a 4xx or 5xx is found by its code).
+ERROR_CLASSES = ("timeout", "connection_refused", "connection_reset", "empty_response", "protocol_error", "dns",
+                 "tls", "network", "blocked_address", "bad_redirect", "too_many_redirects", "bad_request",
+                 "internal_error", "interrupted")
+
+
+def _bad(name: str, reason: str) -> ApiError:
+    return ApiError(422, "bad_parameter", f"{name}: {reason}", [{"path": name, "reason": reason}])
+
+
+def parse_time(raw: str, name: str) -> float:
+    """Epoch seconds from an ISO 8601 time (UTC when it has no offset) or a number of seconds."""
+    text = raw.strip()
+    try:
+        return float(text) if text.replace(".", "", 1).isdigit() else _iso(text)
+    except ValueError:
+        raise _bad(name, f"a time as ISO 8601 (2026-11-25T19:39:20Z) or epoch seconds, got {raw[:40]!r}") from None
+
+
+def _iso(text: str) -> float:
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text.replace(" ", "T", 1))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def log_filter(args: Mapping[str, str]) -> LogFilter:
+    """The filter a query string asks for; ApiError (422, naming the parameter) for a bad value."""
+    def get(name: str) -> str | None:
+        value = args.get(name)
+        return value.strip() if value and value.strip() else None
+
+    status = get("status")
+    if status is not None and status not in statuses.STATUSES:
+        raise _bad("status", f"one of {', '.join(statuses.STATUSES)}, got {status[:40]!r}")
+    code = get("code")
+    try:
+        code_range(code)
+    except ValueError as exc:
+        raise _bad("code", str(exc)) from None
+    q = get("q")
+    if q is not None and len(q) > QUERY_MAX:
+        raise _bad("q", f"at most {QUERY_MAX} characters")
+    since = parse_time(get("since"), "since") if get("since") else None
+    until = parse_time(get("until"), "until") if get("until") else None
+    if since is not None and until is not None and since > until:
+        raise _bad("until", "must not be before since")
+    origin = get("redelivery_of")
+    if origin is not None and not (origin.isdigit() and int(origin) <= INT64_MAX):
+        raise _bad("redelivery_of", f"a delivery id, got {origin[:40]!r}")
+    return LogFilter(event_type=get("type"), status=status, run_id=get("run"), q=q, code=code,
+                     error_class=get("error"), since=since, until=until,
+                     redelivery_of=int(origin) if origin is not None else None)
+
+
+def as_args(f: LogFilter) -> dict[str, str]:
+    """The query string of a filter (for links that keep it: paging, the bulk redeliver form)."""
+    out = {"type": f.event_type, "status": f.status, "run": f.run_id, "q": f.q, "code": f.code,
+           "error": f.error_class, "redelivery_of": f.redelivery_of,
+           "since": _show(f.since), "until": _show(f.until)}
+    return {k: str(v) for k, v in out.items() if v is not None and v != ""}
+
+
+def _show(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
