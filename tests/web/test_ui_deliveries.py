@@ -83,6 +83,7 @@ def test_copy_as_curl_runs_the_same_post_and_copy_body(browser, app_url):
         page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         page.goto(f"{base}/deliveries/{delivery['id']}")
         page.click("#copy-curl")
+        wait_until(lambda: page.inner_text("#copy-note") != "")  # the clipboard write is a promise
         assert page.inner_text("#copy-note") == "Copied the curl command (secrets masked)."
         curl = page.evaluate("navigator.clipboard.readText()")
         assert curl == page.get_attribute("#copy-curl", "data-copy-text")
@@ -90,8 +91,8 @@ def test_copy_as_curl_runs_the_same_post_and_copy_body(browser, app_url):
         assert page.locator("#curl-masked").count() == 1  # and the page says so
         assert curl.startswith(f"curl --location {app_url.subscriber.url}/hook")
         page.click("#copy-body")
+        wait_until(lambda: page.inner_text("#copy-note") == "Copied the body, exactly as sent.")
         assert page.evaluate("navigator.clipboard.readText()") == sent.body.decode()
-        assert page.inner_text("#copy-note") == "Copied the body, exactly as sent."
         assert page.errors == []
     finally:
         page.context.close()
