@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,18 @@ from mock_norce.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def pytest_configure(config):
+    # A server or CLI a test starts without its own data directory falls back to the per-user
+    # one (platformdirs: $XDG_DATA_HOME/mock-norce): point that at a directory of this run, so
+    # no test reads or writes the developer's own log (or another checkout's, run at once).
+    config._mock_norce_xdg = tempfile.mkdtemp(prefix="mock-norce-tests-xdg-")
+    os.environ["XDG_DATA_HOME"] = config._mock_norce_xdg
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(getattr(config, "_mock_norce_xdg", ""), ignore_errors=True)
 
 
 def require_all() -> bool:
