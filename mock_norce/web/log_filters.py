@@ -15,13 +15,13 @@ A value that cannot be used is a 422 naming the parameter (never silently ignore
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
 from mock_norce import statuses
 from mock_norce.errors import ApiError
 from mock_norce.limits import INT64_MAX
-from mock_norce.storage.log_query import LogFilter, code_range
+from mock_norce.storage.log_query import LogFilter, code_range, match_expression
 
 # What the list and the bulk redeliver take besides paging (the OpenAPI document lists them).
 PARAMS = ("type", "status", "run", "q", "code", "error", "since", "until", "redelivery_of")
@@ -36,13 +36,23 @@ def _bad(name: str, reason: str) -> ApiError:
     return ApiError(422, "bad_parameter", f"{name}: {reason}", [{"path": name, "reason": reason}])
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# The times a datetime can hold (years 1 to 9999): beyond them a time could not be shown again
+# in the links that keep the filter (paging, bulk redeliver).
+_TIME_MIN = (datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH).total_seconds()
+_TIME_MAX = (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH).total_seconds()
+
+
 def parse_time(raw: str, name: str) -> float:
     """Epoch seconds from an ISO 8601 time (UTC when it has no offset) or a number of seconds."""
     text = raw.strip()
     try:
-        return float(text) if text.replace(".", "", 1).isdigit() else _iso(text)
-    except ValueError:
+        t = float(text) if text.replace(".", "", 1).isdigit() else _iso(text)
+    except (ValueError, OverflowError):
         raise _bad(name, f"a time as ISO 8601 (2026-11-25T19:39:20Z) or epoch seconds, got {raw[:40]!r}") from None
+    if not _TIME_MIN <= t <= _TIME_MAX:
+        raise _bad(name, f"a time between the years 1 and 9999, got {raw[:40]!r}")
+    return t
 
 
 def _iso(text: str) -> float:
@@ -71,6 +81,10 @@ def log_filter(args: Mapping[str, str]) -> LogFilter:
     q = get("q")
     if q is not None and len(q) > QUERY_MAX:
         raise _bad("q", f"at most {QUERY_MAX} characters")
+    if q is not None and match_expression(q) is None:
+        # Searched as nothing it would match the whole log, which a bulk redeliver must never
+        # take for a filter.
+        raise _bad("q", f"no word or number to search for in {q[:40]!r}")
     since = parse_time(get("since"), "since") if get("since") else None
     until = parse_time(get("until"), "until") if get("until") else None
     if since is not None and until is not None and since > until:
@@ -94,4 +108,5 @@ def as_args(f: LogFilter) -> dict[str, str]:
 def _show(t: float | None) -> str | None:
     if t is None:
         return None
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    # isoformat pads the year to four digits (strftime's %Y writes year 1 as "1", unreadable again).
+    return (_EPOCH + timedelta(seconds=t)).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -37,14 +37,6 @@ def format_ts(value) -> str:
     return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-@bp.app_template_filter("ts_ms")
-def format_ts_ms(value) -> str:
-    """A delivery's or an attempt's time to the millisecond (seven quick retries differ)."""
-    if not value:
-        return "–"
-    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
 @bp.app_template_filter("pretty")
 def pretty_json(value) -> str:
     # Subscriber answers are anyone's text: parsed with the guarded parser (a 10,000-deep

@@ -45,8 +45,9 @@ def per_second(value) -> str:
     return f"{v:.2f} /s"
 
 
-@bp.app_template_filter("count")
-def count(value) -> str:
+# Not "count": that name is Jinja's own (an alias of length), which it would shadow.
+@bp.app_template_filter("thousands")
+def thousands(value) -> str:
     """A whole number with thousands separators: 1,234,567."""
     if value is None:
         return NONE

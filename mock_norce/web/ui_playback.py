@@ -9,6 +9,8 @@ first. A request from anything else (curl, another sender) has none, and the pag
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import abort, render_template
 
 from mock_norce.web.api import core
@@ -34,4 +36,5 @@ def sender_of(record) -> dict | None:
     path = "/sink/" + record.path
     # The same body can be sent twice (a retry, a redelivery): this path first, then the
     # attempt that started closest to the arrival.
-    return min(found, key=lambda a: (path not in a["url"], abs(record.received - a["started"])))
+    # The path compared whole: /sink/a must not take an attempt to /sink/ab for its own.
+    return min(found, key=lambda a: (urlsplit(a["url"]).path != path, abs(record.received - a["started"])))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import request, session
 
+from mock_norce.delivery.subscriptions import mask_url
 from mock_norce.errors import MockNorceError
 from mock_norce.web import snippets
 from mock_norce.web.api import core
@@ -73,5 +74,7 @@ def code_for_default_url(url: str | None) -> list:
 def remember_schedule(sid: str, data: dict) -> None:
     """Keep the request a schedule was created with, for its page's snippet (the last few only)."""
     kept = dict(session.get(SCHEDULE_KEY) or {})
-    kept[sid] = data
+    # The session is a signed, not an encrypted, cookie: a URL's password or token never goes
+    # into it (nor onto the page); the snippet shows it masked, as the schedule's page does.
+    kept[sid] = dict(data, url=mask_url(data["url"])) if data.get("url") else data
     session[SCHEDULE_KEY] = dict(list(kept.items())[-5:])

@@ -135,7 +135,7 @@ def test_deliveries_list_detail_redeliver_and_reset(client, serve):
     assert page["total"] == 2 and len(page["items"]) == 1 and page["items"][0]["id"] == bad["id"]
     assert client.get("/api/deliveries?status=delivered").get_json()["items"][0]["id"] == ok_id
     assert client.get("/api/deliveries?type=SkuChangedNotification").get_json()["total"] == 1
-    assert_error(client.get("/api/deliveries?status=lost"), 400, "bad_parameter")
+    assert_error(client.get("/api/deliveries?status=lost"), 422, "bad_parameter")  # a filter: as the others
     assert_error(client.get("/api/deliveries?limit=0"), 422, "out_of_range", "between 1 and 500")
     assert_error(client.get("/api/deliveries?limit=x"), 400, "bad_parameter")
     detail = client.get(f"/api/deliveries/{bad['id']}").get_json()
@@ -410,3 +410,25 @@ def test_every_setting_is_in_the_readme_table():
     readme = (ROOT / "README.md").read_text()
     missing = [name for name, _, _ in documented_variables() if f"| `{name}` |" not in readme]
     assert missing == []
+
+
+def test_a_schedule_snippet_never_carries_a_url_secret_page_or_cookie(client, subscriber):
+    # The snippet's request is kept in the session, a signed but readable cookie: the URL's
+    # password goes in masked, and the page's snippet shows it masked, as the page does.
+    page = client.get("/schedules")
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+    secret_url = subscriber.url.replace("http://", "http://hook:hunter2-secret@") + "/s"
+    made = client.post("/schedules", data={"csrf_token": token, "what": "event", "event": "OrderConfirmedEvent",
+                                           "when": "interval", "interval": "1h", "url": secret_url})
+    assert made.status_code == 302, made.data[:300]
+    cookie = made.headers.get("Set-Cookie", "")
+    shown = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "Create this schedule" in shown  # the snippet is there...
+    assert "hunter2" not in shown and "hunter2" not in cookie  # ...without the secret
+    import base64
+    import zlib
+
+    value = cookie.split("session=", 1)[1].split(";", 1)[0]
+    payload = value.lstrip(".").split(".", 1)[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert b"hunter2" not in (zlib.decompress(raw) if value.startswith(".") else raw)

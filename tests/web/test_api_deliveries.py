@@ -170,7 +170,11 @@ def test_search_over_payload_values_and_filters(client, serve):
 @pytest.mark.parametrize("query, name", [("code=abc", "code"), ("code=700", "code"), ("since=yesterday", "since"),
                                          ("until=2026-13-01", "until"), ("order=sideways", "order"),
                                          ("since=2026-01-02&until=2026-01-01", "until"),
-                                         ("redelivery_of=x", "redelivery_of"), ("q=" + "x" * 201, "q")])
+                                         ("redelivery_of=x", "redelivery_of"), ("q=" + "x" * 201, "q"),
+                                         # past the years a datetime holds: was a 500 (OverflowError)
+                                         ("since=99999999999999", "since"), ("until=" + "1" * 400, "until"),
+                                         # no token: it would have matched the whole log
+                                         ("q=*", "q"), ("q=!!!", "q")])
 def test_bad_filters_are_422_naming_the_parameter(client, query, name):
     resp = client.get("/api/deliveries?" + query)
     assert resp.status_code == 422, resp.get_json()
@@ -222,6 +226,20 @@ def test_bulk_redeliver_api(client, serve):
     assert refused.status_code == 422 and refused.get_json()["error"] == "no_filter"
     assert client.post("/api/deliveries/redeliver?code=x", headers={"Content-Type": "application/json"}
                        ).status_code == 422
+    # A search with nothing to search for is no filter: never the newest 1,000 of the whole log.
+    assert client.post("/api/deliveries/redeliver?q=*", headers={"Content-Type": "application/json"}
+                       ).status_code == 422
+
+
+def test_a_filter_kept_in_links_reads_back_the_same(client):
+    from mock_norce.web.log_filters import as_args, log_filter
+
+    for args in ({"since": "0001-01-01"}, {"since": "2026-11-25T10:00:00.250Z", "until": "9999-12-31"},
+                 {"q": "SO-13*", "code": "5xx", "status": "dead"}):
+        f = log_filter(args)
+        assert log_filter(as_args(f)) == f  # year 1 was written back as "1-01-01", then refused
+    got = client.get("/deliveries?since=0001-01-01")
+    assert got.status_code == 200
 
 
 # --- storage: the migration of a version 2 file, and clear ---------------------------------
