@@ -64,7 +64,8 @@ WAIT = _param("wait", "query", {"type": "number", "minimum": 0, "maximum": WAIT_
 
 LOG_FILTERS = [
     _param("type", "query", {"type": "string"}, "an event type"),
-    _param("status", "query", {"type": "string", "enum": list(statuses.STATUSES)}),
+    # Blank is "any status", as every filter left empty (what the log page's form sends).
+    _param("status", "query", {"type": "string", "enum": [*statuses.STATUSES, ""]}, "a status; blank: any"),
     _param("run", "query", {"type": "string"}, "a run (or schedule s-...) id"),
     _param("q", "query", {"type": "string", "maxLength": 200},
            "words that must each be a value in the payload (an OrderNo, an OrderId, a PartNo, a name); "
