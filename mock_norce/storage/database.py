@@ -149,6 +149,13 @@ class Database:
             columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
             v3 = ("" if "last_error_class" in columns else VERSION_3_COLUMN) + VERSION_3
             steps = [VERSION_2] * (version < 2) + [v3] * (version < 3)
+            if version < 3:
+                # Version 3 indexes every payload for the log's search, which takes a while for
+                # a big log: the start says why it is slow instead of looking hung.
+                count = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+                if count:
+                    log.warning("migrating %s from version %d to %d: indexing %d deliveries for search ...",
+                                self.path, version, SCHEMA_VERSION, count)
             db.executescript("BEGIN;" + "".join(steps) + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
         else:
             # A write at start: a read-only file is refused now, with one line, not at the
