@@ -31,6 +31,9 @@ OFFSET_MAX = 10**9
 PAGE_MAX = 10**6
 # Deliveries one bulk redeliver queues (the newest that match its filters).
 BULK_REDELIVER_MAX = 1000
+SEARCH_MAX = 200  # characters of a search of the log (q=)
+LOG_COUNT_CAP = 10_000  # matches of a log filter counted one by one before a total reads "more than"
+LOG_PAGE = 50  # deliveries on a page of the UI's log
 # ?wait= on the API, in seconds.
 WAIT_MAX = 300.0
 # Nesting of a JSON request body and digits of one integer literal in it.

@@ -18,7 +18,9 @@ import sqlite3
 import unicodedata
 from dataclasses import dataclass
 
-COUNT_CAP = 10_000  # matches counted one by one before a total is reported as "more than"
+from mock_norce.limits import LOG_COUNT_CAP
+
+COUNT_CAP = LOG_COUNT_CAP  # matches counted one by one before a total is reported as "more than"
 _CODE_CLASS = re.compile(r"^([1-5])xx$")
 
 

@@ -20,12 +20,11 @@ from typing import Mapping
 
 from mock_norce import statuses
 from mock_norce.errors import ApiError
-from mock_norce.limits import INT64_MAX
+from mock_norce.limits import INT64_MAX, SEARCH_MAX
 from mock_norce.storage.log_query import LogFilter, code_range, match_expression
 
 # What the list and the bulk redeliver take besides paging (the OpenAPI document lists them).
 PARAMS = ("type", "status", "run", "q", "code", "error", "since", "until", "redelivery_of")
-QUERY_MAX = 200  # characters of a search
 # The error classes an attempt records when no answer came (a 4xx or 5xx is found by its code).
 ERROR_CLASSES = ("timeout", "connection_refused", "connection_reset", "empty_response", "protocol_error", "dns",
                  "tls", "network", "blocked_address", "bad_redirect", "too_many_redirects", "bad_request",
@@ -79,8 +78,8 @@ def log_filter(args: Mapping[str, str]) -> LogFilter:
     except ValueError as exc:
         raise _bad("code", str(exc)) from None
     q = get("q")
-    if q is not None and len(q) > QUERY_MAX:
-        raise _bad("q", f"at most {QUERY_MAX} characters")
+    if q is not None and len(q) > SEARCH_MAX:
+        raise _bad("q", f"at most {SEARCH_MAX} characters")
     if q is not None and match_expression(q) is None:
         # Searched as nothing it would match the whole log, which a bulk redeliver must never
         # take for a filter.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from mock_norce import __version__
 from mock_norce import statuses
-from mock_norce.limits import BULK_REDELIVER_MAX, INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
+from mock_norce.limits import BULK_REDELIVER_MAX, INT64_MAX, OFFSET_MAX, SEARCH_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
 from mock_norce.web.openapi_schemas import REQUESTS, RESPONSES, SEED, array, ref
 
 __all__ = ["document", "REQUESTS"]
@@ -67,7 +67,7 @@ LOG_FILTERS = [
     # Blank is "any status", as every filter left empty (what the log page's form sends).
     _param("status", "query", {"type": "string", "enum": [*statuses.STATUSES, ""]}, "a status; blank: any"),
     _param("run", "query", {"type": "string"}, "a run (or schedule s-...) id"),
-    _param("q", "query", {"type": "string", "maxLength": 200},
+    _param("q", "query", {"type": "string", "maxLength": SEARCH_MAX},
            "words that must each be a value in the payload (an OrderNo, an OrderId, a PartNo, a name); "
            "a trailing * makes a word a prefix"),
     _param("code", "query", {"type": "string", "pattern": "^([1-5][0-9][0-9]|[1-5]xx)$"},

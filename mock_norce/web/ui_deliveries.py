@@ -15,15 +15,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from mock_norce.delivery import policy
 from mock_norce.errors import MockNorceError
-from mock_norce.limits import BULK_REDELIVER_MAX, PAGE_MAX
-from mock_norce.storage.log_query import COUNT_CAP
+from mock_norce.limits import BULK_REDELIVER_MAX, LOG_PAGE, PAGE_MAX, SEARCH_MAX
 from mock_norce.web.api import DELIVERY_ID, core
 from mock_norce.web.delivery_curl import curl_command, has_masked
 from mock_norce.web.log_filters import ERROR_CLASSES, as_args, log_filter
 from mock_norce.web.ui_shared import bp, form_number
 from mock_norce.web.views import delivery_view
 
-PER_PAGE = 50
+PER_PAGE = LOG_PAGE
 
 
 @bp.get("/deliveries")
@@ -38,7 +37,7 @@ def deliveries():
         return render_template("deliveries.html", items=[], total=0, exact=True, page=1, pages=1, order=order,
                                types=core().factory.catalog.names(), error_classes=ERROR_CLASSES,
                                filters=dict(args.items()), filtered=True, problem=exc.message,
-                               bulk_max=BULK_REDELIVER_MAX), 422
+                               bulk_max=BULK_REDELIVER_MAX, per_page=PER_PAGE, search_max=SEARCH_MAX), 422
     items, total, exact = core().outbox.store.find(f, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, order=order)
     pages = max(1, -(-total // PER_PAGE))
     filters = as_args(f)
@@ -47,7 +46,7 @@ def deliveries():
     return render_template("deliveries.html", items=[delivery_view(d) for d in items], total=total, exact=exact,
                            page=page, pages=pages, order=order, types=core().factory.catalog.names(),
                            error_classes=ERROR_CLASSES, filters=filters, form=shown, filtered=bool(filters),
-                           problem=None, bulk_max=BULK_REDELIVER_MAX, count_cap=COUNT_CAP)
+                           problem=None, bulk_max=BULK_REDELIVER_MAX, per_page=PER_PAGE, search_max=SEARCH_MAX)
 
 
 @bp.post("/deliveries/redeliver")
