@@ -177,34 +177,57 @@ function tickCountdowns() {
   });
 }
 
-// "Copy as cURL" and "Copy body": <button data-copy-text="the exact text">. The clipboard API
-// where the page may use it, else a selection and execCommand; the note says which happened.
-async function copyText(button) {
-  const text = button.dataset.copyText;
-  const note = document.getElementById("copy-note");
-  let done = false;
-  try {
-    await navigator.clipboard.writeText(text);
-    done = true;
-  } catch (e) {
-    const area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.className = "offscreen";
-    document.body.append(area);
-    area.select();
-    try { done = document.execCommand("copy"); } catch (err) { done = false; }
-    area.remove();
-  }
-  if (note) note.textContent = done ? (button.dataset.copied || "Copied.") : "Could not copy: select the text and copy it.";
-}
-
 document.addEventListener("DOMContentLoaded", () => {
   if (document.querySelector("[data-countdown]")) { tickCountdowns(); setInterval(tickCountdowns, 200); }
-  document.addEventListener("click", (e) => {
-    const button = e.target.closest && e.target.closest("button[data-copy-text]");
-    if (button) copyText(button);
-  });
+});
+
+// Copy to the clipboard: the clipboard API where the page may use it (a secure context, such as
+// 127.0.0.1), else an off-screen textarea and execCommand. True when the text was copied.
+async function copyToClipboard(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch (e) { /* not allowed here: the fallback below */ }
+  const focused = document.activeElement;
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.className = "offscreen";
+  document.body.append(area);
+  area.select();
+  let done = false;
+  try { done = document.execCommand("copy"); } catch (e) { done = false; }
+  area.remove();
+  if (focused && focused.focus) focused.focus({ preventScroll: true }); // the keyboard stays on the button
+  return done;
+}
+
+// Every copy button, one listener on the document (buttons in live regions are replaced):
+// <button data-copy-text="the exact text" data-copied="what the note says"> (a delivery's copy as
+// cURL and copy body; the #copy-note says what happened), and <button data-copy="id of a <pre>">
+// (a "Do this from code" snippet; the button's own label says it, then reads Copy again).
+document.addEventListener("click", async (e) => {
+  const button = e.target.closest && e.target.closest("button[data-copy-text], button[data-copy]");
+  if (!button) return;
+  if ("copyText" in button.dataset) {
+    const done = await copyToClipboard(button.dataset.copyText);
+    const note = document.getElementById("copy-note");
+    if (note) note.textContent = done ? (button.dataset.copied || "Copied.") : "Could not copy: select the text and copy it.";
+    return;
+  }
+  const pre = document.getElementById(button.dataset.copy);
+  if (!pre) return;
+  const done = await copyToClipboard(pre.textContent);
+  if (!done) { // selected for the reader to copy by hand, as the label asks
+    const range = document.createRange();
+    range.selectNodeContents(pre);
+    window.getSelection().removeAllRanges();
+    window.getSelection().addRange(range);
+  }
+  button.textContent = done ? "Copied" : "Select and copy";
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
 });
 
 // Schedule page: live figures (formatted as ui_numbers.py does) and two uPlot charts (axes,
@@ -402,27 +425,4 @@ document.addEventListener("DOMContentLoaded", () => {
 document.addEventListener("submit", (event) => {
   const message = (event.submitter && event.submitter.dataset.confirm) || event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
-});
-
-// "Do this from code": a copy button copies its snippet's text (the clipboard API where the
-// page is a secure context, such as 127.0.0.1; else the selection and execCommand).
-document.addEventListener("click", async (e) => {
-  const button = e.target.closest && e.target.closest("button.copy[data-copy]");
-  if (!button) return;
-  const pre = document.getElementById(button.dataset.copy);
-  if (!pre) return;
-  let done = false;
-  try {
-    if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(pre.textContent); done = true; }
-  } catch (err) { done = false; }
-  if (!done) {
-    const range = document.createRange();
-    range.selectNodeContents(pre);
-    const sel = window.getSelection();
-    sel.removeAllRanges();
-    sel.addRange(range);
-    try { done = document.execCommand("copy"); } catch (err) { done = false; }
-  }
-  button.textContent = done ? "Copied" : "Select and copy";
-  setTimeout(() => { button.textContent = "Copy"; }, 2000);
 });
