@@ -20,6 +20,7 @@ function refreshLive(el) {
       const seen = new Map([...el.querySelectorAll("details")].map((d, i) => [key(d, i), d.open]));
       el.replaceChildren(...[...fresh.childNodes].map((n) => document.importNode(n, true)));
       el.querySelectorAll("details").forEach((d, i) => { if (seen.has(key(d, i))) d.open = seen.get(key(d, i)); });
+      startCountdowns();
       if (fresh.dataset.live) { setTimeout(tick, every); } else { delete el.dataset.live; }
     } catch (e) {
       setTimeout(tick, every * 2);
@@ -157,29 +158,40 @@ document.addEventListener("DOMContentLoaded", () => {
   if (form) wirePreview(form);
 });
 
-// A delivery's countdown to its next attempt: <span data-countdown="epoch s" data-now="the
-// server's epoch s when it rendered">. Counted from the server's clock (a browser's may be
-// off), re-read each tick, so spans replaced by a live refresh count on by themselves.
-function countdownText(ms) {
-  if (ms <= 0) return "due now";
-  const s = ms / 1000;
-  if (s < 60) return "in " + s.toFixed(1) + " s";
-  if (s < 3600) return "in " + Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
-  return "in " + Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+// Countdowns, one ticker for both kinds: a delivery's next attempt, <span data-countdown="epoch s"
+// data-now="the server's epoch s when it rendered"> ("in 41.2 s", "due now"), and a run's wait,
+// <span data-remaining="s"> ("12.3 s left"). Each counts from the server's figure (a browser's
+// clock may be off) and from when the span appeared, so spans a live refresh brings count on by
+// themselves; the refresh brings the server's figure afresh.
+function duration(s) {
+  if (s < 60) return s.toFixed(1) + " s";
+  if (s < 3600) return Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
+  return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
 }
 
+const COUNTDOWNS = "[data-countdown], [data-remaining]";
+
 function tickCountdowns() {
-  document.querySelectorAll("[data-countdown]").forEach((el) => {
-    if (!el.dataset.seenAt) el.dataset.seenAt = String(Date.now());
-    const left = (parseFloat(el.dataset.countdown) - parseFloat(el.dataset.now)) * 1000
-      - (Date.now() - parseInt(el.dataset.seenAt, 10));
-    el.textContent = countdownText(left);
+  const now = performance.now();
+  document.querySelectorAll(COUNTDOWNS).forEach((el) => {
+    if (!el.dataset.seenAt) el.dataset.seenAt = String(now);
+    const wait = "remaining" in el.dataset;
+    const given = wait ? parseFloat(el.dataset.remaining) : parseFloat(el.dataset.countdown) - parseFloat(el.dataset.now);
+    const left = given - (now - parseFloat(el.dataset.seenAt)) / 1000;
+    if (wait) el.textContent = duration(Math.max(0, left)) + " left";
+    else el.textContent = left <= 0 ? "due now" : "in " + duration(left);
   });
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  if (document.querySelector("[data-countdown]")) { tickCountdowns(); setInterval(tickCountdowns, 200); }
-});
+// Started once a page (or a live refresh of it) has a countdown; it then ticks till the page goes.
+let countdownTicker = null;
+function startCountdowns() {
+  if (countdownTicker !== null || !document.querySelector(COUNTDOWNS)) return;
+  tickCountdowns();
+  countdownTicker = setInterval(tickCountdowns, 200);
+}
+
+document.addEventListener("DOMContentLoaded", startCountdowns);
 
 // Copy to the clipboard: the clipboard API where the page may use it (a secure context, such as
 // 127.0.0.1), else an off-screen textarea and execCommand. True when the text was copied.
@@ -252,27 +264,6 @@ const fmt = {
 function utcLabel(t) {
   return new Date(t * 1000).toISOString().replace("T", " ").slice(0, 23) + " UTC";
 }
-
-// Run page: a wait's time left counts down between live refreshes (each refresh brings the
-// server's figure afresh); counted from when the element appeared, so no clocks are compared.
-function timeLeft(s) {
-  if (s < 60) return s.toFixed(1) + " s";
-  if (s < 3600) return Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
-  return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
-}
-
-function countDown() {
-  const now = performance.now();
-  document.querySelectorAll("[data-remaining]").forEach((el) => {
-    if (!el.dataset.seenAt) el.dataset.seenAt = String(now);
-    const left = Math.max(0, parseFloat(el.dataset.remaining) - (now - parseFloat(el.dataset.seenAt)) / 1000);
-    el.textContent = timeLeft(left) + " left";
-  });
-}
-
-document.addEventListener("DOMContentLoaded", () => {
-  if (document.querySelector("[data-remaining], #live-run")) setInterval(countDown, 200);
-});
 
 function loadUPlot(assets) {
   if (window.uPlot) return Promise.resolve(window.uPlot);
