@@ -18,8 +18,13 @@ function refreshLive(el) {
       // the reader has not seen yet keep the server's default.
       const key = (d, i) => d.id || "#" + i;
       const seen = new Map([...el.querySelectorAll("details")].map((d, i) => [key(d, i), d.open]));
+      // The keyboard focus stays on what had it (Retry now, say), found again by its id: a
+      // refresh every second would otherwise drop it to the page's start.
+      const focused = el.contains(document.activeElement) ? document.activeElement.id : "";
       el.replaceChildren(...[...fresh.childNodes].map((n) => document.importNode(n, true)));
       el.querySelectorAll("details").forEach((d, i) => { if (seen.has(key(d, i))) d.open = seen.get(key(d, i)); });
+      const again = focused && document.getElementById(focused);
+      if (again && el.contains(again)) again.focus({ preventScroll: true });
       startCountdowns();
       if (fresh.dataset.live) { setTimeout(tick, every); } else { delete el.dataset.live; }
     } catch (e) {
