@@ -1,9 +1,16 @@
 """Live regions refresh without destroying what the reader is using (issue 14 review): the
 keyboard focus stays on a delivery's Retry now, and a run page's "Do this from code" block,
-outside its live regions, keeps its open state and the reader's text selection.
+outside its live regions, keeps its open state and the reader's text selection. And the
+snippet shown after "Redeliver to another URL" carries that URL (its curl and CLI forms run).
 """
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +77,30 @@ def test_the_run_pages_snippets_keep_their_open_state_and_selection_across_refre
         assert page.errors == []
     finally:
         http("POST", f"{app_url.url}/api/runs/{run['id']}/cancel")
+
+
+def shell(command: str, cwd) -> str:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_the_snippet_after_redeliver_to_another_url_carries_it(page, app_url, tmp_path):
+    base = app_url.url
+    status, fired = http("POST", f"{base}/api/events/OrderConfirmedEvent?wait=10", {"seed": 6})
+    did = fired["delivery"]["id"]
+    other = app_url.subscriber.url + "/moved"
+    page.goto(f"{base}/deliveries/{did}")
+    page.fill("#redeliver-url", other)
+    page.click("#redeliver-to")
+    page.wait_for_selector("#original")
+    page.click("#from-code > summary")
+    # The second snippet is how this one was made: its original, to the other URL.
+    assert page.text_content("#from-code h3:nth-of-type(2)") == f"Redeliver delivery {did} to another URL"
+    for kind in ("curl", "cli"):
+        made = json.loads(shell(page.inner_text(f"#from-code-1-{kind}"), tmp_path))
+        assert made["redelivery_of"] == did and made["url"] == other, (kind, made)
+        wait_until(lambda: http("GET", f"{base}/api/deliveries/{made['id']}")[1]["status"] == "delivered")
+    assert sum(r.path == "/moved" for r in app_url.subscriber.requests) == 3  # the UI's, curl's, the CLI's
+    assert page.errors == []
