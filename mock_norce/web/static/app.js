@@ -1,4 +1,8 @@
-// mock-norce UI: live regions and the JSON preview of the fire form. Plain JS, no build.
+// mock-norce UI, plain JS, no build. In order: live regions (a part of the page refreshed from
+// the server, keeping what the reader opened and where the keyboard focus is); the fire form's
+// JSON preview and raw-JSON mode; countdowns (a delivery's next attempt, a run's wait); copy
+// buttons (copy as cURL / body, the "Do this from code" snippets); a schedule's live figures and
+// uPlot charts; and the confirmation of destructive forms.
 // Only textContent and parsed server markup are inserted: never a subscriber's text as HTML.
 "use strict";
 
