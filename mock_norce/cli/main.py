@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="POST /api/deliveries/ID/redeliver on the server: a new series of attempts, "
                                    "same body, URL and headers. Prints the new delivery as JSON.")
     p.add_argument("id", metavar="ID", type=int)
+    p.add_argument("--url", help="redeliver to this URL instead of the delivery's own")
     p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
     p.set_defaults(func=cmd_remote, remote="redeliver")
 

@@ -69,7 +69,8 @@ def run(args, settings: Settings) -> int:
 
 
 def redeliver(args, settings: Settings) -> int:
-    return _print(call(args.server, "POST", f"/api/deliveries/{int(args.id)}/redeliver"))
+    body = {"url": args.url} if args.url else {}
+    return _print(call(args.server, "POST", f"/api/deliveries/{int(args.id)}/redeliver", body))
 
 
 def subscribe(args, settings: Settings) -> int:

@@ -127,9 +127,10 @@ class Client:
                 raise TimeoutError(f"{len(done)} of {count} {event_type or 'deliveries'} delivered after {timeout:g} s")
             time.sleep(0.05)
 
-    def redeliver(self, delivery: Delivery | int) -> Delivery:
+    def redeliver(self, delivery: Delivery | int, *, url: str | None = None) -> Delivery:
+        """A new series of attempts with the same body and headers; ``url``: to another URL."""
         did = delivery.id if isinstance(delivery, Delivery) else int(delivery)
-        return Delivery.from_json(self.call("POST", f"/api/deliveries/{did}/redeliver", {}))
+        return Delivery.from_json(self.call("POST", f"/api/deliveries/{did}/redeliver", {"url": url} if url else {}))
 
     # --- scenarios -------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ API takes them, and gives a ``Snippet`` whose three texts do exactly that (the s
 same URL, the same seed) against the same server, or, for the pytest one, under the plugin's
 ``mock_norce`` fixture. Shell words are quoted with shlex, Python values written with repr,
 so a value with quotes or spaces stays one argument. With an API token the curl and CLI texts
-read it from ``$MOCK_NORCE_API_TOKEN`` (the page never shows the token).
+read it from ``$MOCK_NORCE_API_TOKEN`` (the page never shows the token). A value the page shows
+masked (``MASK``: a secret header, a URL's password) is masked here too, and the snippet's note
+says so.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import quote
+
+from mock_norce.delivery.subscriptions import MASK
 
 TOKEN_VARIABLE = "MOCK_NORCE_API_TOKEN"
 
@@ -29,6 +33,16 @@ class Snippet:
     cli: str
     pytest: str
     note: str = ""
+
+
+def _masked_note(*values: Any, kept: bool = False) -> str:
+    """The note a snippet needs when it carries a masked value: ``kept``, the server puts its
+    real value back when the masked one comes back unchanged (subscriptions, the default URL)."""
+    if not any(isinstance(v, str) and MASK in v for v in values):
+        return ""
+    if kept:
+        return f"Secret values are shown as {MASK}: against this server that keeps them; elsewhere put yours in."
+    return f"Secret values are shown as {MASK}, as on the page: put the real ones in before you run this."
 
 
 def _curl(base: str, method: str, path: str, body: Any = None, token: bool = False) -> str:
@@ -88,19 +102,25 @@ def fire(base: str, event_type: str, request: Mapping[str, Any], token: bool = F
     check = "assert not delivery.valid" if request.get("invalid") else 'assert delivery.status == "delivered"'
     test = f"def {_test_name(event_type)}(mock_norce):\n    delivery = {call}\n    {check}\n"
     return Snippet(f"Fire this {event_type}", _curl(base, "POST", f"/api/events/{quote(event_type)}?wait=10",
-                                                     request, token), _cli(words, base, token), test)
+                                                     request, token), _cli(words, base, token), test,
+                   _masked_note(request.get("url")))
 
 
-def redeliver(base: str, delivery_id: int, token: bool = False) -> Snippet:
-    test = (f"from mock_norce.testing import Client\n\n\ndef test_redeliver_{int(delivery_id)}():\n"
+def redeliver(base: str, delivery_id: int, token: bool = False, *, url: str | None = None) -> Snippet:
+    """Redeliver a delivery; ``url``: to another URL (the body of the POST carries it)."""
+    did = int(delivery_id)
+    test = (f"from mock_norce.testing import Client\n\n\ndef test_redeliver_{did}():\n"
             f"    client = Client({base.rstrip('/')!r}" + (f", token=os.environ[{TOKEN_VARIABLE!r}]" if token else "")
-            + f")\n    again = client.redeliver({int(delivery_id)})\n    assert again.redelivery_of == {int(delivery_id)}\n")
+            + f")\n    again = client.redeliver({did}" + (f", url={url!r}" if url else "") + ")\n"
+            f"    assert again.redelivery_of == {did}\n")
     if token:
         test = "import os\n" + test
-    return Snippet(f"Redeliver delivery {delivery_id}",
-                   _curl(base, "POST", f"/api/deliveries/{int(delivery_id)}/redeliver", {}, token),
-                   _cli(["redeliver", int(delivery_id)], base, token), test,
-                   "The pytest test talks to this server (the delivery is in its log), not to the plugin's own.")
+    note = "The pytest test talks to this server (the delivery is in its log), not to the plugin's own."
+    masked = _masked_note(url)
+    return Snippet(f"Redeliver delivery {did}" + (" to another URL" if url else ""),
+                   _curl(base, "POST", f"/api/deliveries/{did}/redeliver", {"url": url} if url else {}, token),
+                   _cli(["redeliver", did] + (["--url", url] if url else []), base, token), test,
+                   note + (" " + masked if masked else ""))
 
 
 def run(base: str, scenario: str, request: Mapping[str, Any], token: bool = False) -> Snippet:
@@ -116,7 +136,7 @@ def run(base: str, scenario: str, request: Mapping[str, Any], token: bool = Fals
     test = f"def {_test_name(scenario, 'run')}(mock_norce):\n    run = {call}\n    assert run.status == \"completed\"\n"
     return Snippet(f"Run {scenario} again (same seed: same payloads)",
                    _curl(base, "POST", f"/api/scenarios/{quote(scenario)}/runs", request, token),
-                   _cli(words, base, token), test)
+                   _cli(words, base, token), test, _masked_note(request.get("url")))
 
 
 def schedule(base: str, request: Mapping[str, Any], token: bool = False) -> Snippet:
@@ -140,12 +160,9 @@ def subscription(base: str, event_type: str, url: str | None, headers: Mapping[s
     test = (f"def {_test_name(event_type, 'subscription')}(mock_norce):\n"
             f"    sub = mock_norce.subscribe({event_type!r}, {url!r}, headers={_py(dict(headers))}, enabled={enabled!r})\n"
             f"    assert sub.enabled is {enabled!r}\n")
-    masked = any(v == "********" for v in headers.values()) or (url and "********" in url)
     return Snippet(f"Save this {event_type} subscription",
                    _curl(base, "PUT", f"/api/subscriptions/{quote(event_type)}", body, token),
-                   _cli(words, base, token), test,
-                   "Secret values are shown as ********: against this server that keeps them; elsewhere put "
-                   "yours in." if masked else "")
+                   _cli(words, base, token), test, _masked_note(url, *headers.values(), kept=True))
 
 
 def default_url(base: str, url: str, token: bool = False) -> Snippet:
@@ -153,4 +170,4 @@ def default_url(base: str, url: str, token: bool = False) -> Snippet:
             f"    assert mock_norce.set_default_url({url!r}) == {url!r}\n")
     return Snippet("Set the default subscriber URL",
                    _curl(base, "PUT", "/api/subscriptions/default", {"url": url}, token),
-                   _cli(["default-url", url], base, token), test)
+                   _cli(["default-url", url], base, token), test, _masked_note(url, kept=True))

@@ -31,7 +31,8 @@ def _token() -> bool:
 
 @bp.app_template_global()
 def code_for_delivery(d: dict) -> list:
-    """Fire the same body again, and redeliver this delivery."""
+    """Fire the same body again; for a redelivery, redeliver its original as it was (to this
+    URL, when another); redeliver this delivery."""
     out = []
     try:
         et = core().factory.catalog.get(d["event_type"])
@@ -42,6 +43,12 @@ def code_for_delivery(d: dict) -> list:
         fire = {"overrides": body, "omit": [f for f in et.fields if f not in body], "url": d["url"],
                 "invalid": not d["valid"]}
         out.append(snippets.fire(_base(), d["event_type"], fire, _token()))
+    if d.get("redelivery_of"):
+        # How this one was made: its original redelivered, to this URL when it is not the
+        # original's (the "Redeliver to another URL" form).
+        original = core().outbox.store.delivery(d["redelivery_of"])
+        moved = original is None or mask_url(original["url"]) != d["url"]
+        out.append(snippets.redeliver(_base(), d["redelivery_of"], _token(), url=d["url"] if moved else None))
     out.append(snippets.redeliver(_base(), d["id"], _token()))
     return out
 

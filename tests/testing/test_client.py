@@ -161,3 +161,11 @@ def test_a_bad_mock_norce_env_line_is_a_usage_error(pytester):
     pytester.makeini("[pytest]\nmock_norce_env =\n    TIME_SCALE=0\n")
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     assert result.ret != 0 and "write MOCK_NORCE_NAME=value" in result.stderr.str() + result.stdout.str()
+
+
+def test_redeliver_to_another_url(client):
+    first = client.fire("JobCompletedEvent", wait=5)
+    again = client.redeliver(first, url=client.sink.url("elsewhere"))
+    assert again.redelivery_of == first.id and again.url == client.sink.url("elsewhere")
+    [request] = client.sink.wait(1, path="elsewhere")
+    assert request.body == first.body  # the same bytes, at the other URL

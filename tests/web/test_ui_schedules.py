@@ -24,6 +24,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 RAW_FLOAT = re.compile(r"\d+\.\d{3,}")  # 8352.227, 2482.166: what the pages showed before
 
 
+# What uPlot draws on a canvas, kept on the canvas element: the texts (ticks, axis labels) and
+# stroke colours (gridlines, series) of its latest drawing (a drawing starts with a clearRect).
+DRAWN = """
+(() => {
+  const proto = CanvasRenderingContext2D.prototype;
+  const clear = proto.clearRect, fill = proto.fillText, stroke = proto.stroke;
+  proto.clearRect = function (...a) { this.canvas.drawnTexts = []; this.canvas.drawnStrokes = new Set(); return clear.apply(this, a); };
+  proto.fillText = function (text, ...a) { (this.canvas.drawnTexts ||= []).push(String(text)); return fill.call(this, text, ...a); };
+  proto.stroke = function (...a) { (this.canvas.drawnStrokes ||= new Set()).add(String(this.strokeStyle)); return stroke.apply(this, a); };
+})();
+"""
+
+
 def console_problems(page) -> list:
     """Console errors and CSP reports from now on (a blocked style or script logs one)."""
     seen: list = []
@@ -39,6 +52,7 @@ def test_a_schedule_reads_like_locust(page, app_url):
     assert status == 201, s
     wait_until(lambda: http("GET", f"{app_url.url}/api/schedules/{s['id']}")[1]["figures"]["delivered"] == 240,
                timeout=30)
+    page.add_init_script(DRAWN)
     page.goto(f"{app_url.url}/schedules/{s['id']}")
     page.wait_for_selector("#chart-rate canvas")
     cards = page.locator("#figures")
@@ -52,17 +66,21 @@ def test_a_schedule_reads_like_locust(page, app_url):
     # Generated and delivered explained, one sentence each.
     explained = page.inner_text("#figures-explained")
     assert "Generated" in explained and "Delivered" in explained and "backlog" in explained
-    # The charts: axes with units, time labels, the series named, p50 and p99 (not the average).
-    # uPlot draws ticks and grids on its canvas: read what it drew from its instances.
-    axes = page.evaluate("""() => Object.fromEntries(Object.entries(document.getElementById('figures').charts)
-        .map(([name, u]) => [name, u.axes.map((a) => ({values: a._values, label: a.label || null,
-                                                         grid: a.grid.show}))]))""")
-    time_axis, rate_axis, backlog_axis = axes["rate"]
-    assert time_axis["grid"] and rate_axis["grid"] and not backlog_axis["grid"]
-    assert all(re.search(r":\d\d", v) for v in time_axis["values"] if v), time_axis  # :24, :24.500, 7:06am
-    assert rate_axis["label"] == "events / s" and all(v.endswith(" /s") for v in rate_axis["values"])
-    latency_axis = axes["latency"][1]
-    assert latency_axis["grid"] and all(re.fullmatch(r"0|[\d.,]+ (ms|s)", v) for v in latency_axis["values"])
+    # The charts: axes with units, time labels, gridlines, the series named, p50 and p99 (not the
+    # average). uPlot draws ticks, labels and grids on its canvas: what it drew last, as recorded
+    # by DRAWN (the texts and stroke colours since its last clear).
+    drawn = page.evaluate("""() => Object.fromEntries(['rate', 'latency'].map((name) => {
+        const c = document.querySelector('#chart-' + name + ' canvas');
+        return [name, {texts: c.drawnTexts || [], strokes: [...(c.drawnStrokes || [])]}];
+    }))""")
+    rate, latency = drawn["rate"], drawn["latency"]
+    assert "#e3e6ec" in rate["strokes"] and "#e3e6ec" in latency["strokes"], drawn  # the gridlines
+    assert "events / s" in rate["texts"] and "backlog" in rate["texts"], rate  # the axes' labels
+    assert any(re.search(r":\d\d", t) for t in rate["texts"]), rate  # time labels: :24, :24.500, 7:06am
+    assert sum(t.endswith(" /s") for t in rate["texts"]) >= 2, rate
+    assert "latency" in latency["texts"], latency
+    assert any(re.fullmatch(r"[\d.,]+ (ms|s)", t) for t in latency["texts"]), latency
+    assert not any(re.fullmatch(r"0\.0+ ms", t) for t in latency["texts"]), latency
     legend = page.inner_text("#chart-rate .u-legend") + page.inner_text("#chart-latency .u-legend")
     for name in ("generated/s", "delivered/s", "backlog", "p50", "p99"):
         assert name in legend, legend

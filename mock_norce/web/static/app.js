@@ -1,4 +1,8 @@
-// mock-norce UI: live regions and the JSON preview of the fire form. Plain JS, no build.
+// mock-norce UI, plain JS, no build. In order: live regions (a part of the page refreshed from
+// the server, keeping what the reader opened and where the keyboard focus is); the fire form's
+// JSON preview and raw-JSON mode; countdowns (a delivery's next attempt, a run's wait); copy
+// buttons (copy as cURL / body, the "Do this from code" snippets); a schedule's live figures and
+// uPlot charts; and the confirmation of destructive forms.
 // Only textContent and parsed server markup are inserted: never a subscriber's text as HTML.
 "use strict";
 
@@ -18,8 +22,14 @@ function refreshLive(el) {
       // the reader has not seen yet keep the server's default.
       const key = (d, i) => d.id || "#" + i;
       const seen = new Map([...el.querySelectorAll("details")].map((d, i) => [key(d, i), d.open]));
+      // The keyboard focus stays on what had it (Retry now, say), found again by its id: a
+      // refresh every second would otherwise drop it to the page's start.
+      const focused = el.contains(document.activeElement) ? document.activeElement.id : "";
       el.replaceChildren(...[...fresh.childNodes].map((n) => document.importNode(n, true)));
       el.querySelectorAll("details").forEach((d, i) => { if (seen.has(key(d, i))) d.open = seen.get(key(d, i)); });
+      const again = focused && document.getElementById(focused);
+      if (again && el.contains(again)) again.focus({ preventScroll: true });
+      startCountdowns();
       if (fresh.dataset.live) { setTimeout(tick, every); } else { delete el.dataset.live; }
     } catch (e) {
       setTimeout(tick, every * 2);
@@ -157,54 +167,88 @@ document.addEventListener("DOMContentLoaded", () => {
   if (form) wirePreview(form);
 });
 
-// A delivery's countdown to its next attempt: <span data-countdown="epoch s" data-now="the
-// server's epoch s when it rendered">. Counted from the server's clock (a browser's may be
-// off), re-read each tick, so spans replaced by a live refresh count on by themselves.
-function countdownText(ms) {
-  if (ms <= 0) return "due now";
-  const s = ms / 1000;
-  if (s < 60) return "in " + s.toFixed(1) + " s";
-  if (s < 3600) return "in " + Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
-  return "in " + Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+// Countdowns, one ticker for both kinds: a delivery's next attempt, <span data-countdown="epoch s"
+// data-now="the server's epoch s when it rendered"> ("in 41.2 s", "due now"), and a run's wait,
+// <span data-remaining="s"> ("12.3 s left"). Each counts from the server's figure (a browser's
+// clock may be off) and from when the span appeared, so spans a live refresh brings count on by
+// themselves; the refresh brings the server's figure afresh.
+function duration(s) {
+  if (s < 60) return s.toFixed(1) + " s";
+  if (s < 3600) return Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
+  return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
 }
+
+const COUNTDOWNS = "[data-countdown], [data-remaining]";
 
 function tickCountdowns() {
-  document.querySelectorAll("[data-countdown]").forEach((el) => {
-    if (!el.dataset.seenAt) el.dataset.seenAt = String(Date.now());
-    const left = (parseFloat(el.dataset.countdown) - parseFloat(el.dataset.now)) * 1000
-      - (Date.now() - parseInt(el.dataset.seenAt, 10));
-    el.textContent = countdownText(left);
+  const now = performance.now();
+  document.querySelectorAll(COUNTDOWNS).forEach((el) => {
+    if (!el.dataset.seenAt) el.dataset.seenAt = String(now);
+    const wait = "remaining" in el.dataset;
+    const given = wait ? parseFloat(el.dataset.remaining) : parseFloat(el.dataset.countdown) - parseFloat(el.dataset.now);
+    const left = given - (now - parseFloat(el.dataset.seenAt)) / 1000;
+    if (wait) el.textContent = duration(Math.max(0, left)) + " left";
+    else el.textContent = left <= 0 ? "due now" : "in " + duration(left);
   });
 }
 
-// "Copy as cURL" and "Copy body": <button data-copy-text="the exact text">. The clipboard API
-// where the page may use it, else a selection and execCommand; the note says which happened.
-async function copyText(button) {
-  const text = button.dataset.copyText;
-  const note = document.getElementById("copy-note");
-  let done = false;
+// Started once a page (or a live refresh of it) has a countdown; it then ticks till the page goes.
+let countdownTicker = null;
+function startCountdowns() {
+  if (countdownTicker !== null || !document.querySelector(COUNTDOWNS)) return;
+  tickCountdowns();
+  countdownTicker = setInterval(tickCountdowns, 200);
+}
+
+document.addEventListener("DOMContentLoaded", startCountdowns);
+
+// Copy to the clipboard: the clipboard API where the page may use it (a secure context, such as
+// 127.0.0.1), else an off-screen textarea and execCommand. True when the text was copied.
+async function copyToClipboard(text) {
   try {
-    await navigator.clipboard.writeText(text);
-    done = true;
-  } catch (e) {
-    const area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.className = "offscreen";
-    document.body.append(area);
-    area.select();
-    try { done = document.execCommand("copy"); } catch (err) { done = false; }
-    area.remove();
-  }
-  if (note) note.textContent = done ? (button.dataset.copied || "Copied.") : "Could not copy: select the text and copy it.";
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch (e) { /* not allowed here: the fallback below */ }
+  const focused = document.activeElement;
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.className = "offscreen";
+  document.body.append(area);
+  area.select();
+  let done = false;
+  try { done = document.execCommand("copy"); } catch (e) { done = false; }
+  area.remove();
+  if (focused && focused.focus) focused.focus({ preventScroll: true }); // the keyboard stays on the button
+  return done;
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  if (document.querySelector("[data-countdown]")) { tickCountdowns(); setInterval(tickCountdowns, 200); }
-  document.addEventListener("click", (e) => {
-    const button = e.target.closest && e.target.closest("button[data-copy-text]");
-    if (button) copyText(button);
-  });
+// Every copy button, one listener on the document (buttons in live regions are replaced):
+// <button data-copy-text="the exact text" data-copied="what the note says"> (a delivery's copy as
+// cURL and copy body; the #copy-note says what happened), and <button data-copy="id of a <pre>">
+// (a "Do this from code" snippet; the button's own label says it, then reads Copy again).
+document.addEventListener("click", async (e) => {
+  const button = e.target.closest && e.target.closest("button[data-copy-text], button[data-copy]");
+  if (!button) return;
+  if ("copyText" in button.dataset) {
+    const done = await copyToClipboard(button.dataset.copyText);
+    const note = document.getElementById("copy-note");
+    if (note) note.textContent = done ? (button.dataset.copied || "Copied.") : "Could not copy: select the text and copy it.";
+    return;
+  }
+  const pre = document.getElementById(button.dataset.copy);
+  if (!pre) return;
+  const done = await copyToClipboard(pre.textContent);
+  if (!done) { // selected for the reader to copy by hand, as the label asks
+    const range = document.createRange();
+    range.selectNodeContents(pre);
+    window.getSelection().removeAllRanges();
+    window.getSelection().addRange(range);
+  }
+  button.textContent = done ? "Copied" : "Select and copy";
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
 });
 
 // Schedule page: live figures (formatted as ui_numbers.py does) and two uPlot charts (axes,
@@ -229,27 +273,6 @@ const fmt = {
 function utcLabel(t) {
   return new Date(t * 1000).toISOString().replace("T", " ").slice(0, 23) + " UTC";
 }
-
-// Run page: a wait's time left counts down between live refreshes (each refresh brings the
-// server's figure afresh); counted from when the element appeared, so no clocks are compared.
-function timeLeft(s) {
-  if (s < 60) return s.toFixed(1) + " s";
-  if (s < 3600) return Math.floor(s / 60) + " min " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
-  return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
-}
-
-function countDown() {
-  const now = performance.now();
-  document.querySelectorAll("[data-remaining]").forEach((el) => {
-    if (!el.dataset.seenAt) el.dataset.seenAt = String(now);
-    const left = Math.max(0, parseFloat(el.dataset.remaining) - (now - parseFloat(el.dataset.seenAt)) / 1000);
-    el.textContent = timeLeft(left) + " left";
-  });
-}
-
-document.addEventListener("DOMContentLoaded", () => {
-  if (document.querySelector("[data-remaining], #live-run")) setInterval(countDown, 200);
-});
 
 function loadUPlot(assets) {
   if (window.uPlot) return Promise.resolve(window.uPlot);
@@ -356,7 +379,6 @@ function wireFigures(section) {
   let charts = null;
   const chartsReady = assets ? loadUPlot(assets).then((uPlot) => {
     charts = makeCharts(uPlot, document.getElementById("chart-rate"), document.getElementById("chart-latency"));
-    section.charts = charts; // for the browser tests: the ticks and grids uPlot draws on its canvas
   }).catch(() => { if (waiting) waiting.textContent = "The chart library did not load; the CSV export has the same figures."; }) : null;
   const tick = async () => {
     try {
@@ -402,27 +424,4 @@ document.addEventListener("DOMContentLoaded", () => {
 document.addEventListener("submit", (event) => {
   const message = (event.submitter && event.submitter.dataset.confirm) || event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
-});
-
-// "Do this from code": a copy button copies its snippet's text (the clipboard API where the
-// page is a secure context, such as 127.0.0.1; else the selection and execCommand).
-document.addEventListener("click", async (e) => {
-  const button = e.target.closest && e.target.closest("button.copy[data-copy]");
-  if (!button) return;
-  const pre = document.getElementById(button.dataset.copy);
-  if (!pre) return;
-  let done = false;
-  try {
-    if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(pre.textContent); done = true; }
-  } catch (err) { done = false; }
-  if (!done) {
-    const range = document.createRange();
-    range.selectNodeContents(pre);
-    const sel = window.getSelection();
-    sel.removeAllRanges();
-    sel.addRange(range);
-    try { done = document.execCommand("copy"); } catch (err) { done = false; }
-  }
-  button.textContent = done ? "Copied" : "Select and copy";
-  setTimeout(() => { button.textContent = "Copy"; }, 2000);
 });
