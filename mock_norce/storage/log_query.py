@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from mock_norce.limits import LOG_COUNT_CAP
 
 COUNT_CAP = LOG_COUNT_CAP  # matches counted one by one before a total is reported as "more than"
-_CODE_CLASS = re.compile(r"^([1-5])xx$")
+_CODE_CLASS = re.compile(r"\A([1-5])xx\Z")
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,11 @@ def code_range(code: str | None) -> tuple[int, int] | None:
     """(lowest, highest) status code of "500" or "5xx"; ValueError for anything else."""
     if code is None or code == "":
         return None
-    text = str(code).strip().lower()
+    text = str(code).lower()
     m = _CODE_CLASS.match(text)
     if m:
         return int(m.group(1)) * 100, int(m.group(1)) * 100 + 99
-    if text.isdigit() and 100 <= int(text) <= 599:
+    if text.isascii() and text.isdigit() and 100 <= int(text) <= 599:
         return int(text), int(text)
     raise ValueError(f"a status code (100-599) or a class such as 5xx, got {code!r:.40}")
 

@@ -66,8 +66,10 @@ def _iso(text: str) -> float:
 def log_filter(args: Mapping[str, str]) -> LogFilter:
     """The filter a query string asks for; ApiError (422, naming the parameter) for a bad value."""
     def get(name: str) -> str | None:
+        # Blank is "any" (what the log page's form sends for a field left empty); anything else
+        # is taken as written, so " dead" is refused as the published schema refuses it.
         value = args.get(name)
-        return value.strip() if value and value.strip() else None
+        return value if value else None
 
     status = get("status")
     if status is not None and status not in statuses.STATUSES:
@@ -77,7 +79,7 @@ def log_filter(args: Mapping[str, str]) -> LogFilter:
         code_range(code)
     except ValueError as exc:
         raise _bad("code", str(exc)) from None
-    q = get("q")
+    q = (get("q") or "").strip() or None  # a typed search: spaces around it are not words
     if q is not None and len(q) > SEARCH_MAX:
         raise _bad("q", f"at most {SEARCH_MAX} characters")
     if q is not None and match_expression(q) is None:
@@ -88,8 +90,8 @@ def log_filter(args: Mapping[str, str]) -> LogFilter:
     until = parse_time(get("until"), "until") if get("until") else None
     if since is not None and until is not None and since > until:
         raise _bad("until", "must not be before since")
-    origin = get("redelivery_of")
-    if origin is not None and not (origin.isdigit() and int(origin) <= INT64_MAX):
+    origin = args.get("redelivery_of")  # only ever in a link: blank is not "any" here
+    if origin is not None and not (origin.isascii() and origin.isdigit() and int(origin) <= INT64_MAX):
         raise _bad("redelivery_of", f"a delivery id, got {origin[:40]!r}")
     return LogFilter(event_type=get("type"), status=status, run_id=get("run"), q=q, code=code,
                      error_class=get("error"), since=since, until=until,

@@ -70,7 +70,7 @@ LOG_FILTERS = [
     _param("q", "query", {"type": "string", "maxLength": SEARCH_MAX},
            "words that must each be a value in the payload (an OrderNo, an OrderId, a PartNo, a name); "
            "a trailing * makes a word a prefix"),
-    _param("code", "query", {"type": "string", "pattern": "^([1-5][0-9][0-9]|[1-5]xx)$"},
+    _param("code", "query", {"type": "string", "pattern": "^([1-5][0-9][0-9]|[1-5][xX][xX])?$"},
            "the last answer's status code (500) or class (5xx)"),
     _param("error", "query", {"type": "string"},
            "the last attempt's error class when no answer came: timeout, connection_refused, dns, ..."),
