@@ -41,6 +41,7 @@ PAGES = [
     "/subscriptions",
     "/subscriptions#errors",
     "/sink",
+    "/sink-requests/{sink_request}",
     "/no-such-page",
     "/api/docs",
 ]
@@ -81,10 +82,11 @@ class Site:
             assert status == 201, made
         wait_until(lambda: http("GET", f"{self.url}/api/deliveries?run={self.schedule}")[1]["total"] == 55,
                    timeout=30)
+        self.sink_request = http("GET", self.url + "/api/sink?path=hook")[1]["items"][0]["id"]
 
     def path(self, template: str) -> str:
         return template.format(run=self.run, schedule=self.schedule, delivered=self.delivered,
-                               failing=self.failing_id)
+                               failing=self.failing_id, sink_request=self.sink_request)
 
     def close(self):
         self.served.stop()
