@@ -56,6 +56,13 @@ class Site:
         self.served = Served(tmp_path, MOCK_NORCE_SUBSCRIBER_URL=self.subscriber.url + "/hook",
                              MOCK_NORCE_TIME_SCALE="0.01")
         self.url = self.served.url
+        try:
+            self._fill()
+        except BaseException:
+            self.close()  # a failed setup must not leave its server running
+            raise
+
+    def _fill(self):
         status, fired = http("POST", self.url + "/api/events/OrderConfirmedEvent?wait=5", {"seed": 3})
         assert status == 200, fired
         self.delivered = fired["delivery"]["id"]
