@@ -47,6 +47,11 @@ def cmd_remote(args, settings: Settings) -> int:
     return getattr(remote, args.remote)(args, settings)
 
 
+def _server_option(p) -> None:
+    """--server for the commands that only drive a running server."""
+    p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
+
+
 SERVER_HELP = "drive the mock-norce serving at URL (its log, its engine) instead of delivering in this process"
 
 
@@ -146,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "same body, URL and headers. Prints the new delivery as JSON.")
     p.add_argument("id", metavar="ID", type=int)
     p.add_argument("--url", help="redeliver to this URL instead of the delivery's own")
-    p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
+    _server_option(p)
     p.set_defaults(func=cmd_remote, remote="redeliver")
 
     p = sub.add_parser("subscribe", help="set a type's URL, headers and ON/OFF on a running server (--server URL)",
@@ -155,20 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="the type's own URL (default: none, the default subscriber URL)")
     p.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="a static header (repeatable)")
     p.add_argument("--off", action="store_true", help="switch the type OFF (its events are not recorded)")
-    p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
+    _server_option(p)
     p.set_defaults(func=cmd_remote, remote="subscribe")
 
     p = sub.add_parser("default-url", help="set the default subscriber URL of a running server (--server URL)",
                        description="PUT /api/subscriptions/default on the server (until its reset or restart).")
     p.add_argument("url", metavar="URL")
-    p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
+    _server_option(p)
     p.set_defaults(func=cmd_remote, remote="default_url")
 
     p = sub.add_parser("schedule", help="create a schedule on a running server (--server URL)",
                        description="POST /api/schedules on the server with REQUEST, a JSON object as the API "
                                    "takes it (see the README's Schedules section). Prints the schedule as JSON.")
     p.add_argument("request", metavar="REQUEST", help='e.g. \'{"event": "OrderConfirmedEvent", "interval": "10s"}\'')
-    p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
+    _server_option(p)
     p.set_defaults(func=cmd_remote, remote="schedule")
 
     p = sub.add_parser("check", help="validate scenario files; exit 1 on errors",

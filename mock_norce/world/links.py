@@ -20,6 +20,21 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# The ids that name their entity by number alone: (payload field, kind, path).
+# Customers and companies first; then the master data the ids of stock, price and order
+# events name (Application and Core). A job is at Connect's path, not the Query API's.
+_BY_NUMBER = (
+    ("CustomerId", "customer", QUERY + "/Customers/Customers({})?$expand=Addresses"),
+    ("CompanyId", "company", QUERY + "/Customers/Companies({})?$expand=Addresses,Customers"),
+    ("JobId", "job", JOBS + "{}"),
+    ("PricelistId", "price_list", QUERY + "/Application/PriceLists({})"),
+    ("WarehouseId", "warehouse", QUERY + "/Application/ClientWarehouses({})?$expand=Locations"),
+    ("LocationId", "warehouse_location", QUERY + "/Application/WarehouseLocations({})"),
+    ("SupplierId", "supplier", QUERY + "/Application/ClientSuppliers({})"),
+    ("ApplicationId", "application", QUERY + "/Core/Applications({})"),
+)
+
+
 def entity_links(body) -> list[dict]:
     """[{kind, id, href}] for every id in a payload that names an entity the world serves."""
     if not isinstance(body, dict):
@@ -44,23 +59,7 @@ def entity_links(body) -> list[dict]:
     elif part_no is not None:
         add("sku", part_no, f"{QUERY}/Products/ProductSkus({quote(_literal(part_no), safe=chr(39))})"
                             "?$expand=PriceLists,OnHands")
-    if _is_int(body.get("CustomerId")):
-        add("customer", body["CustomerId"], f"{QUERY}/Customers/Customers({body['CustomerId']})?$expand=Addresses")
-    if _is_int(body.get("CompanyId")):
-        add("company", body["CompanyId"],
-            f"{QUERY}/Customers/Companies({body['CompanyId']})?$expand=Addresses,Customers")
-    if _is_int(body.get("JobId")):
-        add("job", body["JobId"], f"{JOBS}{body['JobId']}")
-    # The master data the ids of stock, price and order events name (Application and Core).
-    if _is_int(body.get("PricelistId")):
-        add("price_list", body["PricelistId"], f"{QUERY}/Application/PriceLists({body['PricelistId']})")
-    if _is_int(body.get("WarehouseId")):
-        add("warehouse", body["WarehouseId"],
-            f"{QUERY}/Application/ClientWarehouses({body['WarehouseId']})?$expand=Locations")
-    if _is_int(body.get("LocationId")):
-        add("warehouse_location", body["LocationId"], f"{QUERY}/Application/WarehouseLocations({body['LocationId']})")
-    if _is_int(body.get("SupplierId")):
-        add("supplier", body["SupplierId"], f"{QUERY}/Application/ClientSuppliers({body['SupplierId']})")
-    if _is_int(body.get("ApplicationId")):
-        add("application", body["ApplicationId"], f"{QUERY}/Core/Applications({body['ApplicationId']})")
+    for field, kind, path in _BY_NUMBER:
+        if _is_int(body.get(field)):
+            add(kind, body[field], path.format(body[field]))
     return out

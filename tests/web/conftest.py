@@ -16,12 +16,24 @@ def subscriber(serve):
 
 
 @pytest.fixture
-def app(settings, subscriber):
-    core = build_core(settings.with_(subscriber_url=subscriber.url, time_scale=0.001), database=":memory:")
-    app = create_app(core=core)
-    core.start()
-    yield app
-    core.stop()
+def make_app(settings):
+    """An app (its core started, stopped after the test) delivering to `subscriber_url` at `time_scale`."""
+    cores = []
+
+    def make(subscriber_url: str, time_scale: float = 0.001):
+        core = build_core(settings.with_(subscriber_url=subscriber_url, time_scale=time_scale), database=":memory:")
+        cores.append(core)
+        core.start()
+        return create_app(core=core)
+
+    yield make
+    for core in cores:
+        core.stop()
+
+
+@pytest.fixture
+def app(make_app, subscriber):
+    return make_app(subscriber.url)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from mock_norce.app import build_core, build_outbox, create_app
+from mock_norce.app import build_outbox
 from mock_norce.storage.database import Database
 from mock_norce.storage.deliveries import DeliveryLog
 from mock_norce.storage.log_query import LogFilter
@@ -19,6 +19,7 @@ from mock_norce.storage.schema import SCHEMA_VERSION, TABLES, VERSION_2
 
 from ..delivery.test_delivery import FakeClock
 from ..servers import answer
+from .browser import wait_until
 
 
 @pytest.fixture
@@ -27,20 +28,9 @@ def failing(serve):
 
 
 @pytest.fixture
-def slow_client(settings, failing):
+def slow_client(make_app, failing):
     """An app whose subscriber answers 503 and whose retries wait minutes (time scale 100)."""
-    core = build_core(settings.with_(subscriber_url=failing.url, time_scale=100), database=":memory:")
-    app = create_app(core=core)
-    core.start()
-    yield app.test_client()
-    core.stop()
-
-
-def wait_for(condition, timeout=10.0):
-    deadline = time.time() + timeout
-    while not condition():
-        assert time.time() < deadline, "condition not met in time"
-        time.sleep(0.05)
+    return make_app(failing.url, time_scale=100).test_client()
 
 
 # --- retry now ---------------------------------------------------------------------------
@@ -72,12 +62,12 @@ def test_retry_now_in_the_core_makes_the_next_attempt_at_once_fake_clock(setting
 def test_retry_now_through_the_api_and_409_when_finished(slow_client, failing):
     fired = slow_client.post("/api/events/OrderConfirmedEvent", json={"seed": 4}).get_json()
     did = fired["delivery"]["id"]
-    wait_for(lambda: slow_client.get(f"/api/deliveries/{did}").get_json()["attempts"] == 1)
+    wait_until(lambda: slow_client.get(f"/api/deliveries/{did}").get_json()["attempts"] == 1)
     d = slow_client.get(f"/api/deliveries/{did}").get_json()
     assert d["status"] == "retrying" and d["next_attempt_at"] - time.time() > 300  # 5 s x 100
     resp = slow_client.post(f"/api/deliveries/{did}/retry", headers={"Content-Type": "application/json"})
     assert resp.status_code == 202 and resp.get_json()["id"] == did
-    wait_for(lambda: slow_client.get(f"/api/deliveries/{did}").get_json()["attempts"] == 2)
+    wait_until(lambda: slow_client.get(f"/api/deliveries/{did}").get_json()["attempts"] == 2)
     assert len(failing.requests) == 2
     assert slow_client.post("/api/deliveries/999999/retry", headers={"Content-Type": "application/json"}
                             ).status_code == 404
@@ -99,7 +89,7 @@ def test_redeliver_to_another_url_records_it_and_links_both_ways(client, serve):
     assert resp.status_code == 202
     new = resp.get_json()
     assert new["url"] == other.url + "/elsewhere" and new["redelivery_of"] == did
-    wait_for(lambda: len(other.requests) == 1)
+    wait_until(lambda: len(other.requests) == 1)
     original = client.get(f"/api/deliveries/{did}").get_json()
     assert original["redeliveries"] == [new["id"]]
     assert other.requests[0].body == original["body"].encode()
@@ -133,7 +123,7 @@ def test_search_over_payload_values_and_filters(client, serve):
     dead_end = serve(answer(500, b"no"))
     failed = client.post("/api/events/OrderConfirmedEvent?wait=0.5",
                          json={"seed": 14, "url": dead_end.url}).get_json()["delivery"]["id"]
-    wait_for(lambda: client.get(f"/api/deliveries/{failed}").get_json()["attempts"] >= 1)
+    wait_until(lambda: client.get(f"/api/deliveries/{failed}").get_json()["attempts"] >= 1)
 
     def ids(query):
         resp = client.get("/api/deliveries?" + query)
@@ -190,7 +180,7 @@ def test_error_class_filter(client, serve):
     closed = f"http://127.0.0.1:{unused_port()}/gone"
     did = client.post("/api/events/OrderConfirmedEvent?wait=0.5", json={"seed": 15, "url": closed}).get_json()
     did = did["delivery"]["id"]
-    wait_for(lambda: client.get(f"/api/deliveries/{did}").get_json()["attempts"] >= 1)
+    wait_until(lambda: client.get(f"/api/deliveries/{did}").get_json()["attempts"] >= 1)
     got = client.get("/api/deliveries?error=connection_refused").get_json()
     assert [d["id"] for d in got["items"]] == [did] and got["items"][0]["last_error_class"] == "connection_refused"
     assert client.get("/api/deliveries?error=timeout").get_json()["items"] == []
@@ -218,7 +208,7 @@ def test_bulk_redeliver_api(client, serve):
     dead_end = serve(answer(500))
     for seed in (21, 22):
         client.post("/api/events/SkuChangedNotification", json={"seed": seed, "url": dead_end.url})
-    wait_for(lambda: client.get("/api/deliveries?code=500").get_json()["total"] == 2)
+    wait_until(lambda: client.get("/api/deliveries?code=500").get_json()["total"] == 2)
     resp = client.post("/api/deliveries/redeliver?code=5xx&type=SkuChangedNotification",
                        headers={"Content-Type": "application/json"})
     assert resp.status_code == 202, resp.get_json()
