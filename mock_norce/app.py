@@ -25,6 +25,8 @@ from typing import Callable
 from mock_norce.catalogue.payloads import EventFactory
 from mock_norce.catalogue.schemas import Catalog
 from mock_norce.catalogue.tenant import load_tenant
+from mock_norce.conformance.reports import Reports
+from mock_norce.conformance.runner import Battery
 from mock_norce.delivery.dispatcher import Dispatcher
 from mock_norce.delivery.http_client import Sender
 from mock_norce.delivery.outbox import USER_AGENT, Outbox
@@ -69,6 +71,8 @@ class Core:
     warnings: list[str] = field(default_factory=list)
     auth: NorceAuth = field(default_factory=lambda: NorceAuth(TokenIssuer()))  # Norce's identity server
     config_schedules: list = field(default_factory=list)  # the config file's schedules, as applied at start
+    battery: Battery | None = None  # the conformance battery (POST /api/conformance, the UI's page)
+    reports: Reports = field(default_factory=Reports)  # its last reports
     _resetting: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)  # one reset at a time
 
     def start(self) -> None:
@@ -171,17 +175,11 @@ def build_outbox(settings: Settings, *, database: str | None = None, clock: Call
     """Everything delivery needs (not started): subscriptions, the store, the sender, the dispatcher."""
     factory = factory or build_factory(settings)
     health = health or Health()
-    subs = Subscriptions(factory.catalog.names(), settings.subscriber_url, settings.allow_link_local)
-    if settings.config_file is not None:
-        subs.load(settings.config_file)
-        if settings.subscriber_url:  # the environment wins over the file
-            subs.set_default_url(settings.subscriber_url)
+    subs = build_subscriptions(settings, factory)
     store = DeliveryLog(Database(database or settings.database_path,
                                  on_failure=lambda message: health.report("storage", f"storage unavailable: {message}"),
                                  on_recovery=lambda: health.clear("storage")))
-    sender = Sender(USER_AGENT, timeout=settings.timeout, max_redirects=settings.max_redirects,
-                    body_cap=settings.response_body_cap, keep_post_on_redirect=settings.redirect_keep_post,
-                    allow_link_local=settings.allow_link_local)
+    sender = build_sender(settings)
     dispatcher = Dispatcher(store, sender, clock=clock, per_origin=settings.concurrency,
                             retention_max=settings.retention_max or None,
                             retention_age=settings.retention_age, health=health)
@@ -232,6 +230,29 @@ def build_auth(settings: Settings, clock: Callable[[], float] = time.time) -> No
     return NorceAuth(tokens, enabled=settings.query_auth, query_rate=settings.query_rate_limit, clock=clock)
 
 
+def build_sender(settings: Settings) -> Sender:
+    """A Sender as the settings say: Norce's deadline, redirect rules and static headers."""
+    return Sender(USER_AGENT, timeout=settings.timeout, max_redirects=settings.max_redirects,
+                  body_cap=settings.response_body_cap, keep_post_on_redirect=settings.redirect_keep_post,
+                  allow_link_local=settings.allow_link_local)
+
+
+def build_battery(settings: Settings, factory: EventFactory) -> Battery:
+    """The conformance battery over its own Sender (the same code as deliveries, its own connections)."""
+    return Battery(build_sender(settings).post, factory, budget=settings.timeout, parallel=settings.concurrency,
+                   burst=settings.concurrency, user_agent=USER_AGENT, allow_link_local=settings.allow_link_local)
+
+
+def build_subscriptions(settings: Settings, factory: EventFactory) -> Subscriptions:
+    """The subscriptions as the environment and the config file set them."""
+    subs = Subscriptions(factory.catalog.names(), settings.subscriber_url, settings.allow_link_local)
+    if settings.config_file is not None:
+        subs.load(settings.config_file)
+        if settings.subscriber_url:  # the environment wins over the file
+            subs.set_default_url(settings.subscriber_url)
+    return subs
+
+
 def build_core(settings: Settings, database: str | None = None) -> Core:
     """Build (but do not start) every part from the settings."""
     factory = build_factory(settings)
@@ -245,7 +266,7 @@ def build_core(settings: Settings, database: str | None = None) -> Core:
     warnings += [f"skipped scenario: {p}" for p in library.problems]
     return Core(settings, factory, outbox, library, runs, schedules, Sink(settings.sink_keep),
                 EngineLock(database or settings.database_path), world, query, Advancer(world, factory, outbox),
-                health=health, warnings=warnings, auth=build_auth(settings))
+                health=health, warnings=warnings, auth=build_auth(settings), battery=build_battery(settings, factory))
 
 
 def create_app(settings: Settings | None = None, core: Core | None = None):

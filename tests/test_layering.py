@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent / "mock_norce"
 
 FOUNDATION = {"settings", "errors", "limits", "durations", "safejson", "health", "statuses", "weighted", "__init__"}
 LEVEL = {"foundation": 0, "catalogue": 1, "scenarios": 2, "storage": 2, "figures": 2, "delivery": 3, "world": 3,
-         "playback": 4, "web": 5, "app": 6, "cli": 7,
+         "playback": 4, "conformance": 4, "web": 5, "app": 6, "cli": 7,
          # What a user's test suite imports (client, server starter, plugin, Testcontainers
          # module): it talks to a server over HTTP and imports nothing of the engine.
          "testing": 8}

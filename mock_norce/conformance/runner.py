@@ -1,0 +1,177 @@
+"""Runs the battery: the sending cases through the Sender, then the burst, then the cases
+that read every answer (redirects, latency, the slow path), then the user's verification.
+
+Sending cases run side by side up to ``parallel`` at once (the configured concurrency per
+subscriber, 1 by default, as mock-norce itself delivers), each case's own steps one after the
+other; the burst runs alone afterwards, so its N requests at once are the only ones in flight
+and a failure under load is not blamed on another case. ``post`` is ``Sender.post`` (the same
+code path as every delivery: the 5 s deadline over the whole attempt, redirects as Norce's
+.NET client follows them, the static headers), injected so this module needs no socket.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from mock_norce.catalogue.payloads import EventFactory, new_seed
+from mock_norce.conformance import cases
+from mock_norce.conformance.report import Case, Exchange, Report, exchange
+from mock_norce.delivery.subscriptions import check_headers, check_url, mask_url
+from mock_norce.errors import MockNorceError
+from mock_norce.limits import SEED_MAX, SEED_MIN
+
+BURST_MIN = 4  # with the default concurrency of 1 a "burst" of one would test nothing
+BURST_MAX = 64
+
+
+class ConformanceError(MockNorceError):
+    """Bad input to the battery: the field at fault is named (422 in the API, exit 2 in the CLI)."""
+
+    code = "bad_conformance_request"
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class Plan:
+    """What to run: checked input (see ``Battery.plan``)."""
+
+    url: str
+    types: list[str]
+    headers: dict[str, str] = field(default_factory=dict)
+    verify: str | Callable[[dict], Any] | None = None
+    seed: int = 0
+    burst: int = BURST_MIN
+
+
+class Battery:
+    """The conformance battery over a Sender's ``post`` and the payload factory."""
+
+    def __init__(self, post: Callable, factory: EventFactory, *, budget: float = 5.0, parallel: int = 1,
+                 burst: int = BURST_MIN, user_agent: str = "mock-norce", allow_link_local: bool = False,
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic):
+        self.post = post
+        self.factory = factory
+        self.budget = budget
+        self.parallel = max(1, parallel)
+        self.burst = min(max(burst, BURST_MIN), BURST_MAX)
+        self.user_agent = user_agent
+        self.allow_link_local = allow_link_local
+        self.clock = clock
+        self.monotonic = monotonic
+
+    def plan(self, url: Any, types: Any = None, headers: Any = None, verify: Any = None,
+             seed: Any = None, default_types: list[str] | None = None) -> Plan:
+        """Check the input, every problem with the field it is in; types default to default_types."""
+        try:
+            target = check_url(url.strip() if isinstance(url, str) else url, self.allow_link_local)
+        except MockNorceError as exc:
+            raise ConformanceError(exc.message, "url") from None
+        names = self.factory.catalog.names()
+        if types is None or types == []:
+            types = list(default_types or names)
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise ConformanceError("types must be a list of event type names", "types")
+        unknown = [t for t in types if t not in names]
+        if unknown:
+            raise ConformanceError(f"unknown event type(s): {', '.join(unknown)}; known: {', '.join(names)}", "types")
+        if not types:
+            raise ConformanceError("no event type to test: every subscription is OFF; name types", "types")
+        try:
+            checked = check_headers(headers)
+        except MockNorceError as exc:
+            raise ConformanceError(exc.message, "headers") from None
+        if isinstance(verify, str):
+            try:
+                verify = check_url(verify.strip(), self.allow_link_local, what="verify URL")
+            except MockNorceError as exc:
+                raise ConformanceError(exc.message, "verify") from None
+        elif verify is not None and not callable(verify):
+            raise ConformanceError("verify must be a URL (or, in Python, a callable)", "verify")
+        if seed is None:
+            seed = new_seed() % (SEED_MAX - 10_000)
+        if not isinstance(seed, int) or isinstance(seed, bool) or not SEED_MIN <= seed <= SEED_MAX - 10_000:
+            raise ConformanceError(f"seed must be an integer between {SEED_MIN} and {SEED_MAX - 10_000}", "seed")
+        return Plan(target, list(dict.fromkeys(types)), checked, verify, seed, self.burst)
+
+    def run(self, plan: Plan) -> Report:
+        """Send every case, judge it, and return the report."""
+        start = self.monotonic()
+        report = Report(id=uuid.uuid4().hex[:12], url=mask_url(plan.url) or "", types=plan.types, seed=plan.seed,
+                        started=self.clock(), budget_ms=self.budget * 1000,
+                        verify_url=mask_url(plan.verify) if isinstance(plan.verify, str) else None)
+        sending = cases.jobs(self.factory, plan.types, plan.seed)
+        with ThreadPoolExecutor(self.parallel, thread_name_prefix="conform") as pool:
+            done = list(pool.map(lambda job: self._sequence(job, plan, start), sending))
+        burst = cases.burst_job(self.factory, plan.types, plan.seed, plan.burst)
+        done.append(self._at_once(burst, plan, start))
+        every: list[Exchange] = [ex for case in done for ex in case.exchanges]
+        report.cases = done + [cases.judge_redirects(every), cases.judge_latency(every, self.budget * 1000),
+                               cases.judge_slow_path(every, self.budget * 1000)]
+        if plan.verify is not None:
+            report.cases.append(self._verify(plan, report, start))
+        report.duration_ms = (self.monotonic() - start) * 1000
+        return report
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def _send(self, plan: Plan, body: bytes, start: float) -> Exchange:
+        began = self.monotonic()
+        outcome = self.post(plan.url, body, plan.headers)
+        return exchange(plan.url, body, plan.headers, outcome, (began - start) * 1000, self.user_agent)
+
+    def _sequence(self, job: cases.Job, plan: Plan, start: float) -> Case:
+        began = self.monotonic()
+        exchanges = [] if job.skip else [self._send(plan, step.body, start) for step in job.steps]
+        case = cases.judge_sent(job, exchanges)
+        case.duration_ms = (self.monotonic() - began) * 1000
+        return case
+
+    def _at_once(self, job: cases.Job, plan: Plan, start: float) -> Case:
+        """Every step of the job at the same moment, one thread each, released by a barrier."""
+        began = self.monotonic()
+        gate = threading.Barrier(len(job.steps))
+
+        def one(step: cases.Step) -> Exchange:
+            gate.wait(timeout=self.budget + 5)
+            return self._send(plan, step.body, start)
+
+        with ThreadPoolExecutor(len(job.steps), thread_name_prefix="conform-burst") as pool:
+            exchanges = list(pool.map(one, job.steps))
+        case = cases.judge_sent(job, exchanges)
+        case.duration_ms = (self.monotonic() - began) * 1000
+        return case
+
+    def _verify(self, plan: Plan, report: Report, start: float) -> Case:
+        """The user's check of side effects: the report so far (bodies included) to their URL or callable."""
+        case = Case("verify", "the user's verification of side effects passes (2xx from --verify, or the "
+                    "callable returns)")
+        began = self.monotonic()
+        data = report.to_dict()
+        if callable(plan.verify):
+            try:
+                plan.verify(data)
+                case.reason = "the verification returned"
+            except Exception as exc:  # noqa: BLE001 - the user's assertion, whatever it raised
+                case.verdict, case.reason = "fail", f"{type(exc).__name__}: {exc}"
+        else:
+            body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+            outcome = self.post(plan.verify, body, {})
+            ex = exchange(plan.verify, body, {}, outcome, (began - start) * 1000, self.user_agent)
+            ex.request_body = ex.request_body[:2048] + (" [...]" if len(ex.request_body) > 2048 else "")
+            case.exchanges = [ex]
+            if ex.ok:
+                case.reason = f"the verify URL answered {ex.answer()}"
+            else:
+                case.verdict = "fail"
+                case.reason = f"the verify URL answered {ex.answer()}: {ex.response_body[:300]}"
+        case.duration_ms = (self.monotonic() - began) * 1000
+        return case
