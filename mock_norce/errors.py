@@ -337,6 +337,18 @@ class ApiError(MockNorceError):
         self.status, self.code, self.errors = status, code, errors
 
 
+# --- conformance -------------------------------------------------------------------------
+
+class ConformanceError(MockNorceError):
+    """Bad input to the conformance battery (URL, types, headers, verify, seed), the field named."""
+
+    code = "bad_conformance_request"
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
 # --- cli ---------------------------------------------------------------------------------
 
 class UsageError(MockNorceError):

@@ -7,3 +7,6 @@ EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 # killed by SIGPIPE has in a shell (`yes | head` gives 141 under `set -o pipefail`), without
 # a message; the reader had all it wanted, and finally blocks still run.
 EXIT_PIPE = 128 + signal.SIGPIPE
+# `mock-norce conform`: the battery ran and at least one case failed (warnings alone exit 0),
+# told apart from 1 (a negative answer of another command) and 2 (bad input) in a CI job.
+EXIT_NONCONFORMANT = 3

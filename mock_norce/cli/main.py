@@ -55,6 +55,12 @@ def _server_option(p) -> None:
 SERVER_HELP = "drive the mock-norce serving at URL (its log, its engine) instead of delivering in this process"
 
 
+def cmd_conform(args, settings: Settings) -> int:
+    from mock_norce.cli.conform import conform
+
+    return conform(args, settings)
+
+
 def cmd_serve(args, settings: Settings) -> int:
     from mock_norce.cli.engine import serve
 
@@ -175,6 +181,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("request", metavar="REQUEST", help='e.g. \'{"event": "OrderConfirmedEvent", "interval": "10s"}\'')
     _server_option(p)
     p.set_defaults(func=cmd_remote, remote="schedule")
+
+    p = sub.add_parser("conform", help="run the conformance battery against your endpoint; exit 3 on a fail",
+                       description="Would Norce be happy with your endpoint? Real deliveries, each a named case "
+                                   "with a verdict (pass, warn, fail, skip) and its evidence: every type accepted, "
+                                   "the same event twice, one order's events in reverse, int64 ids, Nordic names, "
+                                   "optional fields absent, a burst, redirects, latency against the 5 s budget. "
+                                   "Exit 0 without a fail (warnings too), 3 with one, 2 for bad input.")
+    p.add_argument("--url", required=True, help="your endpoint, e.g. http://127.0.0.1:8000/norce/webhook")
+    p.add_argument("--types", nargs="+", metavar="TYPE",
+                   help="event types to test (default: every enabled subscription, i.e. all 19)")
+    p.add_argument("--header", action="append", default=[], metavar="NAME=VALUE",
+                   help="a static header sent with every request, e.g. an auth token (repeatable)")
+    p.add_argument("--format", choices=["table", "json", "junit", "html"], default="table",
+                   help="table (default), json, junit (XML for CI) or html (a standalone page)")
+    p.add_argument("--out", metavar="FILE", help="write the report there (default: stdout)")
+    p.add_argument("--verify", metavar="URL",
+                   help="after the battery, POST the report (with the bodies sent) there; 2xx passes the "
+                        "verify case, anything else fails it (your test asserts side effects)")
+    p.add_argument("--seed", type=int, help="seed of the payloads (default: random; the report says it)")
+    p.set_defaults(func=cmd_conform)
 
     p = sub.add_parser("check", help="validate scenario files; exit 1 on errors",
                        description="Check scenario files (default: the built-in and MOCK_NORCE_SCENARIOS_DIR "

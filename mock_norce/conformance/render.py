@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import time
+from html import escape as html_escape
 from xml.sax.saxutils import escape, quoteattr
 
 from mock_norce.conformance.report import Report
 
-FORMATS = ("table", "json", "junit")
+FORMATS = ("table", "json", "junit", "html")
 
 
 def render(report: Report, fmt: str) -> str:
@@ -22,6 +23,8 @@ def render(report: Report, fmt: str) -> str:
         return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     if fmt == "junit":
         return junit(report)
+    if fmt == "html":
+        return page(report)
     return table(report)
 
 
@@ -89,3 +92,30 @@ def _evidence(case) -> str:
         if ex.response_body:
             lines.append(f"  answer: {ex.response_body[:500]}")
     return "\n".join(lines)
+
+
+_STYLE = ("body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#1b1f24}"
+          "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:.35rem .5rem;"
+          "text-align:left;vertical-align:top}.pass{color:#116329}.warn{color:#7d4e00}.fail{color:#b42318}"
+          ".skip{color:#57606a}pre{white-space:pre-wrap;word-break:break-all;background:#f6f8fa;padding:.5rem}")
+
+
+def page(report: Report) -> str:
+    """A standalone HTML page of the report (the CLI's --format html; the UI has its own)."""
+    e = html_escape
+    counts = report.counts()
+    rows = []
+    for c in report.cases:
+        evidence = "".join(
+            f"<details><summary>{e(ex.method)} {e(ex.url)} &rarr; {e(ex.answer())} in {ex.latency_ms:.0f} ms"
+            f"</summary><pre>{e(ex.request_body)}</pre><pre>{e(ex.response_body)}</pre></details>"
+            for ex in c.exchanges)
+        rows.append(f"<tr><td>{e(c.name)}</td><td class=\"{c.verdict}\">{c.verdict}</td>"
+                    f"<td>{e(c.expectation)}</td><td>{e(c.reason)}{evidence}</td></tr>")
+    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>mock-norce conform: {report.verdict}</title><style>{_STYLE}</style></head><body><main>"
+            f"<h1>Would Norce be happy with {e(report.url)}? <span class=\"{report.verdict}\">"
+            f"{report.verdict}</span></h1><p>{counts['fail']} fail, {counts['warn']} warn, {counts['pass']} pass, "
+            f"{counts['skip']} skip; seed {report.seed}; {report.duration_ms / 1000:.1f} s.</p>"
+            "<table><thead><tr><th>Case</th><th>Verdict</th><th>Expectation</th><th>Result and evidence</th></tr>"
+            f"</thead><tbody>{''.join(rows)}</tbody></table></main></body></html>\n")

@@ -23,21 +23,11 @@ from mock_norce.catalogue.payloads import EventFactory, new_seed
 from mock_norce.conformance import cases
 from mock_norce.conformance.report import Case, Exchange, Report, exchange
 from mock_norce.delivery.subscriptions import check_headers, check_url, mask_url
-from mock_norce.errors import MockNorceError
+from mock_norce.errors import ConformanceError, MockNorceError
 from mock_norce.limits import SEED_MAX, SEED_MIN
 
 BURST_MIN = 4  # with the default concurrency of 1 a "burst" of one would test nothing
 BURST_MAX = 64
-
-
-class ConformanceError(MockNorceError):
-    """Bad input to the battery: the field at fault is named (422 in the API, exit 2 in the CLI)."""
-
-    code = "bad_conformance_request"
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass
@@ -97,9 +87,9 @@ class Battery:
         elif verify is not None and not callable(verify):
             raise ConformanceError("verify must be a URL (or, in Python, a callable)", "verify")
         if seed is None:
-            seed = new_seed() % (SEED_MAX - 10_000)
-        if not isinstance(seed, int) or isinstance(seed, bool) or not SEED_MIN <= seed <= SEED_MAX - 10_000:
-            raise ConformanceError(f"seed must be an integer between {SEED_MIN} and {SEED_MAX - 10_000}", "seed")
+            seed = new_seed()
+        if not isinstance(seed, int) or isinstance(seed, bool) or not SEED_MIN <= seed <= SEED_MAX:
+            raise ConformanceError(f"seed must be an integer between {SEED_MIN} and {SEED_MAX}", "seed")
         return Plan(target, list(dict.fromkeys(types)), checked, verify, seed, self.burst)
 
     def run(self, plan: Plan) -> Report:

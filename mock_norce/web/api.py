@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from mock_norce.web import api_docs, openapi
 from mock_norce.web import sink as sink_web
-from mock_norce.web import world_api
+from mock_norce.web import conformance_api, world_api
 from mock_norce.errors import ApiError, MockNorceError
 from mock_norce.limits import BULK_REDELIVER_MAX, INT64_MAX, OFFSET_MAX, SEED_MAX, SEED_MIN, WAIT_MAX
 from mock_norce.delivery.subscriptions import MASK, mask_url, unmask_url
@@ -31,6 +31,7 @@ bp = Blueprint("api", __name__)
 # receiving end is open to webhook senders) and its API beside them.
 bp.register_blueprint(sink_web.bp)
 bp.register_blueprint(world_api.bp)
+bp.register_blueprint(conformance_api.bp)
 bp.register_blueprint(api_docs.bp)
 log = logging.getLogger("mock_norce.web.api")
 # A delivery id is an SQLite integer: a bigger number in a path is no delivery (404), not an overflow.

@@ -46,6 +46,7 @@ TAGS = [
     ("sink", "The built-in subscriber and what it received"),
     ("figures", "Live figures and Prometheus metrics"),
     ("service", "Health, this document, the interactive docs, reset"),
+    ("conformance", "Would Norce be happy with your endpoint? The conformance battery and its reports"),
 ]
 
 
@@ -266,6 +267,19 @@ def document() -> dict:
             "getScheduleFiguresCsv", "figures", "The time series as CSV",
             {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}, "404",
             parameters=[ID])},
+        "/api/conformance": {"post": _op(
+            "runConformance", "conformance", "Run the conformance battery against url (real deliveries through "
+            "the sender: every type accepted, duplicates, out of order, int64 ids, Nordic names, optional fields "
+            "absent, a burst, redirects, latency against the 5 s budget); answers when it has run",
+            {"201": _ok("the report (kept among the last 20)", _ref("ConformanceReport"))}, "422",
+            body="ConformanceRequest", write=True)},
+        "/api/conformance/{id}": {"get": _op(
+            "getConformanceReport", "conformance", "A report of the last 20 (until a restart), as JSON or JUnit XML",
+            {"200": {"description": "the report", "content": {
+                "application/json": {"schema": _ref("ConformanceReport")},
+                "application/xml": {"schema": {"type": "string", "description": "JUnit XML (format=junit)"}}}}},
+            "404", "422", parameters=[ID, _param("format", "query", {"type": "string", "enum": ["json", "junit"]},
+                                                 "json (the default) or junit")])},
         "/api/stats": {"get": _op("getStats", "figures", "Figures of everything since start (a reset keeps them)",
                                   {"200": _ok("figures", _ref("Stats"))})},
         "/metrics": {"get": _op("getMetrics", "figures", "Prometheus metrics", {

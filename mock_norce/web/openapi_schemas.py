@@ -117,6 +117,19 @@ REQUESTS = {
     },
     "BulkRedeliverRequest": {"type": "object", "additionalProperties": False, "properties": {},
                              "description": "empty: the filters are the query's, as GET /api/deliveries takes"},
+    "ConformanceRequest": {
+        "type": "object", "additionalProperties": False, "required": ["url"],
+        "properties": {
+            "url": URL | {"description": "your endpoint: the battery POSTs to it"},
+            "types": {"type": "array", "items": {"type": "string"},
+                      "description": "event types to test (default: every enabled subscription)"},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"},
+                        "description": "static headers sent with every request (an auth token, say)"},
+            "verify": URL | {"description": "after the battery, the report (with the bodies sent) is POSTed "
+                                            "here; 2xx passes the verify case"},
+            "seed": SEED | {"description": "seed of the payloads (default: random)"},
+        },
+    },
     "SubscriptionUpdate": {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -281,6 +294,26 @@ RESPONSES = {
                          status=INT),
     "Deleted": exact(deleted={"type": "integer", "description": "how many were deleted"}),
     "ScheduleDeleted": exact(deleted={"type": "string", "description": "the id of the schedule deleted"}),
+    "ConformanceExchange": exact(
+        ("error_class", "error"), method=STR, url=STR,
+        request_headers=HEADER_PAIRS, request_body={"type": "string", "description": "the body as sent"},
+        status=INT_OR_NULL, response_headers=HEADER_PAIRS,
+        response_body={"type": "string", "description": "the answer's first 2,048 characters"},
+        latency_ms=NUM, started_ms={"type": "number", "description": "from the start of the battery"},
+        error_class=STR_OR_NULL, error=STR_OR_NULL, hops=array(ref("Hop")),
+        doc="one request of a case and what came back (secrets masked)"),
+    "ConformanceCase": exact(
+        name={"type": "string", "description": "accepts/<Type>, duplicate, out-of-order, int64-ids, non-ascii, "
+                                               "optional-absent, burst, redirects, latency, slow-path, verify"},
+        expectation=STR, verdict={"type": "string", "enum": ["pass", "warn", "fail", "skip"]},
+        reason=STR, exchanges=array(ref("ConformanceExchange")),
+        figures=map_of(NUM) | {"description": "latency and slow-path: p50_ms, p99_ms, slowest_ms, headroom_ms, ..."},
+        duration_ms=NUM),
+    "ConformanceReport": exact(
+        id=STR, url=STR, types=array(STR), seed=INT, started=TIME, duration_ms=NUM, budget_ms=NUM,
+        verdict={"type": "string", "enum": ["pass", "warn", "fail"]},
+        counts=exact(**{v: INT for v in ("pass", "warn", "fail", "skip")}), verify_url=STR_OR_NULL,
+        cases=array(ref("ConformanceCase")), doc="a conformance report: fail if any case failed"),
     "ResetResult": exact(
         reset={"type": "boolean", "const": True},
         deleted=exact(deliveries=INT, runs=INT, schedules=INT, sink=INT,
