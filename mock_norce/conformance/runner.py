@@ -26,6 +26,7 @@ from mock_norce.delivery.subscriptions import check_headers, check_url, mask_url
 from mock_norce.errors import ConformanceError, MockNorceError
 from mock_norce.limits import SEED_MAX, SEED_MIN
 
+TYPE_SLOT = "%7Btype%7D"  # "{type}" in a URL, as check_url writes it: the event type goes there
 BURST_MIN = 4  # with the default concurrency of 1 a "burst" of one would test nothing
 BURST_MAX = 64
 
@@ -95,7 +96,7 @@ class Battery:
     def run(self, plan: Plan) -> Report:
         """Send every case, judge it, and return the report."""
         start = self.monotonic()
-        report = Report(id=uuid.uuid4().hex[:12], url=mask_url(plan.url) or "", types=plan.types, seed=plan.seed,
+        report = Report(id=uuid.uuid4().hex[:12], url=(mask_url(plan.url) or "").replace(TYPE_SLOT, "{type}"), types=plan.types, seed=plan.seed,
                         started=self.clock(), budget_ms=self.budget * 1000,
                         verify_url=mask_url(plan.verify) if isinstance(plan.verify, str) else None)
         sending = cases.jobs(self.factory, plan.types, plan.seed)
@@ -113,14 +114,17 @@ class Battery:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def _send(self, plan: Plan, body: bytes, start: float) -> Exchange:
+    def _send(self, plan: Plan, step: cases.Step, start: float) -> Exchange:
+        # Norce posts each type to its own URL (the body does not say its type): {type} in the
+        # URL stands for it, so one receiver can route (and deduplicate) per type.
+        url = plan.url.replace(TYPE_SLOT, step.event_type)
         began = self.monotonic()
-        outcome = self.post(plan.url, body, plan.headers)
-        return exchange(plan.url, body, plan.headers, outcome, (began - start) * 1000, self.user_agent)
+        outcome = self.post(url, step.body, plan.headers)
+        return exchange(url, step.body, plan.headers, outcome, (began - start) * 1000, self.user_agent)
 
     def _sequence(self, job: cases.Job, plan: Plan, start: float) -> Case:
         began = self.monotonic()
-        exchanges = [] if job.skip else [self._send(plan, step.body, start) for step in job.steps]
+        exchanges = [] if job.skip else [self._send(plan, step, start) for step in job.steps]
         case = cases.judge_sent(job, exchanges)
         case.duration_ms = (self.monotonic() - began) * 1000
         return case
@@ -132,7 +136,7 @@ class Battery:
 
         def one(step: cases.Step) -> Exchange:
             gate.wait(timeout=self.budget + 5)
-            return self._send(plan, step.body, start)
+            return self._send(plan, step, start)
 
         with ThreadPoolExecutor(len(job.steps), thread_name_prefix="conform-burst") as pool:
             exchanges = list(pool.map(one, job.steps))

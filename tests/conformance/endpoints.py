@@ -18,14 +18,15 @@ def ok(req, conn):
 
 
 def conflict_on_duplicates():
-    """409 for a body seen before: the idempotency check many receivers get wrong."""
-    seen: set[bytes] = set()
+    """409 for a body seen before at the same path: the idempotency check many receivers get wrong
+    (per path: Norce sends one order's Confirmed and Delivered with the same body, to two URLs)."""
+    seen: set[tuple[str, bytes]] = set()
     lock = threading.Lock()
 
     def handle(req, conn):
         with lock:
-            dup = req.body in seen
-            seen.add(req.body)
+            dup = (req.path, req.body) in seen
+            seen.add((req.path, req.body))
         return response(409, b'{"error":"duplicate"}') if dup else response(200)
     return handle
 

@@ -209,3 +209,20 @@ def test_secrets_in_headers_and_url_are_masked_in_the_evidence(battery, serve):
     text = json.dumps(report.to_dict())
     assert "s3cret" not in text and "nordic" in text
     assert server.requests[0].headers["authorization"] == "Bearer s3cret"  # sent as given
+
+
+def test_type_in_the_url_routes_each_event_to_its_own_path(battery, serve):
+    server = serve(ep.conflict_on_duplicates())
+    report = run(battery, server.url + "/norce/{type}?kind={type}", seed=3)
+    # Confirmed, PartlyDelivered and Delivered of one order have the same body: per path they are no duplicates.
+    assert {c.name: c.verdict for c in report.cases if c.verdict != "pass"} == {"duplicate": "fail"}
+    assert report.url.endswith("/norce/{type}?kind={type}")
+    paths = {r.path for r in server.requests}
+    assert "/norce/OrderDeliveredEvent?kind=OrderDeliveredEvent" in paths and len(paths) == 19
+    assert case(report, "accepts/JobCompletedEvent").exchanges[0].url.endswith("/norce/JobCompletedEvent?kind=JobCompletedEvent")
+
+
+def test_one_url_for_every_type_shows_a_receiver_that_dedupes_by_body_alone(battery, serve):
+    report = run(battery, serve(ep.conflict_on_duplicates()).url + "/hook", seed=3)
+    # Norce's bodies carry no type: one order's Delivered is byte for byte its Confirmed.
+    assert case(report, "out-of-order").verdict == "fail"
