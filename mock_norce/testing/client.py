@@ -172,6 +172,37 @@ class Client:
         """Send the types without their own URL to ``url`` (until a reset); the URL as stored, masked."""
         return self.call("PUT", "/api/subscriptions/default", {"url": url})["url"]
 
+    def conform(self, url: str, types: Iterable[str] | None = None, *, headers: dict[str, str] | None = None,
+                verify: Any = None, seed: int | None = None, timeout: float = 600.0) -> dict:
+        """Run the conformance battery against ``url`` (``POST /api/conformance``); the report as a dict.
+
+        ``verify`` is a URL the server POSTs the report to, or a Python callable given the report
+        here, after the battery: it asserts side effects (one e-mail per order even after the
+        duplicate, say); if it raises, a failed ``verify`` case is added and the verdict is fail.
+        ``assert report["verdict"] != "fail"`` is then the test's one line.
+        """
+        body: dict[str, Any] = {"url": url}
+        for key, value in (("types", list(types) if types is not None else None), ("headers", headers),
+                           ("seed", seed), ("verify", verify if isinstance(verify, str) else None)):
+            if value is not None:
+                body[key] = value
+        report = self.call("POST", "/api/conformance", body, timeout=timeout)
+        if callable(verify):
+            case = {"name": "verify", "expectation": "the user's verification of side effects passes (the "
+                    "callable returns)", "verdict": "pass", "reason": "the verification returned",
+                    "exchanges": [], "figures": {}, "duration_ms": 0.0}
+            began = time.monotonic()
+            try:
+                verify(report)
+            except Exception as exc:  # noqa: BLE001 - the user's assertion, whatever it raised
+                case.update(verdict="fail", reason=f"{type(exc).__name__}: {exc}")
+            case["duration_ms"] = round((time.monotonic() - began) * 1000, 1)
+            report["cases"].append(case)
+            report["counts"][case["verdict"]] += 1
+            if case["verdict"] == "fail":
+                report["verdict"] = "fail"
+        return report
+
     def reset(self) -> dict:
         """Everything back to the boot state: log, queue, sink, runs, schedules, subscriptions, world."""
         return self.call("POST", "/api/reset", {})
@@ -185,7 +216,7 @@ class Client:
     # --- HTTP ------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             form: dict[str, str] | None = None) -> Any:
+             form: dict[str, str] | None = None, timeout: float | None = None) -> Any:
         """One request; the JSON answer, or MockNorceClientError with the server's words."""
         data = None
         all_headers = {"Accept": "application/json", **(headers or {})}
@@ -199,7 +230,7 @@ class Client:
             all_headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(self.base_url + path, data, all_headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as answer:
                 raw = answer.read()
         except urllib.error.HTTPError as exc:
             raw = exc.read()
