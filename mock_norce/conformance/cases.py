@@ -173,7 +173,7 @@ def judge_redirects(exchanges: list[Exchange]) -> Case:
     if lossy:
         case.verdict = "warn"
         case.reason = (f"the URL answers {'/'.join(map(str, lossy))}: Norce follows it with a GET, so the event's "
-                       f"body never reaches {_chain(redirected[0])}; point Norce at the final URL")
+                       f"body never arrives ({_chain(redirected[0])}); point Norce at the final URL")
     else:
         case.reason = f"{'/'.join(map(str, codes))} keeps the POST and its body; it ends in 2xx"
     return case
