@@ -239,8 +239,10 @@ def build_sender(settings: Settings) -> Sender:
 
 def build_battery(settings: Settings, factory: EventFactory) -> Battery:
     """The conformance battery over its own Sender (the same code as deliveries, its own connections)."""
-    return Battery(build_sender(settings).post, factory, budget=settings.timeout, parallel=settings.concurrency,
-                   burst=settings.concurrency, user_agent=USER_AGENT, allow_link_local=settings.allow_link_local)
+    sender = build_sender(settings)
+    return Battery(sender.post, factory, budget=settings.timeout, parallel=settings.concurrency,
+                   burst=settings.concurrency, user_agent=USER_AGENT, allow_link_local=settings.allow_link_local,
+                   idle=sender.close)
 
 
 def build_subscriptions(settings: Settings, factory: EventFactory) -> Subscriptions:

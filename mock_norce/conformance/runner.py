@@ -48,8 +48,10 @@ class Battery:
 
     def __init__(self, post: Callable, factory: EventFactory, *, budget: float = 5.0, parallel: int = 1,
                  burst: int = BURST_MIN, user_agent: str = "mock-norce", allow_link_local: bool = False,
-                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
+                 idle: Callable[[], Any] | None = None):
         self.post = post
+        self.idle = idle  # closes the sender's idle connections after a run (none linger between runs)
         self.factory = factory
         self.budget = budget
         self.parallel = max(1, parallel)
@@ -110,6 +112,8 @@ class Battery:
         if plan.verify is not None:
             report.cases.append(self._verify(plan, report, start))
         report.duration_ms = (self.monotonic() - start) * 1000
+        if self.idle is not None:
+            self.idle()
         return report
 
     # --- sending ---------------------------------------------------------------------------
