@@ -152,6 +152,14 @@ def judge_sent(job: Job, exchanges: list[Exchange]) -> Case:
     return case
 
 
+def not_sent(job: Job, first: Exchange) -> Case:
+    """A case left unsent because the first request found no endpoint to talk to."""
+    if job.skip:
+        return Case(job.name, job.expectation, "skip", job.skip)
+    return Case(job.name, job.expectation, "fail", f"not sent: the endpoint cannot be reached "
+                f"({first.error_class}: {first.error})")
+
+
 def judge_redirects(exchanges: list[Exchange]) -> Case:
     """301/302/303 warn (Norce re-sends a GET: the body is lost), 307/308 to a 2xx pass, a broken chain fails."""
     case = Case("redirects", "no redirect, or a 307/308 that keeps the POST and ends in 2xx "

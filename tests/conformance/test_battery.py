@@ -226,3 +226,13 @@ def test_one_url_for_every_type_shows_a_receiver_that_dedupes_by_body_alone(batt
     report = run(battery, serve(ep.conflict_on_duplicates()).url + "/hook", seed=3)
     # Norce's bodies carry no type: one order's Delivered is byte for byte its Confirmed.
     assert case(report, "out-of-order").verdict == "fail"
+
+
+def test_an_endpoint_that_cannot_be_reached_fails_at_once(battery):
+    from ..servers import unused_port
+
+    report = run(battery, f"http://127.0.0.1:{unused_port()}/hook")
+    sent = [ex for c in report.cases for ex in c.exchanges]
+    assert len(sent) == 1 and sent[0].error_class == "connection_refused"
+    assert verdicts(report)["duplicate"] == "fail" and "cannot be reached" in case(report, "burst").reason
+    assert report.verdict == "fail"
