@@ -65,7 +65,8 @@ class Battery:
 
     def plan(self, url: Any, types: Any = None, headers: Any = None, verify: Any = None,
              seed: Any = None, default_types: list[str] | None = None) -> Plan:
-        """Check the input, every problem with the field it is in; types default to default_types."""
+        """The checked input, or a ConformanceError naming the field at fault; no types (or []) means
+        default_types (the enabled subscriptions), or every type when that is empty too."""
         try:
             target = check_url(url.strip() if isinstance(url, str) else url, self.allow_link_local)
         except MockNorceError as exc:
@@ -78,8 +79,6 @@ class Battery:
         unknown = [t for t in types if t not in names]
         if unknown:
             raise ConformanceError(f"unknown event type(s): {', '.join(unknown)}; known: {', '.join(names)}", "types")
-        if not types:
-            raise ConformanceError("no event type to test: every subscription is OFF; name types", "types")
         try:
             checked = check_headers(headers)
         except MockNorceError as exc:
@@ -100,7 +99,8 @@ class Battery:
     def run(self, plan: Plan) -> Report:
         """Send every case, judge it, and return the report."""
         start = self.monotonic()
-        report = Report(id=uuid.uuid4().hex[:12], url=(mask_url(plan.url) or "").replace(TYPE_SLOT, "{type}"), types=plan.types, seed=plan.seed,
+        shown = (mask_url(plan.url) or "").replace(TYPE_SLOT, "{type}")
+        report = Report(id=uuid.uuid4().hex[:12], url=shown, types=plan.types, seed=plan.seed,
                         started=self.clock(), budget_ms=self.budget * 1000,
                         verify_url=mask_url(plan.verify) if isinstance(plan.verify, str) else None)
         sending = cases.jobs(self.factory, plan.types, plan.seed)
