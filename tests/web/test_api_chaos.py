@@ -105,3 +105,40 @@ def test_a_schedules_chaos_is_its_own_and_kept_in_its_spec(client, subscriber):
                                                "chaos": {"fail_first": 1, "seed": 4}}).get_json()
     wait_until(lambda: client.get(f"/api/runs/{made['id']}.1").status_code == 200)
     assert client.get(f"/api/runs/{made['id']}.1").get_json()["chaos"]["seed"] == 5  # its seed + the firing
+
+
+def test_the_from_code_snippets_carry_the_chaos():
+    import json
+    import shlex
+
+    from mock_norce.delivery import chaos as chaos_spec
+    from mock_norce.web import snippets
+
+    spec = {"seed": 0, "duplicate": 0.5, "reorder_window": 2.0, "delay": 0.0, "fail_first": 1.0}
+    for s in (snippets.run("http://127.0.0.1:8080", "web-order", {"seed": 1, "chaos": spec}),
+              snippets.subscription("http://127.0.0.1:8080", "OrderConfirmedEvent", None, {}, True, chaos=spec)):
+        assert json.loads(s.curl.rsplit("-d ", 1)[1].strip("'"))["chaos"] == spec
+        words = shlex.split(s.cli)
+        given = chaos_spec.parse(chaos_spec.parse_pairs(words[words.index("--chaos") + 1]))
+        assert given == chaos_spec.Chaos(**spec)  # seed 0 kept: it is not "no seed"
+        call = s.pytest.split("mock_norce.", 1)[1]
+        assert "chaos={" in call and "'fail_first': 1.0" in call
+        compile(s.pytest, "snippet", "exec")
+
+
+def test_the_python_client_sets_chaos(client):
+    """The pytest plugin's client (testing/client.py) on this app, through Flask's test client."""
+    from mock_norce.testing.client import Client
+
+    class Through(Client):
+        def call(self, method, path, body=None, headers=None, form=None):
+            got = client.open(path, method=method, json=body)
+            assert got.status_code < 400, got.get_json()
+            return got.get_json()
+
+    c = Through("http://unused")
+    sub = c.subscribe("OrderConfirmedEvent", None, chaos={"delay": 1})
+    assert sub.chaos["delay"] == 1.0
+    run = c.run("web-order", 3, chaos={"fail_first": 1}, wait=20)
+    assert run.status == "completed" and run.chaos["seed"] == 3
+    assert all(d.chaos["fail_first"] is True for d in c.deliveries(run=run.id))
