@@ -158,6 +158,24 @@ def note(decision: Decision, scale: float) -> dict | None:
     return out or None
 
 
+def rows(row: tuple, due: float, spec: Chaos | None, stream: str, position: int, scale: float,
+         index: int) -> list[tuple]:
+    """The delivery row(s) of one event, ``row + (due, note)``: its first attempt moved by the
+    chaos (scaled), and a second row of the same body when chaos duplicates it. ``index`` is
+    the event's row in its batch: the notes name each other by it (the store makes it an id)."""
+    if spec is None:
+        return [row + (due, None)]
+    decision = decide(spec, stream, position)
+    due += decision.shift * scale
+    origin = {"seed": spec.seed or 0, "position": position}
+    recorded = note(decision, scale)
+    if not decision.duplicate:
+        return [row + (due, recorded and dict(recorded, **origin))]
+    # The same body again, as a delivery of its own, due with it (its lane sends it right after).
+    return [row + (due, dict(recorded or {}, duplicated_as_row=index + 1, **origin)),
+            row + (due, dict(origin, duplicate_of_row=index))]
+
+
 def fails_first(recorded: Mapping | None) -> bool:
     """Whether a delivery's first attempt is to be counted as failed on purpose."""
     return bool(recorded and recorded.get("fail_first"))

@@ -70,35 +70,17 @@ class Outbox:
         rows, slots = [], []
         payloads = list(payloads)
         targets = [self.subscriptions.target(p.event_type, url) for p in payloads]  # a refused URL: nothing done
-        if chaos is not None:
-            chaoses = [(chaos, chaos_stream, chaos_from + i) for i in range(len(payloads))]
-        else:  # each type's own, by its position in that type's stream (only events recorded count)
-            own = iter(self.subscriptions.chaos_positions([p.event_type for p, t in zip(payloads, targets) if t]))
-            chaoses = []
-            for payload, target in zip(payloads, targets):
-                spec, position = next(own) if target is not None else (None, 0)
-                chaoses.append((spec, payload.event_type, position))
-        for payload, target, (spec, stream, position) in zip(payloads, targets, chaoses):
+        streams = self._chaos_streams(payloads, targets, chaos, chaos_stream, chaos_from)
+        for payload, target, (spec, stream, position) in zip(payloads, targets, streams):
             due = next(dues) if dues is not None else now
             if target is None:
                 slots.append(None)  # OFF: Norce does not record it at all
                 continue
             body = payload.to_bytes()
-            row = (payload.event_type, body, payload.valid, run_id, target[0], target[1], scale)
-            if spec is None:
-                rows.append(row + (due, None))
-                slots.append(len(rows) - 1)
-                continue
-            decision = chaos_spec.decide(spec, stream, position)
-            due += decision.shift * scale
-            origin = {"seed": spec.seed or 0, "position": position}
-            note = chaos_spec.note(decision, scale)
-            if decision.duplicate:  # the same body again, as a delivery of its own just after it
-                note = dict(note or {}, duplicated_as_row=len(rows) + 1)
-            rows.append(row + (due, note and dict(note, **origin)))
-            slots.append(len(rows) - 1)
-            if decision.duplicate:
-                rows.append(row + (due, dict(origin, duplicate_of_row=len(rows) - 1)))
+            slots.append(len(rows))
+            # One row, or two when chaos duplicates it; each with what chaos did to it (or None).
+            rows.extend(chaos_spec.rows((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale),
+                                        due, spec, stream, position, scale, len(rows)))
         # Once every target is known good (a refused URL changes nothing): every payload, also
         # those of a type switched OFF, as Norce's state changes whether or not anyone subscribes.
         for recorder in self.recorders:
@@ -111,6 +93,19 @@ class Outbox:
         for listener in self.emit_listeners:
             listener(rows, run_id)
         return [None if slot is None else ids[slot] for slot in slots]
+
+    def _chaos_streams(self, payloads: list[Payload], targets: list, chaos: Chaos | None, stream: str,
+                       start: int) -> list[tuple[Chaos | None, str, int]]:
+        """(spec, stream, position) of each payload: the run's or schedule's chaos, else its
+        type's subscription chaos at its place in that type's stream (events recorded only)."""
+        if chaos is not None:
+            return [(chaos, stream, start + i) for i in range(len(payloads))]
+        own = iter(self.subscriptions.chaos_positions([p.event_type for p, t in zip(payloads, targets) if t]))
+        out = []
+        for payload, target in zip(payloads, targets):
+            spec, position = next(own) if target is not None else (None, 0)
+            out.append((spec, payload.event_type, position))
+        return out
 
     def fire(self, event_type: str, *, overrides: Mapping[str, Any] | None = None, omit: Iterable[str] = (),
              seed: int | None = None, market: str | None = None, url: str | None = None,
