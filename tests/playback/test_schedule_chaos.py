@@ -44,3 +44,4 @@ def test_a_soak_with_chaos_marks_what_it_did(world):
         " AND a.number = 1 WHERE d.run_id=?", (s["id"],)).fetchall()
     assert len(rows) == 20
     assert all('"fail_first": true' in r[0] and r[1] == 2 and r[2] == "delivered" and r[3] == "chaos" for r in rows)
+    assert w.service.figures[s["id"]].summary()["outcomes"] == {"chaos": 20, "200": 20}
