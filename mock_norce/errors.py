@@ -163,6 +163,16 @@ class SubscriptionError(MockNorceError):
         self.field = field
 
 
+class ChaosError(MockNorceError):
+    """A chaos spec that cannot be used (a probability outside 0..1, a window too long, an unknown knob)."""
+
+    code = "bad_chaos"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
 class NoSubscriber(MockNorceError):
     """An event type with no URL to deliver to."""
 

@@ -20,6 +20,8 @@ TIME_SCALE_MAX = 100.0
 DURATION_MAX = 366 * 86400.0
 # A jitter shifts an event by at most this much either way.
 JITTER_MAX = 60.0
+# Chaos: the longest reorder window or added delay of a first attempt (before the time scale).
+CHAOS_DELAY_MAX = 3600.0
 # Events per second of a rate schedule (per minute: 60 times this).
 RATE_MAX = 20_000.0
 # Events (or firings) of one schedule.

@@ -23,6 +23,7 @@ def test_the_readme_table_matches_the_constants():
     assert f"0 to {limits.TIME_SCALE_MAX:g} |" in section
     assert f"up to {limits.DURATION_MAX / 86400:g} days" in section
     assert f"0 to {limits.JITTER_MAX:g} s" in section
+    assert f"| chaos: `reorder_window`, `delay` | 0 to {limits.CHAOS_DELAY_MAX:g} s (" in section
     assert f"up to {limits.RATE_MAX:,.0f} events per second ({limits.RATE_MAX * 60:,.0f} per minute)" in section
     assert f"1 to {limits.COUNT_MAX:,}" in section
     assert f"{limits.SEED_MIN} to {limits.SEED_MAX}" in section

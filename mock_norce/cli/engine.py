@@ -30,6 +30,8 @@ def fire(args, settings: Settings) -> int:
     def show(record):
         o = record.outcome
         what = f"HTTP {o.status}" if o.status is not None else o.error_class
+        if o.error_class == "chaos":
+            what += ", failed on purpose by chaos"
         extra = f"  ({o.error})" if o.error and o.status is None else ""
         redirects = sum(1 for h in o.hops if h.get("status") in policy.REDIRECT_CODES)
         hops = f"  via {redirects} redirect(s)" if redirects else ""
@@ -63,6 +65,7 @@ def fire(args, settings: Settings) -> int:
 
 def run(args, settings: Settings) -> int:
     from mock_norce.app import build_outbox, build_runs
+    from mock_norce.cli.remote import chaos_arg
 
     if args.time_scale is not None:
         settings = settings.with_(time_scale=args.time_scale)
@@ -81,12 +84,15 @@ def run(args, settings: Settings) -> int:
     def show_attempt(record):
         o = record.outcome
         what = f"HTTP {o.status}" if o.status is not None else o.error_class
+        if o.error_class == "chaos":
+            what += ", failed on purpose by chaos"
         say(f"  delivery {record.delivery_id} ({steps.get(record.delivery_id, '?')}) attempt {record.number}: "
             f"{what} in {o.latency_ms:.1f} ms -> {record.status}")
     runs.on_emit.append(show_step)
     # Before the run manager's own listener, so an attempt is printed before its run ends.
     outbox.dispatcher.listeners.insert(0, show_attempt)
     outbox.subscriptions.target(scenario.events[0], args.url)  # no subscriber URL: fail before starting
+    chaos = chaos_arg(args)  # a bad --chaos: fail before starting
     outbox.start()
     runs.start()
     try:
@@ -96,8 +102,9 @@ def run(args, settings: Settings) -> int:
 
         seed = args.seed if args.seed is not None else new_seed()
         run_id = uuid.uuid4().hex[:12]
-        say(f"run {run_id} of {scenario.name}, seed {seed}, time scale {settings.time_scale:g}")
-        run = runs.start_run(scenario.name, seed=seed, url=args.url, run_id=run_id)
+        say(f"run {run_id} of {scenario.name}, seed {seed}, time scale {settings.time_scale:g}"
+            + (f", chaos {','.join(args.chaos)}" if chaos else ""))
+        run = runs.start_run(scenario.name, seed=seed, url=args.url, run_id=run_id, chaos=chaos)
         while run["status"] == "running":
             run = runs.wait(run["id"], 1.0)
         counts = ", ".join(f"{n} {s}" for s, n in run["deliveries"].items() if n)

@@ -52,6 +52,13 @@ def _server_option(p) -> None:
     p.add_argument("--server", metavar="URL", required=True, help="the mock-norce, e.g. http://127.0.0.1:8080")
 
 
+def _chaos_option(p, what: str) -> None:
+    """--chaos: seeded sender-side chaos in the KEY=VALUE form (delivery/chaos.py reads it)."""
+    p.add_argument("--chaos", action="append", default=[], metavar="KEY=VALUE,...",
+                   help=f"seeded chaos of {what}: duplicate=P, reorder_window=DURATION, delay=DURATION, "
+                        "fail_first=P, seed=N (repeatable; e.g. duplicate=0.1,fail_first=0.2)")
+
+
 SERVER_HELP = "drive the mock-norce serving at URL (its log, its engine) instead of delivering in this process"
 
 
@@ -148,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed: the same seed plays the same payloads")
     p.add_argument("--time-scale", type=float, metavar="X",
                    help="multiply waits and retry delays (default MOCK_NORCE_TIME_SCALE; 0 = no waiting)")
+    _chaos_option(p, "the run's events (seed default: the run's)")
     p.add_argument("--server", metavar="URL", help=SERVER_HELP + "; prints the run as JSON at once")
     p.set_defaults(func=cmd_run)
 
@@ -166,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="the type's own URL (default: none, the default subscriber URL)")
     p.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="a static header (repeatable)")
     p.add_argument("--off", action="store_true", help="switch the type OFF (its events are not recorded)")
+    _chaos_option(p, "the type's events (seed default: 0)")
     _server_option(p)
     p.set_defaults(func=cmd_remote, remote="subscribe")
 

@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from urllib.parse import quote
 
+from mock_norce.delivery import chaos
+from mock_norce.delivery.chaos import parse_pairs
 from mock_norce.errors import MockNorceError
 from mock_norce.settings import Settings
 
@@ -63,8 +65,8 @@ def fire(args, settings: Settings) -> int:
 
 
 def run(args, settings: Settings) -> int:
-    body = {k: v for k, v in (("seed", args.seed), ("url", args.url), ("time_scale", args.time_scale))
-            if v is not None}
+    body = {k: v for k, v in (("seed", args.seed), ("url", args.url), ("time_scale", args.time_scale),
+                              ("chaos", chaos_arg(args))) if v is not None}
     return _print(call(args.server, "POST", f"/api/scenarios/{quote(args.name, safe='')}/runs", body))
 
 
@@ -80,7 +82,7 @@ def subscribe(args, settings: Settings) -> int:
         if not sep:
             raise MockNorceError(f"--header {line!r} needs the form 'Name: value'")
         headers[name.strip()] = value.strip()
-    body = {"url": args.url, "headers": headers, "enabled": not args.off}
+    body = {"url": args.url, "headers": headers, "enabled": not args.off, "chaos": chaos_arg(args)}
     return _print(call(args.server, "PUT", f"/api/subscriptions/{quote(args.type, safe='')}", body))
 
 
@@ -94,3 +96,12 @@ def schedule(args, settings: Settings) -> int:
     except ValueError as exc:
         raise MockNorceError(f"the schedule must be a JSON object: {exc}") from None
     return _print(call(args.server, "POST", "/api/schedules", body))
+
+
+def chaos_arg(args) -> dict | None:
+    """--chaos K=V,... (repeatable) as the API's chaos object, checked here first; None without it."""
+    if not getattr(args, "chaos", None):
+        return None
+    data = parse_pairs(",".join(args.chaos))
+    chaos.parse(data, "--chaos")  # a mistake said here, in the option's name
+    return data

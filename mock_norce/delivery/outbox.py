@@ -10,7 +10,8 @@ import time
 from typing import Any, Callable, Iterable, Mapping
 
 from mock_norce import __version__
-from mock_norce.delivery import policy
+from mock_norce.delivery import chaos as chaos_spec, policy
+from mock_norce.delivery.chaos import Chaos
 from mock_norce.delivery.dispatcher import Dispatcher
 from mock_norce.errors import DeliveryFinished, DeliveryNotFound, StorageUnavailable
 from mock_norce.catalogue.payloads import EventFactory, Payload
@@ -51,13 +52,16 @@ class Outbox:
 
     def emit_many(self, payloads: Iterable[Payload], *, url: str | None = None, run_id: str | None = None,
                   scale: float | None = None, dues: Iterable[float] | None = None,
-                  also: Callable | None = None) -> list[int | None]:
+                  also: Callable | None = None, chaos: Chaos | None = None, chaos_stream: str = "run",
+                  chaos_from: int = 0) -> list[int | None]:
         """Like emit for several payloads, committed together (one transaction).
 
         ``dues`` (one per payload) makes first attempts due later than now: a rate schedule
         writes a second's events at once and spreads their sending over that second.
         ``also(db)`` writes more in the same transaction (the firing schedule's new state), so
         a firing's counts always equal its events in the log.
+        ``chaos`` (a run's or schedule's, seeded) wins over each type's subscription chaos; the
+        payloads are the events from ``chaos_from`` on of that stream (chaos.py).
         """
         self._writable()
         scale = self.time_scale if scale is None else scale
@@ -65,26 +69,43 @@ class Outbox:
         dues = iter(dues) if dues is not None else None
         rows, slots = [], []
         payloads = list(payloads)
-        for payload in payloads:
+        targets = [self.subscriptions.target(p.event_type, url) for p in payloads]  # a refused URL: nothing done
+        streams = self._chaos_streams(payloads, targets, chaos, chaos_stream, chaos_from)
+        for payload, target, (spec, stream, position) in zip(payloads, targets, streams):
             due = next(dues) if dues is not None else now
-            target = self.subscriptions.target(payload.event_type, url)
             if target is None:
                 slots.append(None)  # OFF: Norce does not record it at all
                 continue
             body = payload.to_bytes()
-            rows.append((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale, due))
-            slots.append(len(rows) - 1)
+            slots.append(len(rows))
+            # One row, or two when chaos duplicates it; each with what chaos did to it (or None).
+            rows.extend(chaos_spec.rows((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale),
+                                        due, spec, stream, position, scale, len(rows)))
         # Once every target is known good (a refused URL changes nothing): every payload, also
         # those of a type switched OFF, as Norce's state changes whether or not anyone subscribes.
         for recorder in self.recorders:
             recorder(payloads, now)
         with self.dispatcher.gate:  # no clear between the commit and the scheduling
             ids = self.store.add_events(rows, now, also)
-            self.dispatcher.schedule_many([Job(did, target_url, headers, body, 0, scale, due, run_id)
-                                           for (_, body, _, _, target_url, headers, _, due), did in zip(rows, ids)])
+            self.dispatcher.schedule_many([Job(did, target_url, headers, body, 0, scale, due, run_id,
+                                               chaos_spec.fails_first(note))
+                                           for (_, body, _, _, target_url, headers, _, due, note), did in zip(rows, ids)])
         for listener in self.emit_listeners:
             listener(rows, run_id)
         return [None if slot is None else ids[slot] for slot in slots]
+
+    def _chaos_streams(self, payloads: list[Payload], targets: list, chaos: Chaos | None, stream: str,
+                       start: int) -> list[tuple[Chaos | None, str, int]]:
+        """(spec, stream, position) of each payload: the run's or schedule's chaos, else its
+        type's subscription chaos at its place in that type's stream (events recorded only)."""
+        if chaos is not None:
+            return [(chaos, stream, start + i) for i in range(len(payloads))]
+        own = iter(self.subscriptions.chaos_positions([p.event_type for p, t in zip(payloads, targets) if t]))
+        out = []
+        for payload, target in zip(payloads, targets):
+            spec, position = next(own) if target is not None else (None, 0)
+            out.append((spec, payload.event_type, position))
+        return out
 
     def fire(self, event_type: str, *, overrides: Mapping[str, Any] | None = None, omit: Iterable[str] = (),
              seed: int | None = None, market: str | None = None, url: str | None = None,
@@ -163,7 +184,8 @@ class Outbox:
             entry = out.setdefault(key, {"origin": key, "attempts": 0, "ok": 0, "latency_total": 0.0,
                                          "last_status": code, "last_error": error_class, "last_at": started})
             entry["attempts"] += 1
-            entry["ok"] += int(policy.is_success(code) and error_class is None)
+            # A first attempt failed by chaos was answered well: the subscriber is not to blame.
+            entry["ok"] += int(policy.is_success(code) and error_class in (None, chaos_spec.ERROR_CLASS))
             entry["latency_total"] += latency or 0.0
         for entry in out.values():
             entry["success_rate"] = entry["ok"] / entry["attempts"]

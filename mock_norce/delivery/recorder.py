@@ -24,7 +24,7 @@ from mock_norce.errors import StorageUnavailable
 from mock_norce.health import Health
 from mock_norce.limits import sleep_for
 from mock_norce import statuses
-from mock_norce.delivery import policy
+from mock_norce.delivery import chaos, policy
 from mock_norce.storage.deliveries import AttemptRecord, Job, DeliveryLog
 
 log = logging.getLogger("mock_norce.delivery.recorder")
@@ -223,6 +223,10 @@ def judge(job: Job, started: float, outcome, interrupted: bool = False) -> Attem
         return AttemptRecord(job.delivery_id, job.attempts + 1, started, outcome, status, started,
                              job.run_id, late, job.url)
     number = job.attempts + 1
+    if number == 1 and job.chaos_fail and outcome.ok:
+        # Chaos: as if Norce lost the answer. The subscriber's real answer stays as evidence.
+        outcome.ok, outcome.error_class = False, chaos.ERROR_CLASS
+        outcome.error = chaos.failed_on_purpose(f"HTTP {outcome.status}")
     if outcome.ok:
         return AttemptRecord(job.delivery_id, number, started, outcome, statuses.DELIVERED, None,
                              job.run_id, late, job.url)

@@ -18,6 +18,8 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import yaml
 
+from mock_norce.delivery import chaos as chaos_spec
+from mock_norce.delivery.chaos import Chaos
 from mock_norce.errors import MockNorceError, NoSubscriber, SubscriptionError, UnknownEventType
 from mock_norce.delivery.iri import BadUrl, to_uri
 from mock_norce.limits import HEADERS_MAX
@@ -36,6 +38,7 @@ class Subscription:
     url: str | None = None  # None: the default subscriber URL
     headers: Mapping[str, str] = field(default_factory=dict)
     enabled: bool = True
+    chaos: Chaos | None = None  # seeded sender-side chaos of this type's events (chaos.py)
 
 
 def check_url(url: Any, allow_link_local: bool = False, what: str = "URL") -> str:
@@ -155,6 +158,9 @@ class Subscriptions:
         self._subs = {t: Subscription(t) for t in self._types}
         self._lock = threading.Lock()
         self._boot = (dict(self._subs), self._default)
+        # The position of the next event in each type's chaos stream: from 0 again when its
+        # chaos is set and at a reset, so the same seed gives the same chaos from there on.
+        self._chaos_next: dict[str, int] = {}
 
     def mark_boot(self) -> None:
         """Remember the settings as they are now (environment and config file applied) as the
@@ -167,6 +173,7 @@ class Subscriptions:
         (Subscription objects are frozen and replaced whole on a change, so a shallow copy is the state.)"""
         with self._lock:
             self._subs, self._default = dict(self._boot[0]), self._boot[1]
+            self._chaos_next.clear()
 
     @property
     def default_url(self) -> str | None:
@@ -185,9 +192,9 @@ class Subscriptions:
         return list(self._subs.values())
 
     def update(self, event_type: str, **changes) -> Subscription:
-        """Change url, headers and/or enabled of one type; all checked before anything changes."""
+        """Change url, headers, enabled and/or chaos of one type; all checked before anything changes."""
         current = self.get(event_type)
-        unknown = set(changes) - {"url", "headers", "enabled"}
+        unknown = set(changes) - {"url", "headers", "enabled", "chaos"}
         if unknown:
             raise SubscriptionError(f"unknown subscription setting(s): {', '.join(sorted(unknown))}")
         if "url" in changes and changes["url"] is not None:
@@ -196,9 +203,28 @@ class Subscriptions:
             changes["headers"] = check_headers(changes["headers"])
         if "enabled" in changes and not isinstance(changes["enabled"], bool):
             raise SubscriptionError("enabled must be true or false")
+        if "chaos" in changes:
+            changes["chaos"] = chaos_spec.parse(changes["chaos"]) or None
         with self._lock:
             new = self._subs[event_type] = replace(current, **changes)
+            if "chaos" in changes:
+                self._chaos_next.pop(event_type, None)
         return new
+
+    def chaos_positions(self, event_types: list[str]) -> list[tuple[Chaos | None, int]]:
+        """The chaos of each of these events (of types ON) by its subscription, and its
+        position in its type's stream, taken in order under the lock."""
+        out = []
+        with self._lock:
+            for event_type in event_types:
+                spec = self._subs[event_type].chaos
+                if spec is None:
+                    out.append((None, 0))
+                    continue
+                position = self._chaos_next.get(event_type, 0)
+                self._chaos_next[event_type] = position + 1
+                out.append((spec, position))
+        return out
 
     def target(self, event_type: str, url: str | None = None) -> tuple[str, dict[str, str]] | None:
         """(URL, static headers) for an event of this type, or None when the type is OFF.
@@ -244,7 +270,7 @@ class Subscriptions:
             raise SubscriptionError("'subscriptions' must map event types to settings")
         for name, settings in subs.items():
             if not isinstance(settings, Mapping):
-                raise SubscriptionError(f"subscriptions.{name} must be a mapping (url, headers, enabled)")
+                raise SubscriptionError(f"subscriptions.{name} must be a mapping (url, headers, enabled, chaos)")
             staged.update(str(name), **dict(settings))
         with self._lock:
             self._subs = staged._subs

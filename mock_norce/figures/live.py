@@ -197,7 +197,8 @@ class Figures:
             return
         with self._lock:
             self.attempts += 1
-            self.outcomes[str(o.status) if o.status is not None else o.error_class] += 1
+            # A first attempt failed on purpose by chaos counts as "chaos", not as its (2xx) answer.
+            self.outcomes[str(o.status) if o.status is not None and o.error_class != "chaos" else o.error_class] += 1
             latency, late = o.latency_ms / 1000, max(0.0, record.lateness)
             self.latency.add(latency)
             self.lateness.add(late)

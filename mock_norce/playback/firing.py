@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from mock_norce.delivery import chaos as chaos_spec
 from mock_norce.playback.crontab import CronTab
 from mock_norce.errors import MockNorceError
 from mock_norce.playback.pacing import Pace, Window, events_in, passed, spread, window, window_of
@@ -135,7 +136,7 @@ class Firer:
                 # the two leaves run sid.N without the firing; the next firing replaces that run.
                 self.runs.start_run(spec["scenario"], seed=(row["seed"] + new["fired"]) % 2**62,
                                     url=spec.get("url"), time_scale=spec.get("time_scale"),
-                                    run_id=f"{sid}.{new['fired']}")
+                                    run_id=f"{sid}.{new['fired']}", chaos=_run_chaos(spec, new["fired"]))
                 self.table.save(new)
                 row.update(new, error=None)
             return
@@ -156,8 +157,11 @@ class Firer:
         with self.lock:
             if self._gone(row):
                 return
+            chaos = chaos_spec.parse(spec.get("chaos"))
             self.outbox.emit_many(payloads, url=spec.get("url"), run_id=sid, dues=dues,
-                                  also=lambda db: self.table.write(db, new))
+                                  also=lambda db: self.table.write(db, new),
+                                  chaos=chaos.seeded(row["seed"]) if chaos is not None else None,
+                                  chaos_stream="schedule", chaos_from=row["emitted"])
             row.update(new, error=None)  # only now: the commit succeeded
             live.pace = pace
 
@@ -242,6 +246,15 @@ class Firer:
         if now - live.logged.get(kind, -LOG_EVERY) >= LOG_EVERY:
             live.logged[kind] = now
             log.warning(fmt, *args, exc_info=bug)
+
+
+def _run_chaos(spec: dict, fired: int) -> dict | None:
+    """The chaos of a schedule's n-th run: its own seed moved on by n (each run's chaos differs,
+    and is the same again for the same schedule seed), or, with none, the run's seed."""
+    chaos = spec.get("chaos")
+    if chaos is None or chaos.get("seed") is None:
+        return chaos
+    return dict(chaos, seed=(chaos["seed"] + fired) % 2**62)
 
 
 def _finish_at_count(new: dict, counted: int) -> None:

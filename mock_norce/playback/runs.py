@@ -23,6 +23,8 @@ from mock_norce import statuses
 from mock_norce import limits
 from mock_norce.errors import MockNorceError, RunConflict, RunNotFound
 from mock_norce.catalogue.payloads import new_seed
+from mock_norce.delivery import chaos as chaos_spec
+from mock_norce.delivery.chaos import Chaos
 from mock_norce.delivery.outbox import Outbox
 from mock_norce.storage.runs import RunTable
 from mock_norce.scenarios.player import Emitted, Run
@@ -46,6 +48,8 @@ class _Active:
     # The latest deliveries of each step (by the step's id()), for the run's page: a few per
     # step, so a 10,000-round repeat does not grow it.
     emitted: dict = field(default_factory=dict)
+    chaos: Chaos | None = None  # seeded: wins over the subscriptions'
+    chaos_next: int = 0  # the position of its next event in its chaos stream
 
     STEP_DELIVERIES = 20
 
@@ -73,9 +77,11 @@ class RunManager:
     # --- control -------------------------------------------------------------------------
 
     def start_run(self, name: str, *, seed: int | None = None, url: str | None = None,
-                  time_scale: float | None = None, run_id: str | None = None) -> dict:
-        """Begin playing a scenario now; returns the run."""
+                  time_scale: float | None = None, run_id: str | None = None, chaos=None) -> dict:
+        """Begin playing a scenario now; returns the run. ``chaos`` (a spec, checked here) is
+        seeded by the run's seed unless it names its own."""
         scenario = self.library.get(name)
+        chaos = chaos_spec.parse(chaos)
         if url is not None:
             check_url(url, self.outbox.subscriptions.allow_link_local)
         if time_scale is not None:
@@ -83,9 +89,11 @@ class RunManager:
         seed = new_seed() if seed is None else seed
         scale = self.outbox.time_scale if time_scale is None else float(time_scale)
         now = self.clock()
+        chaos = chaos.seeded(seed) if chaos is not None else None
         row = {"id": run_id or uuid.uuid4().hex[:12], "scenario": scenario.name, "seed": seed, "status": RUNNING,
-               "time_scale": scale, "url": url, "started": now, "finished": None, "events": 0, "error": None}
-        active = _Active(Run(scenario, self.outbox.factory, seed, scale, now), row)
+               "time_scale": scale, "url": url, "started": now, "finished": None, "events": 0, "error": None,
+               "chaos": chaos.to_dict() if chaos is not None else None}
+        active = _Active(Run(scenario, self.outbox.factory, seed, scale, now), row, chaos=chaos)
         self.table.save(row)
         with self._lock:
             self._active[row["id"]] = active
@@ -191,7 +199,9 @@ class RunManager:
             emitted = active.run.tick(now)
             if emitted:
                 ids = self.outbox.emit_many([e.payload for e in emitted], url=row["url"], run_id=row["id"],
-                                            scale=row["time_scale"])
+                                            scale=row["time_scale"], chaos=active.chaos,
+                                            chaos_from=active.chaos_next)
+                active.chaos_next += len(emitted)
         except MockNorceError as exc:
             error, ids = exc.message, []
         except Exception as exc:  # noqa: BLE001 - one run's bug fails that run, not the thread

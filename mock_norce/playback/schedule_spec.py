@@ -14,8 +14,9 @@ from __future__ import annotations
 import random
 from typing import Any, Callable
 
+from mock_norce.delivery import chaos as chaos_spec
 from mock_norce.durations import parse_duration
-from mock_norce.errors import BadDuration, MockNorceError, OutOfRange, ScheduleError
+from mock_norce.errors import BadDuration, ChaosError, MockNorceError, OutOfRange, ScheduleError
 from mock_norce.limits import COUNT_MAX, DURATION_MAX, JITTER_MAX, RATE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX, check_number
 from mock_norce.delivery.subscriptions import check_url
 
@@ -33,7 +34,7 @@ def parse_spec(data: Any, factory, library, check_cron: Callable[[str], Any]) ->
     if not isinstance(data, dict):
         raise ScheduleError("a schedule must be a JSON object")
     allowed = {"name", "event", "scenario", "mix", "interval", "cron", "rate", "rate_per", "jitter", "duration",
-               "count", "url", "seed", "market", "overrides", "time_scale"}
+               "count", "url", "seed", "market", "overrides", "time_scale", "chaos"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ScheduleError(f"unknown schedule field(s): {', '.join(unknown)}")
@@ -57,6 +58,12 @@ def parse_spec(data: Any, factory, library, check_cron: Callable[[str], Any]) ->
     if data.get("seed") is not None:
         spec["seed"] = _number(data["seed"], "seed", SEED_MIN, SEED_MAX, integer=True)
     _extras(spec, data, factory)
+    try:
+        chaos = chaos_spec.parse(data.get("chaos"))
+    except ChaosError as exc:
+        raise ScheduleError(exc.message, field=exc.field) from None
+    if chaos is not None:
+        spec["chaos"] = chaos.to_dict()  # seed None: the schedule's own (each run's, for a scenario)
     return spec
 
 

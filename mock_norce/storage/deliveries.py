@@ -40,6 +40,7 @@ class Job:
     scale: float
     due: float
     run_id: str | None = None  # the run or schedule the event came from
+    chaos_fail: bool = False  # chaos counts its first attempt as failed whatever the answer (chaos.py)
 
 
 @dataclass(slots=True)
@@ -82,12 +83,15 @@ class DeliveryLog:
                    now: float, also: Callable[[sqlite3.Connection], None] | None = None) -> list[int]:
         """Insert deliveries of new events, committed before returning their ids.
 
-        Each item is (type, body, valid, run_id, url, headers, scale, due). ``also`` writes
-        more in the same transaction (a schedule's new state): a firing and its events are
-        committed, or rolled back, as a whole.
+        Each item is (type, body, valid, run_id, url, headers, scale, due), and optionally what
+        chaos did to it (a dict, or None): its ``duplicate_of_row``/``duplicated_as_row`` name
+        another item of the batch by its index and are recorded as that item's id. ``also``
+        writes more in the same transaction (a schedule's new state): a firing and its events
+        are committed, or rolled back, as a whole.
         """
+        items = list(items)
         rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
-                 statuses.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
+                 statuses.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due, *_ in items]
         if not rows:
             if also is not None:
                 with self.database.transaction() as db:
@@ -98,9 +102,10 @@ class DeliveryLog:
                                ).fetchone()[0] + 1
             # One statement for the batch: under the write lock, AUTOINCREMENT hands out
             # consecutive ids from the sequence, so the ids are known without a round per row.
+            rows = [row + (_chaos_text(item[8] if len(item) > 8 else None, first),) for row, item in zip(rows, items)]
             db.executemany(
-                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created, chaos)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
             last = db.execute("SELECT seq FROM sqlite_sequence WHERE name='deliveries'").fetchone()[0]
             if also is not None:
                 also(db)
@@ -279,9 +284,10 @@ class DeliveryLog:
         """The jobs of those of these deliveries that are unfinished, in one read (at most 900 ids)."""
         with self.database.reader() as db:
             rows = db.execute(
-                "SELECT id, url, headers, body, attempts, scale, due, run_id FROM deliveries"
+                "SELECT id, url, headers, body, attempts, scale, due, run_id, chaos FROM deliveries"
                 f" WHERE id IN ({','.join('?' * len(delivery_ids))}) AND due IS NOT NULL", delivery_ids).fetchall()
-        return {row[0]: Job(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7])
+        return {row[0]: Job(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7],
+                            bool(row[8] and json.loads(row[8]).get("fail_first")))
                 for row in rows}
 
     def delivery_status(self, delivery_id: int) -> str | None:
@@ -399,6 +405,17 @@ def _search_problem(exc: sqlite3.OperationalError) -> str:
     return f"q: cannot be searched ({str(exc)[6:]})"
 
 
+def _chaos_text(note: dict | None, first: int) -> str | None:
+    """What chaos did to a new delivery, as stored: the batch indexes it names made ids."""
+    if not note:
+        return None
+    note = dict(note)
+    for key in ("duplicate_of", "duplicated_as"):
+        if f"{key}_row" in note:
+            note[key] = first + note.pop(f"{key}_row")
+    return json.dumps(note)
+
+
 def _by_status(rows) -> dict[str, int]:
     out = {s: 0 for s in statuses.STATUSES}
     out.update({r[0]: r[1] for r in rows if r[0] in out})
@@ -413,6 +430,7 @@ def _delivery_dict(row: sqlite3.Row) -> dict:
         "last_status_code": row["last_status_code"], "last_error": row["last_error"],
         "redelivery_of": row["redelivery_of"], "run_id": row["run_id"], "valid": bool(row["valid"]),
         "last_error_class": row["last_error_class"],
+        "chaos": json.loads(row["chaos"]) if row["chaos"] else None,
         "body": row["body"].decode("utf-8"),
     }
 

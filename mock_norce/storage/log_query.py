@@ -40,10 +40,11 @@ class LogFilter:
     since: float | None = None
     until: float | None = None
     redelivery_of: int | None = None
+    chaos: bool | None = None  # True: only deliveries chaos did something to; False: only the others
 
     def kept_count(self) -> bool:
         """Whether the counts kept by triggers answer this filter's total."""
-        extra = (self.q, self.code, self.error_class, self.since, self.until, self.redelivery_of)
+        extra = (self.q, self.code, self.error_class, self.since, self.until, self.redelivery_of, self.chaos)
         return all(v is None or v == "" for v in extra) and not (self.run_id and self.event_type)
 
 
@@ -113,6 +114,8 @@ def where(db: sqlite3.Connection, f: LogFilter, *, sparse_index: bool) -> tuple[
         if value is not None and value != "":
             conds.append(f"{column} = ?")
             args.append(value)
+    if f.chaos is not None:
+        conds.append("d.chaos IS NOT NULL" if f.chaos else "d.chaos IS NULL")  # the first by its index (v4)
     codes = code_range(f.code)
     if codes is not None:
         if codes[0] == codes[1]:

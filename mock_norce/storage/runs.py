@@ -6,9 +6,12 @@ kept by triggers as deliveries change).
 
 from __future__ import annotations
 
+import json
+
 from mock_norce.storage.database import Database
 
-_FIELDS = ("id", "scenario", "seed", "status", "time_scale", "url", "started", "finished", "events", "error")
+_FIELDS = ("id", "scenario", "seed", "status", "time_scale", "url", "started", "finished", "events", "error",
+           "chaos")
 
 
 class RunTable:
@@ -19,7 +22,7 @@ class RunTable:
 
     def save(self, run: dict) -> None:
         """Insert or update a run's row."""
-        values = tuple(run.get(k) for k in _FIELDS)
+        values = tuple(run.get(k) if k != "chaos" else _text(run.get(k)) for k in _FIELDS)
         with self.database.transaction() as db:
             db.execute(f"INSERT OR REPLACE INTO runs({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})",
                        values)
@@ -27,12 +30,12 @@ class RunTable:
     def get(self, run_id: str) -> dict | None:
         with self.database.reader() as db:
             row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
-        return dict(row) if row else None
+        return _run(row) if row else None
 
     def latest(self, limit: int = 50) -> list[dict]:
         """The latest runs, newest first."""
         with self.database.reader() as db:
-            return [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))]
+            return [_run(r) for r in db.execute("SELECT * FROM runs ORDER BY started DESC LIMIT ?", (limit,))]
 
     def clear(self) -> int:
         """Forget every run; how many there were."""
@@ -44,3 +47,13 @@ class RunTable:
         with self.database.transaction() as db:
             return db.execute("UPDATE runs SET status='failed', error=?, finished=? WHERE status='running'",
                               (reason, now)).rowcount
+
+
+def _text(chaos: dict | None) -> str | None:
+    return json.dumps(chaos) if chaos else None
+
+
+def _run(row) -> dict:
+    out = dict(row)
+    out["chaos"] = json.loads(out["chaos"]) if out.get("chaos") else None  # the spec of its chaos
+    return out

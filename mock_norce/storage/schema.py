@@ -6,10 +6,12 @@ triggers, so totals cost the same at a million deliveries as at ten. Version 3 a
 log's search and its new filters read: the last attempt's error class, an index each for the
 last status code, that error class and a delivery's redeliveries, and ``delivery_search``, an
 FTS5 index of every value in each payload (filled by a trigger, so every way a delivery is
-written is covered, and backfilled for a file of an older version).
+written is covered, and backfilled for a file of an older version). Version 4 adds what
+chaos did to a delivery (``deliveries.chaos``, JSON, NULL when it did nothing), with an index
+for the log's chaos filter, and a run's chaos spec (``runs.chaos``).
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -153,4 +155,14 @@ END;
 """ + SEARCH_DELETE_TRIGGER + """
 DELETE FROM delivery_search;
 INSERT INTO delivery_search(rowid, terms) SELECT id, """ + _TERMS.format(b="body") + """ FROM deliveries;
+"""
+
+# Version 4: seeded sender-side chaos (delivery/chaos.py), recorded so a user can tell it from
+# their endpoint's own failures. Each column added only when missing (as for version 3).
+VERSION_4_COLUMNS = {
+    "deliveries": "ALTER TABLE deliveries ADD COLUMN chaos TEXT;",
+    "runs": "ALTER TABLE runs ADD COLUMN chaos TEXT;",
+}
+VERSION_4 = """
+CREATE INDEX IF NOT EXISTS deliveries_chaos ON deliveries(id) WHERE chaos IS NOT NULL;
 """

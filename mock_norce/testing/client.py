@@ -135,9 +135,11 @@ class Client:
     # --- scenarios -------------------------------------------------------------------------
 
     def run(self, scenario: str, seed: int | None = None, *, url: str | None = None,
-            time_scale: float | None = None, wait: float | None = None) -> Run:
-        """Start a scenario run; with ``wait``, block until it has finished (or the wait is over)."""
-        body = {k: v for k, v in (("seed", seed), ("url", url), ("time_scale", time_scale)) if v is not None}
+            time_scale: float | None = None, wait: float | None = None, chaos: dict | None = None) -> Run:
+        """Start a scenario run; with ``wait``, block until it has finished (or the wait is over).
+        ``chaos``: seeded sender-side chaos of its events, e.g. ``{"duplicate": 0.5}`` (README, Chaos)."""
+        body = {k: v for k, v in (("seed", seed), ("url", url), ("time_scale", time_scale), ("chaos", chaos))
+                if v is not None}
         run = Run.from_json(self.call("POST", f"/api/scenarios/{_segment(scenario)}/runs", body))
         return self.wait_run(run, wait) if wait else run
 
@@ -157,9 +159,10 @@ class Client:
     # --- subscriptions and reset -----------------------------------------------------------
 
     def subscribe(self, event_type: str, url: str | None, headers: dict[str, str] | None = None,
-                  enabled: bool = True) -> Subscription:
-        """Send a type's events to ``url`` (None: the default URL) with these static headers."""
-        body: dict[str, Any] = {"url": url, "enabled": enabled}
+                  enabled: bool = True, chaos: dict | None = None) -> Subscription:
+        """Send a type's events to ``url`` (None: the default URL) with these static headers
+        (and ``chaos``, seeded sender-side chaos of its events; None: none)."""
+        body: dict[str, Any] = {"url": url, "enabled": enabled, "chaos": chaos}
         if headers is not None:
             body["headers"] = headers
         return Subscription.from_json(self.call("PUT", f"/api/subscriptions/{_segment(event_type)}", body))

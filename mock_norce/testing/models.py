@@ -58,6 +58,7 @@ class Delivery(_FromJson):
     redelivery_of: int | None = None
     run_id: str | None = None
     entities: list = field(default_factory=list)
+    chaos: dict | None = None  # what seeded chaos did to it (duplicate_of, delayed, fail_first, ...)
     attempt_log: tuple[Attempt, ...] = ()
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -84,6 +85,7 @@ class Run(_FromJson):
     events: int = 0
     error: str | None = None
     deliveries: dict = field(default_factory=dict)
+    chaos: dict | None = None  # its seeded chaos
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -116,4 +118,5 @@ class Subscription(_FromJson):
     effective_url: str | None = None
     headers: dict = field(default_factory=dict)
     enabled: bool = True
+    chaos: dict | None = None  # its seeded chaos
     raw: dict = field(default_factory=dict, repr=False, compare=False)

@@ -155,7 +155,8 @@ def get_scenario(name):
 def start_run(name):
     core().library.get(name)
     data = body("RunRequest")
-    run = core().runs.start_run(name, seed=data.get("seed"), url=data.get("url"), time_scale=data.get("time_scale"))
+    run = core().runs.start_run(name, seed=data.get("seed"), url=data.get("url"), time_scale=data.get("time_scale"),
+                                chaos=data.get("chaos"))
     return jsonify(run_view(run)), 202
 
 

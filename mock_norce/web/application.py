@@ -7,7 +7,7 @@ import secrets
 from flask import Flask
 
 from mock_norce.web import api, connect_api, identity, query_api, security, ui, ui_deliveries, ui_forms, ui_snippets  # noqa: F401 - their pages join ui_pages
-from mock_norce.web import ui_numbers, ui_playback  # noqa: F401 - filters and pages of the UI, as above
+from mock_norce.web import ui_chaos, ui_numbers, ui_playback  # noqa: F401 - filters and pages of the UI, as above
 from mock_norce.web import ui_conformance  # noqa: F401 - the conformance page, as above
 from mock_norce.web.ui_shared import bp as ui_pages
 

@@ -9,6 +9,7 @@ redeliver and the UI's log page, so the three always mean the same set of delive
     since, until        created at or after / at or before: ISO 8601 (UTC unless it says
                         otherwise) or epoch seconds
     redelivery_of       the redeliveries of one delivery
+    chaos               yes: only deliveries chaos did something to; no: only the others
 
 A value that cannot be used is a 422 naming the parameter (never silently ignored).
 """
@@ -24,11 +25,11 @@ from mock_norce.limits import INT64_MAX, SEARCH_MAX
 from mock_norce.storage.log_query import LogFilter, code_range, match_expression
 
 # What the list and the bulk redeliver take besides paging (the OpenAPI document lists them).
-PARAMS = ("type", "status", "run", "q", "code", "error", "since", "until", "redelivery_of")
+PARAMS = ("type", "status", "run", "q", "code", "error", "since", "until", "redelivery_of", "chaos")
 # The error classes an attempt records when no answer came (a 4xx or 5xx is found by its code).
 ERROR_CLASSES = ("timeout", "connection_refused", "connection_reset", "empty_response", "protocol_error", "dns",
                  "tls", "network", "blocked_address", "bad_redirect", "too_many_redirects", "bad_request",
-                 "internal_error", "interrupted")
+                 "internal_error", "interrupted", "chaos")
 
 
 def _bad(name: str, reason: str) -> ApiError:
@@ -93,15 +94,20 @@ def log_filter(args: Mapping[str, str]) -> LogFilter:
     origin = args.get("redelivery_of")  # only ever in a link: blank is not "any" here
     if origin is not None and not (origin.isascii() and origin.isdigit() and int(origin) <= INT64_MAX):
         raise _bad("redelivery_of", f"a delivery id, got {origin[:40]!r}")
+    chaos = get("chaos")
+    if chaos is not None and chaos not in ("yes", "no"):
+        raise _bad("chaos", f"yes or no (blank: any), got {chaos[:40]!r}")
     return LogFilter(event_type=get("type"), status=status, run_id=get("run"), q=q, code=code,
                      error_class=get("error"), since=since, until=until,
-                     redelivery_of=int(origin) if origin is not None else None)
+                     redelivery_of=int(origin) if origin is not None else None,
+                     chaos=None if chaos is None else chaos == "yes")
 
 
 def as_args(f: LogFilter) -> dict[str, str]:
     """The query string of a filter (for links that keep it: paging, the bulk redeliver form)."""
     out = {"type": f.event_type, "status": f.status, "run": f.run_id, "q": f.q, "code": f.code,
            "error": f.error_class, "redelivery_of": f.redelivery_of,
+           "chaos": None if f.chaos is None else ("yes" if f.chaos else "no"),
            "since": _show(f.since), "until": _show(f.until)}
     return {k: str(v) for k, v in out.items() if v is not None and v != ""}
 

@@ -79,6 +79,9 @@ LOG_FILTERS = [
     _param("until", "query", {"type": "string"}, "created at or before: ISO 8601 (UTC by default) or epoch seconds"),
     _param("redelivery_of", "query", {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
            "the redeliveries of this delivery"),
+    _param("chaos", "query", {"type": "string", "enum": ["yes", "no", ""]},
+           "yes: only deliveries seeded chaos did something to (duplicated, moved, first attempt failed on "
+           "purpose); no: only the others; blank: any"),
 ]
 
 

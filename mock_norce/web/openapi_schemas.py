@@ -13,7 +13,7 @@ the doors check.
 from __future__ import annotations
 
 from mock_norce import statuses
-from mock_norce.limits import COUNT_MAX, DURATION_MAX, JITTER_MAX, RATE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
+from mock_norce.limits import CHAOS_DELAY_MAX, COUNT_MAX, DURATION_MAX, JITTER_MAX, RATE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
 
 
 def ref(name: str) -> dict:
@@ -53,6 +53,23 @@ SEED = {"type": "integer", "minimum": SEED_MIN, "maximum": SEED_MAX, "descriptio
 URL = {"type": "string", "description": "an http(s) URL"}
 TIME_SCALE = {"type": "number", "minimum": 0, "maximum": TIME_SCALE_MAX, "description": "multiplies waits and delays"}
 
+# Seeded sender-side chaos (delivery/chaos.py): the same seed and events give the same chaos.
+_CHANCE = {"type": "number", "minimum": 0, "maximum": 1}
+_WINDOW = {"type": ["string", "number"], "minimum": 0, "maximum": CHAOS_DELAY_MAX}
+CHAOS_REQUEST = {
+    "type": ["object", "null"], "additionalProperties": False,
+    "description": "seeded sender-side chaos; null or every knob at 0: none",
+    "properties": {
+        "seed": SEED | {"description": "default: the run's or schedule's own seed (0 for a subscription)"},
+        "duplicate": _CHANCE | {"description": "probability that an event is delivered twice (the same body)"},
+        "reorder_window": _WINDOW | {"description": "each first attempt moved later by up to this, e.g. 2s "
+                                                    "(events emitted close together arrive out of order)"},
+        "delay": _WINDOW | {"description": "up to this much added to each first attempt, e.g. 500ms"},
+        "fail_first": _CHANCE | {"description": "probability that the first attempt counts as failed whatever "
+                                               "the answer (as if Norce lost it): the retry path runs"},
+    },
+}
+
 REQUESTS = {
     "FireRequest": {
         "type": "object", "additionalProperties": False,
@@ -76,7 +93,9 @@ REQUESTS = {
     },
     "RunRequest": {
         "type": "object", "additionalProperties": False,
-        "properties": {"seed": SEED, "url": URL, "time_scale": TIME_SCALE},
+        "properties": {"seed": SEED, "url": URL, "time_scale": TIME_SCALE,
+                       "chaos": CHAOS_REQUEST | {"description": "chaos of the run's events (wins over the "
+                                                                "subscriptions'); seed default: the run's"}},
     },
     "ScheduleRequest": {
         "type": "object", "additionalProperties": False,
@@ -103,6 +122,8 @@ REQUESTS = {
             "market": {"type": "string"},
             "overrides": {"type": "object", "description": "field values of an event schedule's events"},
             "time_scale": TIME_SCALE,
+            "chaos": CHAOS_REQUEST | {"description": "chaos of the schedule's events (wins over the "
+                                                    "subscriptions'); seed default: the schedule's"},
         },
     },
     "DefaultSubscriberUpdate": {
@@ -137,6 +158,7 @@ REQUESTS = {
             "headers": {"type": "object", "additionalProperties": {"type": "string"},
                         "description": "static headers; a value of ******** keeps the current one"},
             "enabled": {"type": "boolean", "description": "ON/OFF; an OFF type's events are not recorded"},
+            "chaos": CHAOS_REQUEST | {"description": "chaos of the type's events; null: none"},
         },
     },
 }
@@ -177,6 +199,7 @@ RESPONSES = {
         last_error_class=STR_OR_NULL | {"description": "the last attempt's error class when no answer came "
                                                        "(timeout, connection_refused, ...)"},
         redelivery_of=INT_OR_NULL | {"description": "the delivery this one redelivers"},
+        chaos={"anyOf": [ref("ChaosNote"), {"type": "null"}], "description": "what seeded chaos did to it"},
         run_id={"type": ["string", "null"], "description": "the run (or schedule s-...) it came from"},
         valid=BOOL, body={"type": "string", "description": "the exact bytes sent"},
         payload={"type": ["object", "null"], "description": "the body parsed (a Norce payload)"},
@@ -205,11 +228,26 @@ RESPONSES = {
         limit={"type": "integer", "description": "the most one call queues"},
         ids=array(INT) | {"description": "the new deliveries, newest original first"}),
     "StatusCounts": STATUS_COUNTS,
+    "Chaos": exact(doc="a chaos spec as understood: windows in seconds",
+                   seed=INT_OR_NULL | {"description": "null: the run's or schedule's own (0 for a subscription)"},
+                   duplicate=NUM, reorder_window=NUM, delay=NUM, fail_first=NUM),
+    "ChaosNote": exact(
+        ("duplicate_of", "duplicated_as", "reordered", "delayed", "fail_first"),
+        doc="what seeded chaos did to a delivery",
+        seed={"type": "integer", "description": "the chaos seed"},
+        position={"type": "integer", "description": "the event's place in its run, schedule or type stream"},
+        duplicate_of={"type": "integer", "description": "this delivery is chaos's second delivery of that one"},
+        duplicated_as={"type": "integer", "description": "chaos delivered this event a second time as that one"},
+        reordered={"type": "number", "description": "seconds its first attempt was moved later (reorder window)"},
+        delayed={"type": "number", "description": "seconds added to its first attempt"},
+        fail_first={"type": "boolean", "const": True,
+                    "description": "its first attempt counted as failed on purpose (error class chaos)"}),
     "Scenario": exact(name=STR, description=STR, events=array(STR)),
     "Run": exact(
         ("deliveries", "steps", "progress"),
         id=STR, scenario=STR, seed=INT, status={"type": "string", "enum": ["running", "completed", "failed", "cancelled"]},
         time_scale=NUM, url=STR_OR_NULL, started=TIME, finished=TIME_OR_NULL, events=INT, error=STR_OR_NULL,
+        chaos={"anyOf": [ref("Chaos"), {"type": "null"}], "description": "the chaos of its events (seeded)"},
         deliveries=ref("StatusCounts") | {"description": "its deliveries by status (not in the list of runs)"},
         steps=array(ref("RunStep")) | {"description": "its scenario's steps in file order (GET of one run only)"},
         progress={"anyOf": [ref("RunProgress"), {"type": "null"}],
@@ -233,13 +271,13 @@ RESPONSES = {
         wait_remaining_s=NUM_OR_NULL | {"description": "seconds until the wait ends (real seconds, scaled)"}),
     "ScheduleSpec": exact(
         ("event", "scenario", "mix", "interval", "cron", "rate", "rate_per", "jitter", "duration", "count", "url",
-         "seed", "market", "overrides", "time_scale"),
+         "seed", "market", "overrides", "time_scale", "chaos"),
         doc="the schedule as understood: durations in seconds",
         name=STR_OR_NULL, source={"type": "string", "enum": ["event", "scenario", "mix"]},
         trigger={"type": "string", "enum": ["interval", "cron", "rate"]}, event=STR, scenario=STR,
         mix=map_of(NUM), interval=NUM, cron=STR, rate=NUM, rate_per={"type": "string", "enum": ["second", "minute"]},
         jitter=NUM, duration=NUM, count=INT, url=STR, seed=INT, market=STR,
-        overrides=FREE | {"description": "field values of the events"}, time_scale=NUM),
+        overrides=FREE | {"description": "field values of the events"}, time_scale=NUM, chaos=ref("Chaos")),
     "Schedule": exact(
         id=STR, name=STR_OR_NULL, spec=ref("ScheduleSpec"),
         status={"type": "string", "enum": ["active", "paused", "finished"]}, created=TIME, ends_at=TIME_OR_NULL,
@@ -268,7 +306,8 @@ RESPONSES = {
                    backlog={"type": "integer", "description": "deliveries due and loaded but not yet in flight"}),
     "Subscription": exact(event_type=STR, url=STR_OR_NULL, effective_url=STR_OR_NULL,
                           headers=map_of(STR) | {"description": "static headers (secret values masked)"},
-                          enabled=BOOL),
+                          enabled=BOOL, chaos={"anyOf": [ref("Chaos"), {"type": "null"}],
+                                               "description": "the type's seeded chaos"}),
     "DefaultSubscriber": exact(url=STR_OR_NULL, doc="the default subscriber URL (secrets masked)"),
     "SubscriptionList": exact(default_url=STR_OR_NULL, subscriptions=array(ref("Subscription"))),
     "AdvanceResult": exact(

@@ -68,6 +68,12 @@ def _py(value: Any) -> str:
     return "{\n" + "".join(f"        {k!r}: {v!r},\n" for k, v in value.items()) + "    }"
 
 
+def _chaos_pairs(chaos: Mapping[str, Any]) -> str:
+    """A chaos spec as --chaos takes it: the knobs that are on, and the seed."""
+    return ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in chaos.items()
+                    if v is not None and (v or k == "seed"))
+
+
 def _kwargs(pairs: list[tuple[str, Any]]) -> str:
     return "".join(f", {k}={_py(v)}" for k, v in pairs)
 
@@ -124,15 +130,17 @@ def redeliver(base: str, delivery_id: int, token: bool = False, *, url: str | No
 
 
 def run(base: str, scenario: str, request: Mapping[str, Any], token: bool = False) -> Snippet:
-    """``request``: the body of POST /api/scenarios/{name}/runs (seed, url, time_scale)."""
+    """``request``: the body of POST /api/scenarios/{name}/runs (seed, url, time_scale, chaos)."""
     request = {k: v for k, v in request.items() if v is not None}
     words = ["run", scenario]
     for key in ("seed", "url", "time_scale"):
         if key in request:
             words += [f"--{key.replace('_', '-')}", request[key]]
+    if "chaos" in request:
+        words += ["--chaos", _chaos_pairs(request["chaos"])]
     seed = request.get("seed")
     call = f"mock_norce.run({scenario!r}" + (f", {seed!r}" if seed is not None else "") + \
-        _kwargs([(k, request[k]) for k in ("url", "time_scale") if k in request]) + ", wait=60)"
+        _kwargs([(k, request[k]) for k in ("url", "time_scale", "chaos") if k in request]) + ", wait=60)"
     test = f"def {_test_name(scenario, 'run')}(mock_norce):\n    run = {call}\n    assert run.status == \"completed\"\n"
     return Snippet(f"Run {scenario} again (same seed: same payloads)",
                    _curl(base, "POST", f"/api/scenarios/{quote(scenario)}/runs", request, token),
@@ -149,7 +157,7 @@ def schedule(base: str, request: Mapping[str, Any], token: bool = False) -> Snip
 
 
 def subscription(base: str, event_type: str, url: str | None, headers: Mapping[str, str], enabled: bool,
-                 token: bool = False) -> Snippet:
+                 token: bool = False, chaos: Mapping[str, Any] | None = None) -> Snippet:
     """The subscription as saved; secret header values are masked here as on the page."""
     body: dict[str, Any] = {"url": url, "headers": dict(headers), "enabled": enabled}
     words = ["subscribe", event_type] + (["--url", url] if url else [])
@@ -157,8 +165,14 @@ def subscription(base: str, event_type: str, url: str | None, headers: Mapping[s
         words += ["--header", f"{name}: {value}"]
     if not enabled:
         words.append("--off")
+    extra = ""
+    if chaos:
+        body["chaos"] = dict(chaos)
+        words += ["--chaos", _chaos_pairs(chaos)]
+        extra = f", chaos={_py(dict(chaos))}"
     test = (f"def {_test_name(event_type, 'subscription')}(mock_norce):\n"
-            f"    sub = mock_norce.subscribe({event_type!r}, {url!r}, headers={_py(dict(headers))}, enabled={enabled!r})\n"
+            f"    sub = mock_norce.subscribe({event_type!r}, {url!r}, headers={_py(dict(headers))}, enabled={enabled!r}"
+            f"{extra})\n"
             f"    assert sub.enabled is {enabled!r}\n")
     return Snippet(f"Save this {event_type} subscription",
                    _curl(base, "PUT", f"/api/subscriptions/{quote(event_type)}", body, token),

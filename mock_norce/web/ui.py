@@ -25,6 +25,7 @@ from mock_norce.delivery.subscriptions import mask_headers, mask_url, unmask_url
 from mock_norce.web.views import delivery_view, run_view, sink_view
 from mock_norce.web.jsonio import error_response, is_api_request
 from mock_norce.web.security import safe_next, token_matches
+from mock_norce.web.ui_chaos import form_chaos
 from mock_norce.web.ui_shared import bp, form_number
 
 CATEGORY_ORDER = ("Order", "Customer", "Product", "Supplier", "System")
@@ -211,7 +212,8 @@ def run_scenario(name):
     try:
         seed = form_number(form.get("seed"), "seed", SEED_MIN, SEED_MAX, integer=True)
         scale = form_number(form.get("time_scale"), "time scale", 0, TIME_SCALE_MAX)
-        run = core().runs.start_run(name, seed=seed, url=form.get("url") or None, time_scale=scale)
+        run = core().runs.start_run(name, seed=seed, url=form.get("url") or None, time_scale=scale,
+                                    chaos=form_chaos(form.get("chaos")))
     except (ValueError, MockNorceError) as exc:
         flash(f"Could not start {name}: {getattr(exc, 'message', 'seed and time scale must be numbers')}", "error")
         return redirect(url_for("ui.scenarios"))

@@ -42,7 +42,7 @@ def deliveries():
     pages = max(1, -(-total // PER_PAGE))
     filters = as_args(f)
     # The form shows what was typed (a time as entered), the links carry the filter as understood.
-    shown = {k: args.get(k, "") for k in ("type", "status", "run", "q", "code", "error", "since", "until")}
+    shown = {k: args.get(k, "") for k in ("type", "status", "run", "q", "code", "error", "since", "until", "chaos")}
     return render_template("deliveries.html", items=[delivery_view(d) for d in items], total=total, exact=exact,
                            page=page, pages=pages, order=order, types=core().factory.catalog.names(),
                            error_classes=ERROR_CLASSES, filters=filters, form=shown, filtered=bool(filters),

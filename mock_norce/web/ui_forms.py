@@ -12,6 +12,7 @@ from mock_norce.errors import MockNorceError, ScheduleError, SubscriptionError
 from mock_norce.limits import COUNT_MAX
 from mock_norce.delivery.subscriptions import MASK, unmask_url
 from mock_norce.web.api import core
+from mock_norce.web.ui_chaos import form_chaos
 from mock_norce.web.ui_shared import bp, form_number
 from mock_norce.web.ui_snippets import remember_schedule
 from mock_norce.web.views import schedule_view, subscription_view
@@ -47,14 +48,18 @@ def update_subscription(name):
             key, value = key.strip(), value.strip()
             headers[key] = current.headers.get(key, value) if value == MASK else value
         url = unmask_url(request.form.get("url", "").strip() or None, current.url)
+        chaos = form_chaos(request.form.get("chaos"))
+        # Only a changed chaos is set: setting it starts the type's chaos stream again from 0.
+        changed = {} if chaos == (current.chaos.to_dict() if current.chaos else None) else {"chaos": chaos}
         subs.update(name, url=url, headers=headers,
-                    enabled=bool(request.form.get("enabled")))
+                    enabled=bool(request.form.get("enabled")), **changed)
     except MockNorceError as exc:
         if not any(s.event_type == name for s in subs.all()):
             raise  # no such type: on_error's 404 page
         return _subscriptions_page(failed={
             "event_type": name, "field": getattr(exc, "field", None) or "headers", "message": exc.message,
             "url": request.form.get("url", ""), "headers": request.form.get("headers", ""),
+            "chaos": request.form.get("chaos", ""),
             "enabled": bool(request.form.get("enabled"))}, status=422)
     # The anchor scrolls to the saved row, where its confirmation is.
     return redirect(url_for("ui.subscriptions", saved=name) + f"#sub-{name}")
@@ -113,6 +118,8 @@ def create_schedule():
         for key in ("duration", "url"):
             if form.get(key):
                 data[key] = form[key].strip()
+        if form.get("chaos", "").strip():
+            data["chaos"] = form_chaos(form["chaos"])
         if form.get("count"):
             try:
                 data["count"] = form_number(form["count"], "count", 1, COUNT_MAX, integer=True)

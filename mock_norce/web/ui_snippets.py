@@ -55,7 +55,8 @@ def code_for_delivery(d: dict) -> list:
 
 @bp.app_template_global()
 def code_for_run(run: dict) -> list:
-    req = {"seed": run.get("seed"), "url": run.get("url"), "time_scale": run.get("time_scale")}
+    req = {"seed": run.get("seed"), "url": run.get("url"), "time_scale": run.get("time_scale"),
+           "chaos": run.get("chaos")}
     return [snippets.run(_base(), run["scenario"], req, _token())]
 
 
@@ -70,7 +71,8 @@ def code_for_schedule(s: dict) -> list:
 
 @bp.app_template_global()
 def code_for_subscription(s: dict) -> list:
-    return [snippets.subscription(_base(), s["event_type"], s["url"], s["headers"], s["enabled"], _token())]
+    return [snippets.subscription(_base(), s["event_type"], s["url"], s["headers"], s["enabled"], _token(),
+                                  chaos=s.get("chaos"))]
 
 
 @bp.app_template_global()

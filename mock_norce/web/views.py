@@ -53,7 +53,8 @@ def schedule_view(schedule: dict) -> dict:
 def subscription_view(sub, default_url: str | None) -> dict:
     effective = sub.url or default_url
     return {"event_type": sub.event_type, "url": mask_url(sub.url), "effective_url": mask_url(effective),
-            "headers": mask_headers(sub.headers), "enabled": sub.enabled}
+            "headers": mask_headers(sub.headers), "enabled": sub.enabled,
+            "chaos": sub.chaos.to_dict() if sub.chaos is not None else None}
 
 
 def sink_view(record) -> dict:
