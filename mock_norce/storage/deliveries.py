@@ -40,6 +40,12 @@ class Job:
     scale: float
     due: float
     run_id: str | None = None  # the run or schedule the event came from
+    # How it is sent, fixed when the delivery is created (a later change of its subscription
+    # does not reach a delivery in flight): the retry policy's name (delivery/policy.py), the
+    # Content-Type, and the rule for static headers on a redirect.
+    policy: str = "current"
+    content_type: str = "application/json"
+    redirect_headers: str = "origin"
 
 
 @dataclass(slots=True)
@@ -59,6 +65,7 @@ class AttemptRecord:
 
 
 _EMPTY = "{}"
+_SENDING = ("current", "application/json", "origin")  # a delivery's policy, Content-Type, redirect rule
 
 
 class DeliveryLog:
@@ -82,12 +89,14 @@ class DeliveryLog:
                    now: float, also: Callable[[sqlite3.Connection], None] | None = None) -> list[int]:
         """Insert deliveries of new events, committed before returning their ids.
 
-        Each item is (type, body, valid, run_id, url, headers, scale, due). ``also`` writes
-        more in the same transaction (a schedule's new state): a firing and its events are
-        committed, or rolled back, as a whole.
+        Each item is (type, body, valid, run_id, url, headers, scale, due), and optionally how
+        it is sent: (policy, content type, redirect header rule) as a ninth (else the defaults).
+        ``also`` writes more in the same transaction (a schedule's new state): a firing and its
+        events are committed, or rolled back, as a whole.
         """
         rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
-                 statuses.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due in items]
+                 statuses.PENDING, due, scale, now, *(sending[0] if sending else _SENDING))
+                for etype, body, valid, run_id, url, headers, scale, due, *sending in items]
         if not rows:
             if also is not None:
                 with self.database.transaction() as db:
@@ -99,8 +108,8 @@ class DeliveryLog:
             # One statement for the batch: under the write lock, AUTOINCREMENT hands out
             # consecutive ids from the sequence, so the ids are known without a round per row.
             db.executemany(
-                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created,"
+                " policy, content_type, redirect_headers) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             last = db.execute("SELECT seq FROM sqlite_sequence WHERE name='deliveries'").fetchone()[0]
             if also is not None:
                 also(db)
@@ -125,7 +134,8 @@ class DeliveryLog:
             return {}
         out = {}
         with self.database.transaction() as db:
-            rows = db.execute("SELECT id, type, body, valid, run_id, url, headers, scale FROM deliveries"
+            rows = db.execute("SELECT id, type, body, valid, run_id, url, headers, scale, policy, content_type,"
+                              " redirect_headers FROM deliveries"
                               f" WHERE id IN ({','.join('?' * len(delivery_ids))})", delivery_ids).fetchall()
             by_id = {row["id"]: row for row in rows}
             for did in delivery_ids:
@@ -134,10 +144,11 @@ class DeliveryLog:
                     continue
                 out[did] = db.execute(
                     "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created,"
-                    " redelivery_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " redelivery_of, policy, content_type, redirect_headers) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (row["type"], row["body"], row["valid"], row["run_id"], url or row["url"],
                      json.dumps(headers) if headers is not None else row["headers"],
-                     statuses.PENDING, now, row["scale"], now, did)).lastrowid
+                     statuses.PENDING, now, row["scale"], now, did,
+                     row["policy"], row["content_type"], row["redirect_headers"])).lastrowid
         return out
 
     def move_due(self, delivery_id: int, due: float) -> str | None:
@@ -279,10 +290,11 @@ class DeliveryLog:
         """The jobs of those of these deliveries that are unfinished, in one read (at most 900 ids)."""
         with self.database.reader() as db:
             rows = db.execute(
-                "SELECT id, url, headers, body, attempts, scale, due, run_id FROM deliveries"
-                f" WHERE id IN ({','.join('?' * len(delivery_ids))}) AND due IS NOT NULL", delivery_ids).fetchall()
-        return {row[0]: Job(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7])
-                for row in rows}
+                "SELECT id, url, headers, body, attempts, scale, due, run_id, policy, content_type, redirect_headers"
+                f" FROM deliveries WHERE id IN ({','.join('?' * len(delivery_ids))}) AND due IS NOT NULL",
+                delivery_ids).fetchall()
+        return {row[0]: Job(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7], row[8],
+                            row[9], row[10]) for row in rows}
 
     def delivery_status(self, delivery_id: int) -> str | None:
         with self.database.reader() as db:
@@ -413,6 +425,7 @@ def _delivery_dict(row: sqlite3.Row) -> dict:
         "last_status_code": row["last_status_code"], "last_error": row["last_error"],
         "redelivery_of": row["redelivery_of"], "run_id": row["run_id"], "valid": bool(row["valid"]),
         "last_error_class": row["last_error_class"],
+        "policy": row["policy"], "content_type": row["content_type"], "redirect_headers": row["redirect_headers"],
         "body": row["body"].decode("utf-8"),
     }
 

@@ -6,10 +6,12 @@ triggers, so totals cost the same at a million deliveries as at ten. Version 3 a
 log's search and its new filters read: the last attempt's error class, an index each for the
 last status code, that error class and a delivery's redeliveries, and ``delivery_search``, an
 FTS5 index of every value in each payload (filled by a trigger, so every way a delivery is
-written is covered, and backfilled for a file of an older version).
+written is covered, and backfilled for a file of an older version). Version 4 adds how each
+delivery is sent, fixed when it is created: the retry policy (``current``/``legacy``), the
+Content-Type and the redirect header rule; older rows get today's defaults.
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -28,7 +30,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     finished REAL,
     last_status_code INTEGER,
     last_error TEXT,
-    redelivery_of INTEGER
+    redelivery_of INTEGER,
+    policy TEXT NOT NULL DEFAULT 'current',
+    content_type TEXT NOT NULL DEFAULT 'application/json',
+    redirect_headers TEXT NOT NULL DEFAULT 'origin'
 );
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
@@ -154,3 +159,12 @@ END;
 DELETE FROM delivery_search;
 INSERT INTO delivery_search(rowid, terms) SELECT id, """ + _TERMS.format(b="body") + """ FROM deliveries;
 """
+
+# Version 4: how a delivery is sent (its policy, Content-Type and redirect header rule), kept
+# with it so a change of its subscription does not reach a delivery in flight. Old rows were
+# all sent the one way there was: the defaults. (Added by database.py per missing column.)
+VERSION_4_COLUMNS = {
+    "policy": "ALTER TABLE deliveries ADD COLUMN policy TEXT NOT NULL DEFAULT 'current';",
+    "content_type": "ALTER TABLE deliveries ADD COLUMN content_type TEXT NOT NULL DEFAULT 'application/json';",
+    "redirect_headers": "ALTER TABLE deliveries ADD COLUMN redirect_headers TEXT NOT NULL DEFAULT 'origin';",
+}

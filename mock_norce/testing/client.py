@@ -157,9 +157,10 @@ class Client:
     # --- subscriptions and reset -----------------------------------------------------------
 
     def subscribe(self, event_type: str, url: str | None, headers: dict[str, str] | None = None,
-                  enabled: bool = True) -> Subscription:
-        """Send a type's events to ``url`` (None: the default URL) with these static headers."""
-        body: dict[str, Any] = {"url": url, "enabled": enabled}
+                  enabled: bool = True, **sending: Any) -> Subscription:
+        """Send a type's events to ``url`` (None: the default URL) with these static headers;
+        ``sending`` sets policy, content_type, redirect_headers or omit too (None: the global one)."""
+        body: dict[str, Any] = {"url": url, "enabled": enabled, **sending}
         if headers is not None:
             body["headers"] = headers
         return Subscription.from_json(self.call("PUT", f"/api/subscriptions/{_segment(event_type)}", body))

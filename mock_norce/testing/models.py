@@ -58,6 +58,9 @@ class Delivery(_FromJson):
     redelivery_of: int | None = None
     run_id: str | None = None
     entities: list = field(default_factory=list)
+    policy: str = "current"  # the retry policy it was created under: current or legacy
+    content_type: str = "application/json"
+    redirect_headers: str = "origin"
     attempt_log: tuple[Attempt, ...] = ()
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -116,4 +119,8 @@ class Subscription(_FromJson):
     effective_url: str | None = None
     headers: dict = field(default_factory=dict)
     enabled: bool = True
+    policy: str | None = None  # None: the global MOCK_NORCE_POLICY (likewise the next two)
+    content_type: str | None = None
+    redirect_headers: str | None = None
+    omit: list = field(default_factory=list)  # optional fields never posted
     raw: dict = field(default_factory=dict, repr=False, compare=False)
