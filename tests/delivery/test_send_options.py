@@ -5,6 +5,7 @@ local servers; the settings globally and per subscription."""
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 
@@ -211,3 +212,20 @@ def test_omit_refuses_a_required_or_unknown_field_naming_it(outbox, omit, words)
         ob.subscriptions.update("OrderConfirmedEvent", omit=omit)
     assert caught.value.field == "omit"
     assert ob.subscriptions.get("OrderConfirmedEvent").omit == ()
+
+
+def test_the_readmes_subscription_config_loads_as_it_says(settings, factory, tmp_path):
+    from ..conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = [b.split("```", 1)[0] for b in readme.split("```yaml\n")[1:] if "policy: legacy" in b.split("```", 1)[0]]
+    config = tmp_path / "c.yaml"
+    config.write_text(textwrap.dedent(block))  # the block is indented in a list item
+    ob = build_outbox(settings.with_(config_file=config), database=":memory:", factory=factory)
+    try:
+        sub = ob.subscriptions.get("OrderConfirmedEvent")
+        assert (sub.policy, sub.content_type, sub.redirect_headers, sub.omit) == (
+            "legacy", "application/json; charset=utf-8", "dotnet", ("CellPhone", "LastName"))
+        assert not ob.subscriptions.get("SkuChangedNotification").enabled
+    finally:
+        ob.store.close()
