@@ -254,3 +254,17 @@ def test_cli_fire_under_the_legacy_policy(serve):
     assert "(HTTP 404 (not retried: the legacy policy retries only HTTP 500))  -> dead" in out.stdout
     out = run("fire", "JobCompletedEvent", "--url", missing.url, env={"MOCK_NORCE_POLICY": "newest"})
     assert out.returncode == 2 and "MOCK_NORCE_POLICY must be current or legacy" in out.stderr
+
+
+def test_legacy_on_the_real_timer_makes_its_10_tries_at_once(settings, factory, serve):
+    # The dispatcher's own threads and clock: retries due "now" go without a wait.
+    server = serve(answer(500))
+    ob = build_outbox(settings.with_(subscriber_url=server.url, policy="legacy"), database=":memory:",
+                      factory=factory)
+    ob.start()
+    try:
+        _, did = ob.fire("OrderConfirmedEvent", seed=1)
+        d = ob.wait(did, timeout=20)
+        assert (d["status"], d["attempts"]) == ("dead", 10) and len(server.requests) == 10
+    finally:
+        ob.stop(grace=0.3)
