@@ -163,7 +163,7 @@ INSERT INTO delivery_search(rowid, terms) SELECT id, """ + _TERMS.format(b="body
 # Version 4: how a delivery is sent (its policy, Content-Type and redirect header rule), kept
 # with it so a change of its subscription does not reach a delivery in flight. Old rows were
 # all sent the one way there was: the defaults. (Added by database.py per missing column.)
-VERSION_4_COLUMNS = {
+VERSION_4_SENDING = {
     "policy": "ALTER TABLE deliveries ADD COLUMN policy TEXT NOT NULL DEFAULT 'current';",
     "content_type": "ALTER TABLE deliveries ADD COLUMN content_type TEXT NOT NULL DEFAULT 'application/json';",
     "redirect_headers": "ALTER TABLE deliveries ADD COLUMN redirect_headers TEXT NOT NULL DEFAULT 'origin';",
