@@ -94,3 +94,19 @@ def test_the_sending_settings_fit_the_page(browser, app_url, width):
             row.screenshot(path=os.path.join(SHOTS, f"subscription-row-{width}.png"))
     finally:
         page.context.close()
+
+
+def test_a_delivery_the_legacy_policy_does_not_retry_says_why(page, app_url, serve):
+    from ..servers import answer
+
+    gone = serve(answer(404))
+    http("PUT", app_url.url + "/api/subscriptions/JobCompletedEvent", {"url": gone.url + "/x", "policy": "legacy"})
+    d = http("POST", app_url.url + "/api/events/JobCompletedEvent?wait=10", {"seed": 1})[1]["delivery"]
+    assert d["status"] == "dead" and d["attempts"] == 1
+    page.goto(f"{app_url.url}/deliveries/{d['id']}")
+    assert "1 of 10 attempts made" in page.inner_text("#attempt-count")
+    assert "dead at once: HTTP 404 (not retried: the legacy policy retries only HTTP 500)" in page.inner_text(
+        "#not-retried")
+    assert "not retried: the legacy policy retries only HTTP 500" in page.inner_text("#attempt-1")
+    assert axe(page) == []
+    shot(page, "delivery-legacy-not-retried")
