@@ -30,7 +30,7 @@ from mock_norce.conformance.runner import Battery
 from mock_norce.delivery.dispatcher import Dispatcher
 from mock_norce.delivery.http_client import Sender
 from mock_norce.delivery.outbox import USER_AGENT, Outbox
-from mock_norce.delivery.subscriptions import Subscriptions
+from mock_norce.delivery.subscriptions import Sending, Subscriptions
 from mock_norce.errors import SettingsError
 from mock_norce.health import Health
 from mock_norce.playback.advance import Advancer
@@ -247,7 +247,10 @@ def build_battery(settings: Settings, factory: EventFactory) -> Battery:
 
 def build_subscriptions(settings: Settings, factory: EventFactory) -> Subscriptions:
     """The subscriptions as the environment and the config file set them."""
-    subs = Subscriptions(factory.catalog.names(), settings.subscriber_url, settings.allow_link_local)
+    types = factory.catalog.names()
+    subs = Subscriptions(types, settings.subscriber_url, settings.allow_link_local,
+                         Sending(settings.policy, settings.content_type, settings.redirect_headers),
+                         {t: (factory.catalog.get(t).fields, factory.catalog.get(t).required) for t in types})
     if settings.config_file is not None:
         subs.load(settings.config_file)
         if settings.subscriber_url:  # the environment wins over the file

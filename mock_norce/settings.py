@@ -88,6 +88,25 @@ class Settings:
         metadata={"env": "MOCK_NORCE_REDIRECT_KEEP_POST",
                   "help": "re-POST on 301/302/303 too (default: GET, as .NET's HttpClient does)"},
     )
+    policy: str = field(
+        default="current",
+        metadata={"env": "MOCK_NORCE_POLICY",
+                  "help": "Norce's retry policy: current (any non-2xx retried, 17 attempts over ~22 h) or legacy "
+                          "(the oldest guide: only HTTP 500 retried, 10 tries, no delay); a subscription may set its own"},
+    )
+    content_type: str = field(
+        default="application/json",
+        metadata={"env": "MOCK_NORCE_CONTENT_TYPE",
+                  "help": "Content-Type of each POST: application/json or application/json; charset=utf-8 "
+                          "(what .NET's StringContent sends); a subscription may set its own"},
+    )
+    redirect_headers: str = field(
+        default="origin",
+        metadata={"env": "MOCK_NORCE_REDIRECT_HEADERS",
+                  "help": "static headers on a redirect: origin (all dropped when it leaves the origin or goes "
+                          "https->http) or dotnet (Authorization dropped on every redirect, the others kept, as "
+                          ".NET's HttpClient); a subscription may set its own"},
+    )
     concurrency: int = field(
         default=1,
         metadata={"env": "MOCK_NORCE_CONCURRENCY", "help": "attempts in flight per subscriber origin, one thread each (1: in order)"},
@@ -218,6 +237,12 @@ class Settings:
             (self.query_token_rate_limit in TOKEN_RATE_LIMITS,
              f"MOCK_NORCE_QUERY_TOKEN_RATE_LIMIT must be {' or '.join(TOKEN_RATE_LIMITS)}, "
              f"got {self.query_token_rate_limit!r:.40}"),
+            (self.policy in POLICIES, f"MOCK_NORCE_POLICY must be {' or '.join(POLICIES)}, got {self.policy!r:.40}"),
+            (self.content_type in CONTENT_TYPES,
+             f"MOCK_NORCE_CONTENT_TYPE must be {' or '.join(CONTENT_TYPES)}, got {self.content_type!r:.60}"),
+            (self.redirect_headers in REDIRECT_HEADER_RULES,
+             f"MOCK_NORCE_REDIRECT_HEADERS must be {' or '.join(REDIRECT_HEADER_RULES)}, "
+             f"got {self.redirect_headers!r:.40}"),
             (0 <= self.query_rate_limit <= limits.QUERY_RATE_MAX,
              f"MOCK_NORCE_QUERY_RATE_LIMIT must be between 0 and {limits.QUERY_RATE_MAX:g} requests a second"),
         ]
@@ -298,6 +323,11 @@ def _parse(name: str, annotation: str, raw: str):
 
 
 TOKEN_RATE_LIMITS = ("off", "norce")
+# The values of the delivery settings (also per subscription): the names of delivery/policy.py's
+# policies, the two Content-Types Norce's .NET platform may send, the redirect header rules.
+POLICIES = ("current", "legacy")
+CONTENT_TYPES = ("application/json", "application/json; charset=utf-8")
+REDIRECT_HEADER_RULES = ("origin", "dotnet")
 
 
 def parse_clients(raw: str | None) -> dict[str, str] | None:

@@ -32,7 +32,8 @@ def fire(args, settings: Settings) -> int:
         what = f"HTTP {o.status}" if o.status is not None else o.error_class
         if o.error_class == "chaos":
             what += ", failed on purpose by chaos"
-        extra = f"  ({o.error})" if o.error and o.status is None else ""
+        # The error where it says more than the status (a policy that does not retry says why).
+        extra = f"  ({o.error})" if o.error and (o.status is None or o.error != what) and o.error_class != "chaos" else ""
         redirects = sum(1 for h in o.hops if h.get("status") in policy.REDIRECT_CODES)
         hops = f"  via {redirects} redirect(s)" if redirects else ""
         if any(h.get("status") is None for h in o.hops):  # hops are redirects and stale tries
@@ -57,7 +58,9 @@ def fire(args, settings: Settings) -> int:
             delivery = outbox.wait(did, 1.0)
             if delivery["status"] in ("delivered", "dead"):
                 break
-        say(f"{delivery['status']} after {delivery['attempts']} attempt(s)")
+        rules = policy.named(delivery["policy"])
+        say(f"{delivery['status']} after {delivery['attempts']} attempt(s) of {rules.max_attempts} "
+            f"(Norce's {rules.name} policy)")
         return EXIT_OK if delivery["status"] == "delivered" else EXIT_NEGATIVE
     finally:
         outbox.stop(grace=1.0)

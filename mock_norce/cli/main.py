@@ -131,9 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fire", help="generate an event and deliver it with Norce's full retry policy",
                        description="Generate TYPE, validate it, POST it as Norce would (5 s deadline, redirects, "
-                                   "retries after 5s, 10s, 15s ... 6h, dead after 17 attempts) and print each "
-                                   "attempt. Delays follow MOCK_NORCE_TIME_SCALE. Exit 0 when delivered, 1 when "
-                                   "dead. The log is kept in memory only.")
+                                   "retries after 5s, 10s, 15s ... 6h, dead after 17 attempts; with "
+                                   "MOCK_NORCE_POLICY=legacy only an HTTP 500 is retried, 10 tries without delay) "
+                                   "and print each attempt. Delays follow MOCK_NORCE_TIME_SCALE. Exit 0 when "
+                                   "delivered, 1 when dead. The log is kept in memory only.")
     p.add_argument("type", metavar="TYPE", help="event type, e.g. OrderConfirmedEvent")
     p.add_argument("--url", help="subscriber URL (default: the type's subscription or MOCK_NORCE_SUBSCRIBER_URL)")
     _payload_options(p)
@@ -169,12 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_remote, remote="redeliver")
 
     p = sub.add_parser("subscribe", help="set a type's URL, headers and ON/OFF on a running server (--server URL)",
-                       description="PUT /api/subscriptions/TYPE on the server. Prints the subscription as JSON.")
+                       description="PUT /api/subscriptions/TYPE on the server: the whole subscription (an option "
+                                   "left out is the default). Prints the subscription as JSON.")
     p.add_argument("type", metavar="TYPE")
     p.add_argument("--url", help="the type's own URL (default: none, the default subscriber URL)")
     p.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="a static header (repeatable)")
     p.add_argument("--off", action="store_true", help="switch the type OFF (its events are not recorded)")
     _chaos_option(p, "the type's events (seed default: 0)")
+    p.add_argument("--policy", help="current or legacy (default: the server's MOCK_NORCE_POLICY)")
+    p.add_argument("--content-type", help="application/json or 'application/json; charset=utf-8' "
+                                          "(default: the server's MOCK_NORCE_CONTENT_TYPE)")
+    p.add_argument("--redirect-headers", help="origin or dotnet (default: the server's MOCK_NORCE_REDIRECT_HEADERS)")
+    p.add_argument("--omit", action="append", default=[], metavar="FIELD",
+                   help="an optional field never posted (repeatable; Norce's metadata selection)")
     _server_option(p)
     p.set_defaults(func=cmd_remote, remote="subscribe")
 

@@ -82,7 +82,9 @@ def subscribe(args, settings: Settings) -> int:
         if not sep:
             raise MockNorceError(f"--header {line!r} needs the form 'Name: value'")
         headers[name.strip()] = value.strip()
-    body = {"url": args.url, "headers": headers, "enabled": not args.off, "chaos": chaos_arg(args)}
+    body = {"url": args.url, "headers": headers, "enabled": not args.off, "chaos": chaos_arg(args),
+            "policy": args.policy, "content_type": args.content_type, "redirect_headers": args.redirect_headers,
+            "omit": args.omit}
     return _print(call(args.server, "PUT", f"/api/subscriptions/{quote(args.type, safe='')}", body))
 
 

@@ -286,7 +286,8 @@ class Dispatcher:
         with self._on_wire_cond:
             self._on_wire[generation] = self._on_wire.get(generation, 0) + 1
         try:
-            outcome = self.sender.post(job.url, job.body, job.headers)
+            outcome = self.sender.post(job.url, job.body, job.headers, content_type=job.content_type,
+                                       redirect_headers=job.redirect_headers)
         except Exception as exc:  # noqa: BLE001 - a bug in the sender is a failed attempt, not a dead lane
             self.health.incident("sender", f"unexpected {type(exc).__name__} in the sender: {exc}", exc)
             outcome = Outcome(False, None, "internal_error", f"mock-norce failed to send: {type(exc).__name__}: {exc}",

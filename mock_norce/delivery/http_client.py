@@ -26,6 +26,7 @@ from mock_norce.delivery.connections import Pool
 from mock_norce.delivery.framing import Conn, Fail, Response, Stale, classify, close, read_response, remaining, send
 
 _STORED_HEADERS = 100
+DEFAULT_CONTENT_TYPE = "application/json"
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # What a hop of a request made on a pooled connection the subscriber had closed says in the log.
 STALE_UNSENT = ("stale keep-alive connection (closed by the subscriber before the whole request was "
@@ -80,25 +81,34 @@ class Sender:
 
     # --- public --------------------------------------------------------------------------
 
-    def post(self, url: str, body: bytes, headers: dict[str, str] | None = None) -> Outcome:
-        """POST body to url with the static headers, following redirects, within the deadline."""
+    def post(self, url: str, body: bytes, headers: dict[str, str] | None = None, *,
+             content_type: str | None = None, redirect_headers: str | None = None) -> Outcome:
+        """POST body to url with the static headers, following redirects, within the deadline.
+
+        ``content_type`` is sent unless a static header sets one (default application/json);
+        ``redirect_headers`` is the rule for static headers on a redirect (policy.follow)."""
         start = time.monotonic()
         deadline = start + self.timeout
-        method, send_body, keep_headers = "POST", True, True
+        method, send_body = "POST", True
+        sent = dict(headers or {})
         hops: list[dict] = []
         current = url
         try:
             for _ in range(self.max_redirects + 1):
-                resp = self._exchange(current, method, body if send_body else None,
-                                      (headers or {}) if keep_headers else {}, deadline, hops)
+                resp = self._exchange(current, method, body if send_body else None, sent, deadline, hops,
+                                      content_type or DEFAULT_CONTENT_TYPE)
                 if resp.status not in policy.REDIRECT_CODES:
                     return self._finish(start, resp, current, method, hops)
                 location = next((v for k, v in resp.headers if k.lower() == "location"), None)
-                nxt = policy.follow(current, method, resp.status, location, self.keep_post)
+                nxt = policy.follow(current, method, resp.status, location, self.keep_post,
+                                    redirect_headers or "origin")
                 if isinstance(nxt, str):
                     raise Fail("bad_redirect", nxt)
                 current, method, send_body = nxt.url, nxt.method, nxt.keep_body
-                keep_headers = keep_headers and nxt.keep_headers
+                if not nxt.keep_headers:
+                    sent = {}
+                elif nxt.drop_authorization:
+                    sent = {k: v for k, v in sent.items() if k.lower() != "authorization"}
             raise Fail("too_many_redirects", f"more than {self.max_redirects} redirects")
         except Fail as fail:
             return Outcome(False, None, fail.error_class, str(fail), _ms(start), current, method, hops=hops)
@@ -144,9 +154,9 @@ class Sender:
         )
 
     def _exchange(self, url: str, method: str, body: bytes | None, headers: dict[str, str],
-                  deadline: float, hops: list[dict]) -> Response:
+                  deadline: float, hops: list[dict], content_type: str = "application/json") -> Response:
         """One request and its response; a hop is logged for it (and for a stale try before it)."""
-        key, head = self._prepare(url, method, body is not None, headers)
+        key, head = self._prepare(url, method, body is not None, headers, content_type)
         request = head + b"%d\r\n\r\n" % len(body) + body if body is not None else head
         for fresh in (False, True):
             tried = time.monotonic()
@@ -182,11 +192,12 @@ class Sender:
 
     _PREPARED_MAX = 1024  # (url, method, headers) whose request head is kept
 
-    def _prepare(self, url: str, method: str, with_body: bool, headers: dict[str, str]) -> tuple[tuple, bytes]:
+    def _prepare(self, url: str, method: str, with_body: bool, headers: dict[str, str],
+                 content_type: str = "application/json") -> tuple[tuple, bytes]:
         """The origin of a URL and the head of a request to it, up to the Content-Length value
         when there is a body. Cached: the same few subscriber URLs get every attempt, and
         building the head each time was a tenth of an attempt's cost."""
-        cache_key = (url, method, with_body, tuple(headers.items()))
+        cache_key = (url, method, with_body, tuple(headers.items()), content_type)
         try:
             prepared = self._prepared.get(cache_key)
         except TypeError:  # a header value that is not even a string: refused below, not cached
@@ -199,14 +210,15 @@ class Sender:
                 raise Fail("bad_request", f"cannot send to this URL: {exc}") from None
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise Fail("bad_request", "cannot send to this URL: not http(s) with a host")
-            prepared = (policy.origin(url), self._request_head(parts, method, with_body, headers))
+            prepared = (policy.origin(url), self._request_head(parts, method, with_body, headers, content_type))
             if cache_key is not None:
                 if len(self._prepared) >= self._PREPARED_MAX:
                     self._prepared.clear()
                 self._prepared[cache_key] = prepared
         return prepared
 
-    def _request_head(self, parts, method: str, with_body: bool, headers: dict[str, str]) -> bytes:
+    def _request_head(self, parts, method: str, with_body: bool, headers: dict[str, str],
+                      content_type: str = "application/json") -> bytes:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         _check_ascii("URL", target)
         host = (parts.hostname or "").split("%")[0]  # an IPv6 zone is not sent (RFC 6874)
@@ -220,7 +232,7 @@ class Sender:
         if "user-agent" not in given:
             lines.append(f"User-Agent: {self.user_agent}")
         if with_body and "content-type" not in given:
-            lines.append("Content-Type: application/json")
+            lines.append(f"Content-Type: {content_type}")
         if parts.username is not None and "authorization" not in given:
             cred = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
             lines.append(f"Authorization: Basic {base64.b64encode(cred).decode()}")

@@ -14,13 +14,18 @@ from mock_norce.delivery import chaos as chaos_spec, policy
 from mock_norce.delivery.chaos import Chaos
 from mock_norce.delivery.dispatcher import Dispatcher
 from mock_norce.errors import DeliveryFinished, DeliveryNotFound, StorageUnavailable
-from mock_norce.catalogue.payloads import EventFactory, Payload
+from mock_norce.catalogue.payloads import EventFactory, Payload, dumps
 from mock_norce.storage.deliveries import Job, DeliveryLog
 from mock_norce.storage.log_query import LogFilter
 from mock_norce.delivery.subscriptions import Subscriptions, check_url
 
 
 USER_AGENT = f"mock-norce/{__version__}"
+
+
+def _without(payload: Payload, omit: tuple[str, ...]) -> bytes:
+    """The wire bytes of a payload without the fields its subscription leaves out."""
+    return dumps({k: v for k, v in payload.body.items() if k not in omit}).encode("utf-8")
 
 
 class Outbox:
@@ -76,11 +81,18 @@ class Outbox:
             if target is None:
                 slots.append(None)  # OFF: Norce does not record it at all
                 continue
-            body = payload.to_bytes()
+            sub = self.subscriptions.get(payload.event_type)
+            # The subscription's metadata selection: its omitted optional fields are not posted
+            # (the world below still sees the whole event: Norce's state does not depend on it).
+            body = payload.to_bytes() if not sub.omit else _without(payload, sub.omit)
+            sending = self.subscriptions.sending(payload.event_type)
+            sent_as = (sending.policy, sending.content_type, sending.redirect_headers)
             slots.append(len(rows))
-            # One row, or two when chaos duplicates it; each with what chaos did to it (or None).
-            rows.extend(chaos_spec.rows((payload.event_type, body, payload.valid, run_id, target[0], target[1], scale),
-                                        due, spec, stream, position, scale, len(rows)))
+            # One row, or two when chaos duplicates it; each with what chaos did to it (or None),
+            # then how it is sent.
+            rows.extend(row + (sent_as,) for row in chaos_spec.rows(
+                (payload.event_type, body, payload.valid, run_id, target[0], target[1], scale),
+                due, spec, stream, position, scale, len(rows)))
         # Once every target is known good (a refused URL changes nothing): every payload, also
         # those of a type switched OFF, as Norce's state changes whether or not anyone subscribes.
         for recorder in self.recorders:
@@ -88,8 +100,9 @@ class Outbox:
         with self.dispatcher.gate:  # no clear between the commit and the scheduling
             ids = self.store.add_events(rows, now, also)
             self.dispatcher.schedule_many([Job(did, target_url, headers, body, 0, scale, due, run_id,
-                                               chaos_spec.fails_first(note))
-                                           for (_, body, _, _, target_url, headers, _, due, note), did in zip(rows, ids)])
+                                               chaos_spec.fails_first(note), *sent_as)
+                                           for (_, body, _, _, target_url, headers, _, due, note, sent_as), did
+                                           in zip(rows, ids)])
         for listener in self.emit_listeners:
             listener(rows, run_id)
         return [None if slot is None else ids[slot] for slot in slots]

@@ -214,8 +214,10 @@ class Recorder:
 
 def judge(job: Job, started: float, outcome, interrupted: bool = False) -> AttemptRecord:
     """The result of an attempt to record: the delivery's new status and next due time, by
-    Norce's policy. An attempt interrupted by a stop is not counted against the 17: it is made
-    again, with the same number, as soon as mock-norce is back."""
+    the policy the delivery was created under (``job.policy``). An attempt interrupted by a
+    stop is not counted against the policy's attempts: it is made again, with the same
+    number, as soon as mock-norce is back. A failed attempt the policy does not retry (legacy:
+    anything but a 500 or no answer) ends the delivery dead, its error saying why."""
     late = max(0.0, started - job.due)
     if interrupted:
         outcome.error_class, outcome.error = "interrupted", "mock-norce stopped during the attempt"
@@ -230,6 +232,11 @@ def judge(job: Job, started: float, outcome, interrupted: bool = False) -> Attem
     if outcome.ok:
         return AttemptRecord(job.delivery_id, number, started, outcome, statuses.DELIVERED, None,
                              job.run_id, late, job.url)
-    delay = policy.retry_delay(number, job.scale)
+    rules = policy.named(job.policy)
+    if not rules.retried(outcome.status, outcome.error_class):
+        outcome.error = f"{outcome.error or 'failed'} ({rules.not_retried()})"
+        return AttemptRecord(job.delivery_id, number, started, outcome, statuses.DEAD, None,
+                             job.run_id, late, job.url)
+    delay = rules.retry_delay(number, job.scale)
     status, due = (statuses.DEAD, None) if delay is None else (statuses.RETRYING, started + delay)
     return AttemptRecord(job.delivery_id, number, started, outcome, status, due, job.run_id, late, job.url)

@@ -2,6 +2,9 @@
 
 Each type has an optional URL of its own (else the default subscriber URL), static headers
 and an ON/OFF switch. As in Norce, an event of a type that is OFF is not recorded at all.
+Each may also set how its events are sent (else the global settings): the retry policy, the
+Content-Type, the rule for static headers on a redirect, and which optional fields are never
+posted (Norce's admin "metadata selection").
 Loaded from a YAML/JSON file (``MOCK_NORCE_CONFIG``) and changeable at run time; every
 change is checked first (URL scheme, CR/LF in headers, unknown types) and refused whole.
 """
@@ -23,6 +26,7 @@ from mock_norce.delivery.chaos import Chaos
 from mock_norce.errors import MockNorceError, NoSubscriber, SubscriptionError, UnknownEventType
 from mock_norce.delivery.iri import BadUrl, to_uri
 from mock_norce.limits import HEADERS_MAX
+from mock_norce.settings import CONTENT_TYPES, POLICIES, REDIRECT_HEADER_RULES
 
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -39,6 +43,33 @@ class Subscription:
     headers: Mapping[str, str] = field(default_factory=dict)
     enabled: bool = True
     chaos: Chaos | None = None  # seeded sender-side chaos of this type's events (chaos.py)
+    policy: str | None = None  # None: the global one (MOCK_NORCE_POLICY), and so on
+    content_type: str | None = None
+    redirect_headers: str | None = None
+    omit: tuple[str, ...] = ()  # optional fields never posted for this type
+
+
+@dataclass(frozen=True)
+class Sending:
+    """How a delivery is sent: its retry policy, Content-Type and redirect header rule."""
+
+    policy: str = "current"
+    content_type: str = "application/json"
+    redirect_headers: str = "origin"
+
+
+# The per-type settings of how events are sent, and the values each may take (None: the global one).
+_CHOICES = {"policy": POLICIES, "content_type": CONTENT_TYPES, "redirect_headers": REDIRECT_HEADER_RULES}
+_SETTINGS = {"url", "headers", "enabled", "chaos", "omit", *_CHOICES}
+
+
+def check_choice(name: str, value: Any) -> str | None:
+    """A policy, content_type or redirect_headers setting, or SubscriptionError naming it."""
+    allowed = _CHOICES[name]
+    if value is not None and value not in allowed:
+        raise SubscriptionError(f"{name} must be one of {', '.join(allowed)} (or null: the global setting), "
+                                f"got {value!r:.60}", field=name)
+    return value
 
 
 def check_url(url: Any, allow_link_local: bool = False, what: str = "URL") -> str:
@@ -151,9 +182,12 @@ class Subscriptions:
     """The subscription of every known event type, changeable while the app runs."""
 
     def __init__(self, event_types: list[str], default_url: str | None = None,
-                 allow_link_local: bool = False):
+                 allow_link_local: bool = False, sending: Sending = Sending(),
+                 fields: Mapping[str, tuple[list[str], list[str]]] | None = None):
         self._types = list(event_types)
         self.allow_link_local = allow_link_local
+        self.sending_default = sending  # the global settings (MOCK_NORCE_POLICY, ...)
+        self._fields = fields or {}  # type -> (its fields, its required fields), for `omit`
         self._default = check_url(default_url, allow_link_local, "default subscriber URL") if default_url else None
         self._subs = {t: Subscription(t) for t in self._types}
         self._lock = threading.Lock()
@@ -192,9 +226,10 @@ class Subscriptions:
         return list(self._subs.values())
 
     def update(self, event_type: str, **changes) -> Subscription:
-        """Change url, headers, enabled and/or chaos of one type; all checked before anything changes."""
+        """Change url, headers, enabled, chaos, policy, content_type, redirect_headers and/or
+        omit of one type; all checked before anything changes."""
         current = self.get(event_type)
-        unknown = set(changes) - {"url", "headers", "enabled", "chaos"}
+        unknown = set(changes) - _SETTINGS
         if unknown:
             raise SubscriptionError(f"unknown subscription setting(s): {', '.join(sorted(unknown))}")
         if "url" in changes and changes["url"] is not None:
@@ -205,6 +240,10 @@ class Subscriptions:
             raise SubscriptionError("enabled must be true or false")
         if "chaos" in changes:
             changes["chaos"] = chaos_spec.parse(changes["chaos"]) or None
+        for name in _CHOICES.keys() & changes.keys():
+            check_choice(name, changes[name])
+        if "omit" in changes:
+            changes["omit"] = self.check_omit(event_type, changes["omit"])
         with self._lock:
             new = self._subs[event_type] = replace(current, **changes)
             if "chaos" in changes:
@@ -225,6 +264,34 @@ class Subscriptions:
                 self._chaos_next[event_type] = position + 1
                 out.append((spec, position))
         return out
+    def check_omit(self, event_type: str, omit: Any) -> tuple[str, ...]:
+        """The optional fields of a type never to post, or SubscriptionError naming the one
+        that is required or unknown (an omitted required field would break the schema)."""
+        if omit is None:
+            return ()
+        if isinstance(omit, str) or not isinstance(omit, (list, tuple)) or not all(isinstance(n, str) for n in omit):
+            raise SubscriptionError("omit must be a list of field names", field="omit")
+        fields, required = self._fields.get(event_type, ((), ()))
+        for name in omit:
+            if name in required:
+                raise SubscriptionError(f"omit: {name} is required in {event_type} and is always posted", field="omit")
+            if name not in fields:
+                raise SubscriptionError(f"omit: {event_type} has no field {name!r:.60}; its optional fields are "
+                                        f"{', '.join(f for f in fields if f not in required) or 'none'}", field="omit")
+        return tuple(dict.fromkeys(omit))  # in the order given, each once
+
+    def optional_fields(self, event_type: str) -> list[str]:
+        """The fields of a type a subscription may leave out (not required by its schema)."""
+        fields, required = self._fields.get(event_type, ((), ()))
+        return [f for f in fields if f not in required]
+
+    def sending(self, event_type: str) -> Sending:
+        """How events of this type are sent now: its own settings, else the global ones."""
+        sub, default = self.get(event_type), self.sending_default
+        if sub.policy is None and sub.content_type is None and sub.redirect_headers is None:
+            return default
+        return Sending(sub.policy or default.policy, sub.content_type or default.content_type,
+                       sub.redirect_headers or default.redirect_headers)
 
     def target(self, event_type: str, url: str | None = None) -> tuple[str, dict[str, str]] | None:
         """(URL, static headers) for an event of this type, or None when the type is OFF.
@@ -260,7 +327,7 @@ class Subscriptions:
         unknown = set(data) - {"subscriber_url", "subscriptions", "schedules"}
         if unknown:
             raise SubscriptionError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-        staged = Subscriptions(self._types, None, self.allow_link_local)
+        staged = Subscriptions(self._types, None, self.allow_link_local, self.sending_default, self._fields)
         staged._subs = dict(self._subs)
         default = data.get("subscriber_url")
         if default is not None:
@@ -270,7 +337,8 @@ class Subscriptions:
             raise SubscriptionError("'subscriptions' must map event types to settings")
         for name, settings in subs.items():
             if not isinstance(settings, Mapping):
-                raise SubscriptionError(f"subscriptions.{name} must be a mapping (url, headers, enabled, chaos)")
+                raise SubscriptionError(f"subscriptions.{name} must be a mapping (url, headers, enabled, chaos, "
+                                        "policy, content_type, redirect_headers, omit)")
             staged.update(str(name), **dict(settings))
         with self._lock:
             self._subs = staged._subs

@@ -30,7 +30,7 @@ from typing import Iterator
 
 from mock_norce.errors import DataDirUnwritable, StorageUnavailable
 from mock_norce.storage.schema import (SCHEMA_VERSION, TABLES, VERSION_2, VERSION_3, VERSION_3_COLUMN, VERSION_4,
-                                       VERSION_4_COLUMNS)
+                                       VERSION_4_COLUMNS, VERSION_4_SENDING)
 
 log = logging.getLogger("mock_norce.storage")
 PROBE_HEADROOM = 1 << 20  # bytes free on the disk before the storage counts as writable again
@@ -150,7 +150,8 @@ class Database:
             columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
             v3 = ("" if "last_error_class" in columns else VERSION_3_COLUMN) + VERSION_3
             v4 = "".join(sql for table, sql in VERSION_4_COLUMNS.items()
-                         if "chaos" not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}) + VERSION_4
+                         if "chaos" not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")})
+            v4 += "".join(sql for column, sql in VERSION_4_SENDING.items() if column not in columns) + VERSION_4
             steps = [VERSION_2] * (version < 2) + [v3] * (version < 3) + [v4] * (version < 4)
             if version < 3:
                 # Version 3 indexes every payload for the log's search, which takes a while for

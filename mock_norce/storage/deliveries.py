@@ -41,6 +41,12 @@ class Job:
     due: float
     run_id: str | None = None  # the run or schedule the event came from
     chaos_fail: bool = False  # chaos counts its first attempt as failed whatever the answer (chaos.py)
+    # How it is sent, fixed when the delivery is created (a later change of its subscription
+    # does not reach a delivery in flight): the retry policy's name (delivery/policy.py), the
+    # Content-Type, and the rule for static headers on a redirect.
+    policy: str = "current"
+    content_type: str = "application/json"
+    redirect_headers: str = "origin"
 
 
 @dataclass(slots=True)
@@ -60,6 +66,7 @@ class AttemptRecord:
 
 
 _EMPTY = "{}"
+_SENDING = ("current", "application/json", "origin")  # a delivery's policy, Content-Type, redirect rule
 
 
 class DeliveryLog:
@@ -84,14 +91,16 @@ class DeliveryLog:
         """Insert deliveries of new events, committed before returning their ids.
 
         Each item is (type, body, valid, run_id, url, headers, scale, due), and optionally what
-        chaos did to it (a dict, or None): its ``duplicate_of_row``/``duplicated_as_row`` name
-        another item of the batch by its index and are recorded as that item's id. ``also``
-        writes more in the same transaction (a schedule's new state): a firing and its events
-        are committed, or rolled back, as a whole.
+        chaos did to it (a dict, or None) as a ninth, and how it is sent (policy, content type,
+        redirect header rule) as a tenth (else the defaults). A chaos note's
+        ``duplicate_of_row``/``duplicated_as_row`` name another item of the batch by its index
+        and are recorded as that item's id. ``also`` writes more in the same transaction (a
+        schedule's new state): a firing and its events are committed, or rolled back, as a whole.
         """
         items = list(items)
         rows = [(etype, body, int(valid), run_id, url, _EMPTY if not headers else json.dumps(headers),
-                 statuses.PENDING, due, scale, now) for etype, body, valid, run_id, url, headers, scale, due, *_ in items]
+                 statuses.PENDING, due, scale, now, *(rest[1] if len(rest) > 1 and rest[1] else _SENDING))
+                for etype, body, valid, run_id, url, headers, scale, due, *rest in items]
         if not rows:
             if also is not None:
                 with self.database.transaction() as db:
@@ -104,8 +113,8 @@ class DeliveryLog:
             # consecutive ids from the sequence, so the ids are known without a round per row.
             rows = [row + (_chaos_text(item[8] if len(item) > 8 else None, first),) for row, item in zip(rows, items)]
             db.executemany(
-                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created, chaos)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+                "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created,"
+                " policy, content_type, redirect_headers, chaos) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             last = db.execute("SELECT seq FROM sqlite_sequence WHERE name='deliveries'").fetchone()[0]
             if also is not None:
                 also(db)
@@ -130,7 +139,8 @@ class DeliveryLog:
             return {}
         out = {}
         with self.database.transaction() as db:
-            rows = db.execute("SELECT id, type, body, valid, run_id, url, headers, scale FROM deliveries"
+            rows = db.execute("SELECT id, type, body, valid, run_id, url, headers, scale, policy, content_type,"
+                              " redirect_headers FROM deliveries"
                               f" WHERE id IN ({','.join('?' * len(delivery_ids))})", delivery_ids).fetchall()
             by_id = {row["id"]: row for row in rows}
             for did in delivery_ids:
@@ -139,10 +149,11 @@ class DeliveryLog:
                     continue
                 out[did] = db.execute(
                     "INSERT INTO deliveries(type, body, valid, run_id, url, headers, status, due, scale, created,"
-                    " redelivery_of) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " redelivery_of, policy, content_type, redirect_headers) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (row["type"], row["body"], row["valid"], row["run_id"], url or row["url"],
                      json.dumps(headers) if headers is not None else row["headers"],
-                     statuses.PENDING, now, row["scale"], now, did)).lastrowid
+                     statuses.PENDING, now, row["scale"], now, did,
+                     row["policy"], row["content_type"], row["redirect_headers"])).lastrowid
         return out
 
     def move_due(self, delivery_id: int, due: float) -> str | None:
@@ -284,10 +295,11 @@ class DeliveryLog:
         """The jobs of those of these deliveries that are unfinished, in one read (at most 900 ids)."""
         with self.database.reader() as db:
             rows = db.execute(
-                "SELECT id, url, headers, body, attempts, scale, due, run_id, chaos FROM deliveries"
-                f" WHERE id IN ({','.join('?' * len(delivery_ids))}) AND due IS NOT NULL", delivery_ids).fetchall()
+                "SELECT id, url, headers, body, attempts, scale, due, run_id, chaos, policy, content_type,"
+                f" redirect_headers FROM deliveries WHERE id IN ({','.join('?' * len(delivery_ids))})"
+                " AND due IS NOT NULL", delivery_ids).fetchall()
         return {row[0]: Job(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6], row[7],
-                            bool(row[8] and json.loads(row[8]).get("fail_first")))
+                            bool(row[8] and json.loads(row[8]).get("fail_first")), row[9], row[10], row[11])
                 for row in rows}
 
     def delivery_status(self, delivery_id: int) -> str | None:
@@ -431,6 +443,7 @@ def _delivery_dict(row: sqlite3.Row) -> dict:
         "redelivery_of": row["redelivery_of"], "run_id": row["run_id"], "valid": bool(row["valid"]),
         "last_error_class": row["last_error_class"],
         "chaos": json.loads(row["chaos"]) if row["chaos"] else None,
+        "policy": row["policy"], "content_type": row["content_type"], "redirect_headers": row["redirect_headers"],
         "body": row["body"].decode("utf-8"),
     }
 

@@ -8,7 +8,9 @@ last status code, that error class and a delivery's redeliveries, and ``delivery
 FTS5 index of every value in each payload (filled by a trigger, so every way a delivery is
 written is covered, and backfilled for a file of an older version). Version 4 adds what
 chaos did to a delivery (``deliveries.chaos``, JSON, NULL when it did nothing), with an index
-for the log's chaos filter, and a run's chaos spec (``runs.chaos``).
+for the log's chaos filter, a run's chaos spec (``runs.chaos``), and how each delivery is
+sent, fixed when it is created: the retry policy (``current``/``legacy``), the Content-Type
+and the redirect header rule; older rows get today's defaults.
 """
 
 SCHEMA_VERSION = 4
@@ -30,7 +32,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     finished REAL,
     last_status_code INTEGER,
     last_error TEXT,
-    redelivery_of INTEGER
+    redelivery_of INTEGER,
+    policy TEXT NOT NULL DEFAULT 'current',
+    content_type TEXT NOT NULL DEFAULT 'application/json',
+    redirect_headers TEXT NOT NULL DEFAULT 'origin'
 );
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
@@ -166,3 +171,11 @@ VERSION_4_COLUMNS = {
 VERSION_4 = """
 CREATE INDEX IF NOT EXISTS deliveries_chaos ON deliveries(id) WHERE chaos IS NOT NULL;
 """
+# Version 4: how a delivery is sent (its policy, Content-Type and redirect header rule), kept
+# with it so a change of its subscription does not reach a delivery in flight. Old rows were
+# all sent the one way there was: the defaults. (Added by database.py per missing column.)
+VERSION_4_SENDING = {
+    "policy": "ALTER TABLE deliveries ADD COLUMN policy TEXT NOT NULL DEFAULT 'current';",
+    "content_type": "ALTER TABLE deliveries ADD COLUMN content_type TEXT NOT NULL DEFAULT 'application/json';",
+    "redirect_headers": "ALTER TABLE deliveries ADD COLUMN redirect_headers TEXT NOT NULL DEFAULT 'origin';",
+}

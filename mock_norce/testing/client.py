@@ -159,10 +159,11 @@ class Client:
     # --- subscriptions and reset -----------------------------------------------------------
 
     def subscribe(self, event_type: str, url: str | None, headers: dict[str, str] | None = None,
-                  enabled: bool = True, chaos: dict | None = None) -> Subscription:
+                  enabled: bool = True, chaos: dict | None = None, **sending: Any) -> Subscription:
         """Send a type's events to ``url`` (None: the default URL) with these static headers
-        (and ``chaos``, seeded sender-side chaos of its events; None: none)."""
-        body: dict[str, Any] = {"url": url, "enabled": enabled, "chaos": chaos}
+        (and ``chaos``, seeded sender-side chaos of its events; None: none); ``sending`` sets
+        policy, content_type, redirect_headers or omit too (None: the global one)."""
+        body: dict[str, Any] = {"url": url, "enabled": enabled, "chaos": chaos, **sending}
         if headers is not None:
             body["headers"] = headers
         return Subscription.from_json(self.call("PUT", f"/api/subscriptions/{_segment(event_type)}", body))

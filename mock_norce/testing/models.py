@@ -59,6 +59,9 @@ class Delivery(_FromJson):
     run_id: str | None = None
     entities: list = field(default_factory=list)
     chaos: dict | None = None  # what seeded chaos did to it (duplicate_of, delayed, fail_first, ...)
+    policy: str = "current"  # the retry policy it was created under: current or legacy
+    content_type: str = "application/json"
+    redirect_headers: str = "origin"
     attempt_log: tuple[Attempt, ...] = ()
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -119,4 +122,8 @@ class Subscription(_FromJson):
     headers: dict = field(default_factory=dict)
     enabled: bool = True
     chaos: dict | None = None  # its seeded chaos
+    policy: str | None = None  # None: the global MOCK_NORCE_POLICY (likewise the next two)
+    content_type: str | None = None
+    redirect_headers: str | None = None
+    omit: list = field(default_factory=list)  # optional fields never posted
     raw: dict = field(default_factory=dict, repr=False, compare=False)

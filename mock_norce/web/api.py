@@ -241,7 +241,7 @@ def retry_now(delivery_id):
 def list_subscriptions():
     subs = core().outbox.subscriptions
     return jsonify(default_url=mask_url(subs.default_url),
-                   subscriptions=[subscription_view(s, subs.default_url) for s in subs.all()])
+                   subscriptions=[subscription_view(s, subs) for s in subs.all()])
 
 
 @bp.get("/api/subscriptions/default")
@@ -270,7 +270,7 @@ def update_subscription(name):
         data["headers"] = {k: (current.headers.get(k, v) if v == MASK else v) for k, v in data["headers"].items()}
     if data.get("url"):
         data["url"] = unmask_url(data["url"], current.url)
-    return jsonify(subscription_view(subs.update(name, **data), subs.default_url))
+    return jsonify(subscription_view(subs.update(name, **data), subs))
 
 
 # --- the built-in sink: its API (GET/DELETE /api/sink) is web/sink.py's, beside its receiving end

@@ -18,7 +18,7 @@ def curl_command(d: dict, user_agent: str) -> str:
     given = {k.lower() for k in d["headers"]}
     headers = []
     if "content-type" not in given:
-        headers.append(("Content-Type", "application/json"))
+        headers.append(("Content-Type", d.get("content_type") or "application/json"))
     if "user-agent" not in given:
         headers.append(("User-Agent", user_agent))
     headers.extend(d["headers"].items())

@@ -243,7 +243,8 @@ def document() -> dict:
                        {"200": _ok("changed", _ref("DefaultSubscriber"))}, "422",
                        body="DefaultSubscriberUpdate", write=True)},
         "/api/subscriptions/{type}": {"put": _op(
-            "updateSubscription", "subscriptions", "Change a type's URL, headers or ON/OFF",
+            "updateSubscription", "subscriptions", "Change a type's URL, headers, ON/OFF or how its events are sent "
+            "(retry policy, Content-Type, redirect header rule, optional fields omitted)",
             {"200": _ok("updated", _ref("Subscription"))}, "404", "422",
             parameters=[TYPE], body="SubscriptionUpdate", write=True)},
         "/api/schedules": {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from mock_norce import statuses
 from mock_norce.limits import CHAOS_DELAY_MAX, COUNT_MAX, DURATION_MAX, JITTER_MAX, RATE_MAX, SEED_MAX, SEED_MIN, TIME_SCALE_MAX
+from mock_norce.settings import CONTENT_TYPES, POLICIES, REDIRECT_HEADER_RULES
 
 
 def ref(name: str) -> dict:
@@ -52,6 +53,25 @@ SEED = {"type": "integer", "minimum": SEED_MIN, "maximum": SEED_MAX, "descriptio
 # Checked by the API, with the reason in a 422: http(s), a host, a good port, not link-local.
 URL = {"type": "string", "description": "an http(s) URL"}
 TIME_SCALE = {"type": "number", "minimum": 0, "maximum": TIME_SCALE_MAX, "description": "multiplies waits and delays"}
+# How a delivery is sent (README "Delivery, as Norce does it"): globally from MOCK_NORCE_*, per subscription.
+POLICY = {"type": "string", "enum": list(POLICIES),
+          "description": "Norce's retry policy: current (newest guide) or legacy (oldest guide: only 500, 10 tries)"}
+CONTENT_TYPE = {"type": "string", "enum": list(CONTENT_TYPES), "description": "the Content-Type of each POST"}
+REDIRECT_HEADERS = {"type": "string", "enum": list(REDIRECT_HEADER_RULES),
+                    "description": "static headers on a redirect: origin (dropped off-origin) or dotnet "
+                                   "(Authorization dropped, others kept)"}
+
+
+def or_null(schema: dict, why: str) -> dict:
+    """A setting that may be null (the global one)."""
+    return {"anyOf": [schema, {"type": "null"}], "description": f"{schema['description']}; null: {why}"}
+
+
+def choice(schema: dict, why: str) -> dict:
+    """A setting in a request: a string or null. Its values are checked by the API, which answers
+    a value outside them 422 naming the field (as a bad URL), not 400 as a wrong JSON type."""
+    return {"type": ["string", "null"],
+            "description": f"{schema['description']}: {' or '.join(schema['enum'])}; null: {why}"}
 
 # Seeded sender-side chaos (delivery/chaos.py): the same seed and events give the same chaos.
 _CHANCE = {"type": "number", "minimum": 0, "maximum": 1}
@@ -159,6 +179,12 @@ REQUESTS = {
                         "description": "static headers; a value of ******** keeps the current one"},
             "enabled": {"type": "boolean", "description": "ON/OFF; an OFF type's events are not recorded"},
             "chaos": CHAOS_REQUEST | {"description": "chaos of the type's events; null: none"},
+            "policy": choice(POLICY, "MOCK_NORCE_POLICY"),
+            "content_type": choice(CONTENT_TYPE, "MOCK_NORCE_CONTENT_TYPE"),
+            "redirect_headers": choice(REDIRECT_HEADERS, "MOCK_NORCE_REDIRECT_HEADERS"),
+            "omit": {"type": ["array", "null"], "items": {"type": "string"},
+                     "description": "optional fields of the type never posted (Norce's metadata selection); a "
+                                    "required or unknown field is refused"},
         },
     },
 }
@@ -200,6 +226,8 @@ RESPONSES = {
                                                        "(timeout, connection_refused, ...)"},
         redelivery_of=INT_OR_NULL | {"description": "the delivery this one redelivers"},
         chaos={"anyOf": [ref("ChaosNote"), {"type": "null"}], "description": "what seeded chaos did to it"},
+        policy=POLICY | {"description": "the retry policy it was created under (kept while in flight)"},
+        content_type=CONTENT_TYPE, redirect_headers=REDIRECT_HEADERS,
         run_id={"type": ["string", "null"], "description": "the run (or schedule s-...) it came from"},
         valid=BOOL, body={"type": "string", "description": "the exact bytes sent"},
         payload={"type": ["object", "null"], "description": "the body parsed (a Norce payload)"},
@@ -307,7 +335,15 @@ RESPONSES = {
     "Subscription": exact(event_type=STR, url=STR_OR_NULL, effective_url=STR_OR_NULL,
                           headers=map_of(STR) | {"description": "static headers (secret values masked)"},
                           enabled=BOOL, chaos={"anyOf": [ref("Chaos"), {"type": "null"}],
-                                               "description": "the type's seeded chaos"}),
+                                               "description": "the type's seeded chaos"},
+                          policy=or_null(POLICY, "the global one"),
+                          content_type=or_null(CONTENT_TYPE, "the global one"),
+                          redirect_headers=or_null(REDIRECT_HEADERS, "the global one"),
+                          omit=array(STR) | {"description": "optional fields never posted"},
+                          optional_fields=array(STR) | {"description": "the fields omit may name"},
+                          effective=ref("Sending")),
+    "Sending": exact(policy=POLICY, content_type=CONTENT_TYPE, redirect_headers=REDIRECT_HEADERS,
+                     doc="how the type's events are sent now: its own settings, else the global ones"),
     "DefaultSubscriber": exact(url=STR_OR_NULL, doc="the default subscriber URL (secrets masked)"),
     "SubscriptionList": exact(default_url=STR_OR_NULL, subscriptions=array(ref("Subscription"))),
     "AdvanceResult": exact(

@@ -157,19 +157,25 @@ def schedule(base: str, request: Mapping[str, Any], token: bool = False) -> Snip
 
 
 def subscription(base: str, event_type: str, url: str | None, headers: Mapping[str, str], enabled: bool,
-                 token: bool = False, chaos: Mapping[str, Any] | None = None) -> Snippet:
-    """The subscription as saved; secret header values are masked here as on the page."""
-    body: dict[str, Any] = {"url": url, "headers": dict(headers), "enabled": enabled}
+                 token: bool = False, sending: Mapping[str, Any] | None = None,
+                 chaos: Mapping[str, Any] | None = None) -> Snippet:
+    """The subscription as saved; secret header values are masked here as on the page.
+    ``sending``: its own policy, content_type, redirect_headers and omit, those that are set."""
+    sending = {k: v for k, v in (sending or {}).items() if v}
+    body: dict[str, Any] = {"url": url, "headers": dict(headers), "enabled": enabled, **sending}
     words = ["subscribe", event_type] + (["--url", url] if url else [])
     for name, value in headers.items():
         words += ["--header", f"{name}: {value}"]
     if not enabled:
         words.append("--off")
-    extra = ""
+    for name, value in sending.items():
+        for one in (value if isinstance(value, list) else [value]):
+            words += [f"--{name.replace('_', '-')}", one]
+    extra = "".join(f", {k}={_py(v)}" for k, v in sending.items())
     if chaos:
         body["chaos"] = dict(chaos)
         words += ["--chaos", _chaos_pairs(chaos)]
-        extra = f", chaos={_py(dict(chaos))}"
+        extra = f", chaos={_py(dict(chaos))}" + extra
     test = (f"def {_test_name(event_type, 'subscription')}(mock_norce):\n"
             f"    sub = mock_norce.subscribe({event_type!r}, {url!r}, headers={_py(dict(headers))}, enabled={enabled!r}"
             f"{extra})\n"

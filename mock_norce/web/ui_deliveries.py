@@ -2,7 +2,7 @@
 another URL), retry now, bulk redeliver of a filtered set.
 
 The list reads the same filters as ``GET /api/deliveries`` (log_filters.py); a delivery's page
-shows "attempt n of 17" from the policy, a countdown to the next attempt (app.js, from its
+shows "attempt n of N" from the policy it was created under (17 current, 10 legacy), a countdown to the next attempt (app.js, from its
 time in a data attribute), its redeliveries or its original, and the same POST as a curl
 command with the page's masking.
 """
@@ -77,7 +77,7 @@ def delivery(delivery_id):
         abort(404)
     d = delivery_view(found)
     user_agent = core().outbox.dispatcher.sender.user_agent
-    return render_template("delivery.html", d=d, user_agent=user_agent, max_attempts=policy.MAX_ATTEMPTS,
+    return render_template("delivery.html", d=d, user_agent=user_agent, max_attempts=policy.named(d["policy"]).max_attempts,
                            now=core().outbox.clock(), redeliveries=store.redeliveries(delivery_id),
                            curl=curl_command(d, user_agent), curl_masked=has_masked(d),
                            entities=[(link, _entity_now(link)) for link in d["entities"]])

@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from mock_norce.errors import MockNorceError, ScheduleError, SubscriptionError
 from mock_norce.limits import COUNT_MAX
+from mock_norce.settings import CONTENT_TYPES, POLICIES, REDIRECT_HEADER_RULES
 from mock_norce.delivery.subscriptions import MASK, unmask_url
 from mock_norce.web.api import core
 from mock_norce.web.ui_chaos import form_chaos
@@ -30,7 +31,9 @@ def _subscriptions_page(saved: str | None = None, failed: dict | None = None, st
     page scrolled away from it."""
     subs = core().outbox.subscriptions
     return render_template("subscriptions.html", default_url=subs.default_url, saved=saved, failed=failed or {},
-                           subs=[subscription_view(s, subs.default_url) for s in subs.all()]), status
+                           subs=[subscription_view(s, subs) for s in subs.all()], sending=subs.sending_default,
+                           choices={"policy": POLICIES, "content_type": CONTENT_TYPES,
+                                    "redirect_headers": REDIRECT_HEADER_RULES}), status
 
 
 @bp.post("/subscriptions/<name>")
@@ -51,8 +54,13 @@ def update_subscription(name):
         chaos = form_chaos(request.form.get("chaos"))
         # Only a changed chaos is set: setting it starts the type's chaos stream again from 0.
         changed = {} if chaos == (current.chaos.to_dict() if current.chaos else None) else {"chaos": chaos}
+        # How its events are sent: an empty choice is the global setting; the optional fields
+        # are ticked when posted, so those not ticked are the ones omitted.
+        posted = set(request.form.getlist("posted"))
         subs.update(name, url=url, headers=headers,
-                    enabled=bool(request.form.get("enabled")), **changed)
+                    enabled=bool(request.form.get("enabled")),
+                    **{k: request.form.get(k) or None for k in ("policy", "content_type", "redirect_headers")},
+                    omit=[f for f in subs.optional_fields(name) if f not in posted], **changed)
     except MockNorceError as exc:
         if not any(s.event_type == name for s in subs.all()):
             raise  # no such type: on_error's 404 page
@@ -60,7 +68,9 @@ def update_subscription(name):
             "event_type": name, "field": getattr(exc, "field", None) or "headers", "message": exc.message,
             "url": request.form.get("url", ""), "headers": request.form.get("headers", ""),
             "chaos": request.form.get("chaos", ""),
-            "enabled": bool(request.form.get("enabled"))}, status=422)
+            "enabled": bool(request.form.get("enabled")),
+            **{k: request.form.get(k, "") for k in ("policy", "content_type", "redirect_headers")},
+            "posted": request.form.getlist("posted")}, status=422)
     # The anchor scrolls to the saved row, where its confirmation is.
     return redirect(url_for("ui.subscriptions", saved=name) + f"#sub-{name}")
 

@@ -72,7 +72,8 @@ def code_for_schedule(s: dict) -> list:
 @bp.app_template_global()
 def code_for_subscription(s: dict) -> list:
     return [snippets.subscription(_base(), s["event_type"], s["url"], s["headers"], s["enabled"], _token(),
-                                  chaos=s.get("chaos"))]
+                                  chaos=s.get("chaos"),
+                                  sending={k: s.get(k) for k in ("policy", "content_type", "redirect_headers", "omit")})]
 
 
 @bp.app_template_global()

@@ -50,11 +50,20 @@ def schedule_view(schedule: dict) -> dict:
     return out
 
 
-def subscription_view(sub, default_url: str | None) -> dict:
+def subscription_view(sub, subs) -> dict:
+    """A subscription fit to show (``subs``: the Subscriptions it is one of), with how its
+    events are sent now."""
+    default_url = subs.default_url
     effective = sub.url or default_url
-    return {"event_type": sub.event_type, "url": mask_url(sub.url), "effective_url": mask_url(effective),
-            "headers": mask_headers(sub.headers), "enabled": sub.enabled,
-            "chaos": sub.chaos.to_dict() if sub.chaos is not None else None}
+    out = {"event_type": sub.event_type, "url": mask_url(sub.url), "effective_url": mask_url(effective),
+           "headers": mask_headers(sub.headers), "enabled": sub.enabled,
+           "chaos": sub.chaos.to_dict() if sub.chaos is not None else None}
+    sending = subs.sending(sub.event_type)
+    out.update(policy=sub.policy, content_type=sub.content_type, redirect_headers=sub.redirect_headers,
+               omit=list(sub.omit), optional_fields=subs.optional_fields(sub.event_type),
+               effective={"policy": sending.policy, "content_type": sending.content_type,
+                          "redirect_headers": sending.redirect_headers})
+    return out
 
 
 def sink_view(record) -> dict:

@@ -172,12 +172,13 @@ def test_fire_prints_attempts_and_exits_by_outcome():
         lines = out.stdout.splitlines()
         assert json.loads(lines[0])["ClientId"] == 1042
         assert "attempt  1  POST" in lines[1] and "HTTP 204" in lines[1]
-        assert lines[-1] == "delivered after 1 attempt(s)"
+        assert lines[-1] == "delivered after 1 attempt(s) of 17 (Norce's current policy)"
         assert ok.requests[0].body.decode() == lines[0]
 
         out = run("fire", "JobCompletedEvent", "--url", down.url, env={"MOCK_NORCE_TIME_SCALE": "0.00001"})
         assert out.returncode == 1
-        assert out.stdout.count("HTTP 503") == 17 and out.stdout.splitlines()[-1] == "dead after 17 attempt(s)"
+        assert out.stdout.count("HTTP 503") == 17 and out.stdout.splitlines()[-1] == \
+            "dead after 17 attempt(s) of 17 (Norce's current policy)"
         assert len(down.requests) == 17
     finally:
         ok.close()

@@ -45,9 +45,9 @@ def outbox_for(settings, factory):
 
 
 def test_policy_offsets_match_norce():
-    assert policy.schedule_offsets() == NORCE_OFFSETS
-    assert policy.MAX_ATTEMPTS == 17 and policy.retry_delay(17) is None
-    assert policy.schedule_offsets(0.001)[-1] == pytest.approx(79.44)
+    assert policy.CURRENT.offsets() == NORCE_OFFSETS
+    assert policy.CURRENT.max_attempts == 17 and policy.CURRENT.retry_delay(17) is None
+    assert policy.CURRENT.offsets(0.001)[-1] == pytest.approx(79.44)
 
 
 def test_always_failing_subscriber_gets_17_attempts_then_dead_fake_clock(outbox_for, serve):
