@@ -66,7 +66,7 @@ class EventFactory:
         """Load every market's name tables now, not at first use: Faker's locale tables are
         imported lazily (~5 MB and a pause in the middle of a schedule)."""
         for market in self.tenant.markets:
-            fakedata.name_tables(market.locale)
+            fakedata.name_tables(market)
 
     def draw(self, rng: random.Random, market: str | Market | None = None,
              fixed: Mapping[str, Any] | None = None) -> Draw:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from mock_norce.catalogue.names import NameTables, load_names
 from mock_norce.errors import TenantError, UnknownMarket
 from mock_norce.weighted import Weighted
 
@@ -62,6 +63,7 @@ class Market:
     freight: float = 0.0
     cities: tuple[tuple[str, str], ...] = ()  # (city, postal-code pattern)
     streets: tuple[str, ...] = ()
+    names: NameTables | None = None  # from the market's names file; None: the Faker locale's
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def load_tenant(path: Path) -> Tenant:
     if not isinstance(raw, dict):
         raise TenantError(f"tenant file {path} must be a mapping")
     try:
-        return _build(raw)
+        return _build(raw, Path(path).parent)
     except (KeyError, TypeError, ValueError) as exc:
         raise TenantError(f"tenant file {path}: missing or malformed {exc}") from None
 
@@ -175,7 +177,7 @@ def _range(value, where: str) -> tuple:
     return (low, high)
 
 
-def _build(raw: dict) -> Tenant:
+def _build(raw: dict, base: Path) -> Tenant:
     markets = []
     for i, m in enumerate(raw["markets"]):
         if not isinstance(m.get("code"), str):
@@ -209,6 +211,7 @@ def _build(raw: dict) -> Tenant:
                 freight=float(m.get("freight", 0.0)),
                 cities=tuple((str(c), str(z)) for c, z in m.get("cities", ())),
                 streets=tuple(str(x) for x in m.get("streets", ())),
+                names=load_names(_names_path(base, m["names"])) if m.get("names") else None,
             )
         )
     if not markets:
@@ -258,6 +261,16 @@ def _build(raw: dict) -> Tenant:
         cost_share=float(assortment.get("cost", 0.45)),
         delivery_modes=_weighted(list(modes.items()), "delivery_modes") if modes else None,
     )
+
+
+_BUILTIN = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _names_path(base: Path, name: str) -> str:
+    """A names file next to the tenant file, else the built-in one of that name (so a copy of
+    the built-in tenant, edited elsewhere, keeps the shipped names)."""
+    here = base / name
+    return str((here if here.exists() or not (_BUILTIN / name).exists() else _BUILTIN / name).resolve())
 
 
 def _optional_int(value) -> int | None:

@@ -79,7 +79,7 @@ def test_market_drives_application_names_phone_and_currency(factory):
     phone_prefix = {"SE": ("+467", "07"), "NO": ("+474", "+479", "4", "9"), "FI": ("+358", "04"), "DK": ("+45",)}
     for code in ("SE", "NO", "FI", "DK"):
         market = tenant.market(code)
-        tables = name_tables(market.locale)
+        tables = name_tables(market)
         for seed in range(100):
             body = factory.generate("SubscriptionFailedEvent", seed=seed, market=code).body
             assert body["ApplicationId"] == market.application_id
