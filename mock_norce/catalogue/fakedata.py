@@ -8,36 +8,16 @@ and the same seed gives the same people.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from random import Random
 
 from mock_norce.catalogue.names import NameTables, faker_names
+from mock_norce.catalogue.patterns import fill  # noqa: F401 (re-exported: fakedata.fill)
 from mock_norce.catalogue.tenant import Market
-
-_DIGITS = string.digits
-_NONZERO = "123456789"
-_LETTERS = string.ascii_uppercase
-
 
 def name_tables(market: Market) -> NameTables:
     """The market's name tables: its names file's, else its Faker locale's."""
     return market.names if market.names is not None else faker_names(market.locale)
-
-
-def fill(pattern: str, rng: Random) -> str:
-    """Fill a pattern: '#' a digit, '%' a digit 1-9, '?' an upper-case letter."""
-    out = []
-    for ch in pattern:
-        if ch == "#":
-            out.append(_DIGITS[int(rng.random() * 10)])
-        elif ch == "%":
-            out.append(_NONZERO[int(rng.random() * 9)])
-        elif ch == "?":
-            out.append(_LETTERS[int(rng.random() * 26)])
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def hex32(rng: Random) -> str:

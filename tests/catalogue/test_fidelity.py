@@ -147,3 +147,188 @@ def test_swish_references_are_upper_case_hex(factory):
     assert len([r for r in refs if r]) > 200
     for ref in filter(None, refs):
         assert re.fullmatch(r"[0-9A-F]{32}", ref), ref
+
+
+# --- marketplace and POS orders ----------------------------------------------------------------
+
+MARKETPLACES = {"CDON": "CDON", "Amazon": "AMAZON", "Zalando": "ZALANDO"}
+
+
+def shop_methods(factory) -> set:
+    return {m.code for market in factory.tenant.markets for m in market.payment_methods.values}
+
+
+@pytest.mark.parametrize("source", sorted(MARKETPLACES))
+def test_marketplace_orders_are_paid_by_the_marketplace(factory, source):
+    rng = random.Random(source)
+    for n in range(N // 4):
+        draw = factory.draw(rng, MARKETS[n % 4], fixed={"Source": source})
+        received = factory.generate("OrderReceivedEvent", draw=draw).body
+        paid = factory.generate("OrderPaymentReceivedEvent", draw=draw).body
+        assert paid["ClientOrderRef"] == received["ClientOrderRef"]
+        if "PaymentMethodCode" in paid:
+            assert paid["PaymentMethodCode"] == MARKETPLACES[source], paid
+        if "PaymentRef" in paid:  # the marketplace's settlement names its own order
+            assert paid["PaymentRef"] == paid["ClientOrderRef"]
+
+
+def test_no_payment_of_a_marketplace_or_pos_order_uses_the_shops_methods(factory):
+    """Over any payments (no source fixed), a payment whose reference is a marketplace's or a
+    till's is never Klarna, Swish, a card on the web..."""
+    shop = shop_methods(factory)
+    web_refs = 0
+    for seed in range(N):
+        draw = factory.draw(random.Random(seed))
+        paid = factory.generate("OrderPaymentReceivedEvent", draw=draw)
+        source, method = paid.facts["source"], paid.facts.get("payment_method")
+        if method is None:  # neither PaymentMethodCode nor PaymentRef this time
+            continue
+        assert paid.body.get("PaymentMethodCode", method) == method
+        if source == "WEB":
+            web_refs += 1
+            assert method in shop
+        else:
+            assert method not in shop, (source, method)
+    assert 0 < web_refs < N
+
+
+def test_the_world_keeps_the_marketplace_payment_and_delivery(factory, tmp_path):
+    world, database = world_of(factory, tmp_path)
+    payloads = []
+    for n in range(400):
+        draw = factory.draw(random.Random(n), fixed={"Source": ("CDON", "Amazon", "Zalando", "POS")[n % 4]})
+        payloads += [factory.generate("OrderConfirmedEvent", draw=draw),
+                     factory.generate("OrderPaymentReceivedEvent", draw=draw)]
+    world.record(payloads, now=1_760_000_000.0)
+    with database.reader() as db:
+        rows = db.execute("SELECT Source, PaymentTerms, DeliveryMode FROM w_orders").fetchall()
+    assert len(rows) == 400
+    for source, terms, mode in rows:
+        if source == "POS":
+            assert terms in {"POS_CARD", "POS_CASH"} and mode == "IN_STORE"
+        else:
+            assert terms == MARKETPLACES[source] and mode in {"HOME_DELIVERY", "SERVICE_POINT", "PARCEL_LOCKER"}
+    database.close()
+
+
+def world_of(factory, tmp_path):
+    from mock_norce.storage.database import Database
+    from mock_norce.world.model import load_model
+    from mock_norce.world.world import World
+
+    root = __import__("pathlib").Path(fakedata.__file__).resolve().parent.parent / "fixtures"
+    database = Database(tmp_path / "world.db")
+    world = World(load_model(root / "query-model.yaml"), factory.tenant, database)
+    world.prepare()
+    return world, database
+
+
+# --- ready for pickup ------------------------------------------------------------------------
+
+def test_only_web_orders_are_ready_for_pickup_and_always_say_where(factory):
+    stores = {s.code for m in factory.tenant.markets for s in m.stores}
+    at_store = 0
+    for seed in range(N):
+        body = factory.generate("OrderReadyForPickupEvent", seed=seed, market=MARKETS[seed % 4]).body
+        assert body["Source"] == "WEB", body
+        assert body["ClientOrderRef"].isdigit(), body  # a basket, not a marketplace's or a receipt's
+        assert body.get("DropPointCode"), body
+        at_store += body["DropPointCode"] in stores
+    assert 0 < at_store < N  # stores (click and collect) and service points both
+
+
+def stories(factory, scenario: str, count: int):
+    """The scenario's plays (each a list of payloads), played back to back without waits."""
+    from mock_norce.scenarios.library import Library
+    from mock_norce.scenarios.player import MixStream
+
+    root = __import__("pathlib").Path(fakedata.__file__).resolve().parent.parent / "fixtures"
+    library = Library(factory.catalog, root, [root / "scenarios"])
+    out: dict[int, list] = {}
+    for story, payload in MixStream([(library.get(scenario), 1)], factory, seed=15).stories():
+        if story >= count:
+            break
+        out.setdefault(story, []).append(payload)
+    return list(out.values())
+
+
+def order_timelines(plays) -> list[list]:
+    """Per order (OrderId), its events in order."""
+    orders: dict = {}
+    for play in plays:
+        for p in play:
+            if "OrderId" in p.body:
+                orders.setdefault(p.body["OrderId"], []).append(p)
+    return list(orders.values())
+
+
+@pytest.mark.parametrize("scenario", ["realistic-day", "click-and-collect", "pos-order", "marketplace-order"])
+def test_in_scenarios_pickup_is_for_web_orders_and_ends_delivered(factory, scenario):
+    plays = stories(factory, scenario, 1 if scenario == "realistic-day" else 60)
+    pickups = 0
+    for timeline in order_timelines(plays):
+        types = [p.event_type for p in timeline]
+        if "OrderReadyForPickupEvent" not in types:
+            continue
+        pickups += 1
+        ready = timeline[types.index("OrderReadyForPickupEvent")].body
+        assert ready["Source"] == "WEB" and ready.get("DropPointCode"), ready
+        # click and collect reaches Delivered, after the pickup notice
+        assert "OrderDeliveredEvent" in types[types.index("OrderReadyForPickupEvent"):], types
+    if scenario in ("realistic-day", "click-and-collect"):
+        assert pickups > 0
+
+
+def test_the_world_delivers_a_store_pickup_as_click_and_collect(factory, tmp_path):
+    world, database = world_of(factory, tmp_path)
+    stores = {s.code for m in factory.tenant.markets for s in m.stores}
+    payloads = [factory.generate("OrderReadyForPickupEvent", seed=seed) for seed in range(300)]
+    world.record(payloads, now=1_760_000_000.0)
+    with database.reader() as db:
+        modes = dict(db.execute("SELECT Id, DeliveryMode FROM w_orders").fetchall())
+    for p in payloads:
+        mode = modes[p.body["OrderId"]]
+        if p.body["DropPointCode"] in stores:
+            assert mode == "CLICK_AND_COLLECT", p.body
+        else:
+            assert mode in {"SERVICE_POINT", "PARCEL_LOCKER"}, (mode, p.body)
+    database.close()
+
+
+# --- supplier part numbers -----------------------------------------------------------------------
+
+SUPPLIER_TYPES = ("SupplierSkuChangedNotification", "SupplierSkuOnHandChangedNotification",
+                  "SupplierSkuPriceChangedNotification")
+
+
+@pytest.mark.parametrize("name", SUPPLIER_TYPES)
+def test_supplier_events_carry_the_suppliers_own_part_numbers(factory, name):
+    tenant = factory.tenant
+    ours = {s.part_no for s in tenant.skus}
+    forms = {s.id: re.compile(re.escape(s.part_no).replace("%", "[1-9]").replace("\\#", r"\d").replace("\\?", "[A-Z]")
+                              .replace("#", r"\d").replace("?", "[A-Z]")) for s in tenant.suppliers}
+    assortment = 0
+    for seed in range(N):
+        body = factory.generate(name, seed=seed, market=MARKETS[seed % 4]).body
+        assert body["PartNo"] not in ours, body
+        assert forms[body["SupplierId"]].fullmatch(body["PartNo"]), (body, forms[body["SupplierId"]].pattern)
+        sku = tenant.supplier_sku(body["SupplierId"], body["PartNo"])
+        assortment += sku is not None
+    assert assortment > N / 2  # mostly what the shop sells, by the supplier's number
+
+
+def test_a_supplier_feed_names_that_suppliers_parts(factory):
+    for play in stories(factory, "supplier-feed", 5):
+        for p in play:
+            assert p.body["SupplierId"] == 502 and p.body["PartNo"].startswith("NS"), p.body
+
+
+def test_the_world_has_the_supplier_sku_under_the_suppliers_number(factory, tmp_path):
+    world, database = world_of(factory, tmp_path)
+    with database.reader() as db:
+        rows = db.execute("SELECT PartNo, SupplierId, Name FROM w_supplier_skus").fetchall()
+    assert {(r[0], r[1]) for r in rows} == {(s.supplier_part_no, s.supplier_id) for s in factory.tenant.skus
+                                            if s.supplier_id is not None}
+    names = {s.name for s in factory.tenant.skus}
+    assert all(r[2] in names for r in rows)
+    database.close()
