@@ -30,8 +30,14 @@ class Draw:
     def __init__(self, tenant: Tenant, rng: Random, market: Market | None = None,
                  fixed: Mapping[str, Any] | None = None):
         self.tenant = tenant
-        self.rng = rng
-        self.market = market if market is not None else tenant.market_weights.pick(rng)
+        if market is None:
+            self.rng = rng
+            self.market = tenant.market_weights.pick(rng)
+        else:
+            # A market named by the caller: the same seed in another market is another order
+            # (another OrderId, OrderNo, CustomerId...), as two shops never share their ids.
+            self.rng = Random(rng.getrandbits(64) ^ _market_salt(market.code))
+            self.market = market
         self.fixed = dict(fixed or {})  # field values set by the entity's author
         self._cache: dict[str, Any] = {}
         self.event = None
@@ -62,6 +68,10 @@ class Draw:
         if "payment_method" in self._cache:
             out["payment_method"] = self._cache["payment_method"].code
         return out
+
+
+def _market_salt(code: str) -> int:
+    return int.from_bytes(code.encode("utf-8")[:8].ljust(8, b"\0"), "big")
 
 
 _FACTS = ("order_id", "order_no", "client_order_ref", "basket_id")

@@ -30,7 +30,7 @@ class NameTables:
     last: Weighted
 
 
-class _UniqueKeys(yaml.SafeLoader):
+class _UniqueKeys(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: 5x faster
     """A YAML loader that refuses a name listed twice in one table (YAML keeps the last)."""
 
 

@@ -117,6 +117,7 @@ class EventFactory:
             # override put back was appended last). Fields the schema lacks come after.
             known = et.schema.get("properties", {})
             body = {**{k: body[k] for k in known if k in body}, **{k: v for k, v in body.items() if k not in known}}
+        _as_doubles(et.schema, body)
         errors = et.errors(body)
         if errors and not allow_invalid:
             raise InvalidPayload(et.name, errors)
@@ -144,6 +145,34 @@ def _apply(et: EventType, body: dict, overrides: Mapping[str, Any], omit: Iterab
             fields = ", ".join(known)
             raise BadOverride(f"{et.name} has no field {name!r}; its fields are {fields}")
         body[name] = value
+
+
+_EXACT = 2**53  # integers a double holds exactly
+
+
+def _is_number(schema: dict) -> bool:
+    kind = schema.get("type")
+    return kind == "number" or isinstance(kind, list) and "number" in kind and "integer" not in kind
+
+
+def _as_doubles(schema: Any, value: Any) -> Any:
+    """Every ``number`` (double) field written one way, with its decimals: 3999 becomes 3999.0
+    (as a generated price already is), whether an override, a scenario's ``set`` or a form
+    gave it, so a consumer never sees 2339.0 in one event and 3999 in the next. Walks the
+    schema's properties and items (in place); leaves booleans, text and huge integers alone."""
+    if not isinstance(schema, dict):
+        return value
+    if _is_number(schema):
+        if isinstance(value, int) and not isinstance(value, bool) and -_EXACT <= value <= _EXACT:
+            return float(value)
+        return value
+    if isinstance(value, dict):
+        for name, sub in (schema.get("properties") or {}).items():
+            if name in value:
+                value[name] = _as_doubles(sub, value[name])
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        value[:] = [_as_doubles(schema["items"], v) for v in value]
+    return value
 
 
 def coerce(et: EventType, name: str, raw: str) -> Any:

@@ -332,3 +332,55 @@ def test_the_world_has_the_supplier_sku_under_the_suppliers_number(factory, tmp_
     names = {s.name for s in factory.tenant.skus}
     assert all(r[2] in names for r in rows)
     database.close()
+
+
+# --- numbers ------------------------------------------------------------------------------------
+
+def number_fields(factory):
+    return {et.name: [k for k, v in et.schema.get("properties", {}).items() if v.get("type") == "number"]
+            for et in factory.catalog}
+
+
+def test_every_double_is_written_with_its_decimals_from_every_source(factory):
+    """Amount, PriceSaleValue, OnHandValue, MinimumValue, QuantityBreak: always 2339.0, never
+    2339 (JSON numbers either way; a consumer that maps the first sample's type gets one)."""
+    from mock_norce.catalogue.payloads import coerce
+
+    fields = {name: found for name, found in number_fields(factory).items() if found}
+    assert set(fields) >= {"OrderPaymentReceivedEvent", "SkuPriceChangedNotification",
+                           "SkuOnHandBreakPointNotification"}
+    for name, found in fields.items():
+        et = factory.catalog.get(name)
+        for seed in range(N // 4):
+            # generated, set to a whole number (an override, a scenario's `set`), or typed in
+            # a form or on the command line
+            overrides = {} if seed % 3 == 0 else {
+                f: (3999 if seed % 3 == 1 else coerce(et, f, "3999")) for f in found[: 1 + seed % len(found)]}
+            text = factory.generate(name, seed=seed, overrides=overrides).to_json()
+            for f in found:
+                written = re.search(rf'"{f}":(-?[0-9.eE+-]+)', text)
+                if written:
+                    assert re.search(r"[.eE]", written.group(1)), (f, written.group(0))
+    # A value that is not a number stays as given (for negative tests), flagged invalid.
+    bad = factory.generate("SkuPriceChangedNotification", seed=1, overrides={"PriceSaleValue": "3999"},
+                           allow_invalid=True)
+    assert bad.body["PriceSaleValue"] == "3999" and not bad.valid
+
+
+# --- ids per market --------------------------------------------------------------------------------
+
+ID_FIELDS = {"OrderConfirmedEvent": ("OrderId", "OrderNo", "ClientOrderRef"),
+             "CustomerChangedNotification": ("CustomerId",), "CompanyChangedNotification": ("CompanyId",),
+             "OrderPaymentReceivedEvent": ("ClientOrderRef", "ErpOrderNo", "PaymentCode"),
+             "SubscriptionFailedEvent": ("SubscriptionId", "BasketId")}
+
+
+@pytest.mark.parametrize("name", sorted(ID_FIELDS))
+def test_the_same_seed_in_another_market_gives_other_ids(factory, name):
+    for seed in range(N // 10):
+        bodies = {code: factory.generate(name, seed=seed, market=code).body for code in MARKETS}
+        for field in ID_FIELDS[name]:
+            values = [b[field] for b in bodies.values() if field in b]
+            assert len(values) == len(set(values)), (seed, field, values)
+        # ...and the same seed in the same market is the same event
+        assert factory.generate(name, seed=seed, market="NO").body == bodies["NO"]
