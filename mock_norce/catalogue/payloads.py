@@ -18,7 +18,7 @@ from mock_norce import safejson
 from mock_norce.catalogue import fakedata
 from mock_norce.catalogue.schemas import Catalog, EventType
 from mock_norce.errors import BadOverride, InvalidPayload, MockNorceError
-from mock_norce.catalogue.fields import ABSENT, Draw
+from mock_norce.catalogue.fields import ABSENT, Draw, market_seed
 from mock_norce.catalogue.plan import plan_for
 from mock_norce.catalogue.tenant import Market, Tenant
 
@@ -61,6 +61,7 @@ class EventFactory:
         self.catalog = catalog
         self.tenant = tenant
         self._plans: dict[str, list] = {}
+        self._doubles: dict[str, tuple] = {}  # per type: its top-level doubles, and whether it nests
 
     def warm(self) -> None:
         """Load every market's name tables now, not at first use: Faker's locale tables are
@@ -101,9 +102,14 @@ class EventFactory:
         returned marked ``valid=False`` with its errors (for negative tests).
         """
         et = self.catalog.get(event_type)
+        if draw is None and rng is None:
+            seed = seed if seed is not None else new_seed()
+            if market is not None:  # one random source, already the market's (fields.Draw)
+                named = self.tenant.market(market) if isinstance(market, str) else market
+                draw = Draw(self.tenant, random.Random(market_seed(self.tenant, seed, named)), named, own_rng=True)
+            else:
+                rng = random.Random(seed)
         if draw is None:
-            if rng is None:
-                rng = random.Random(seed if seed is not None else new_seed())
             draw = self.draw(rng, market)
         body = {}
         for name, make in self.plan(et):
@@ -117,7 +123,16 @@ class EventFactory:
             # override put back was appended last). Fields the schema lacks come after.
             known = et.schema.get("properties", {})
             body = {**{k: body[k] for k in known if k in body}, **{k: v for k, v in body.items() if k not in known}}
-        _as_doubles(et.schema, body)
+        doubles = self._doubles.get(et.name)
+        if doubles is None:
+            doubles = self._doubles[et.name] = _doubles_of(et.schema)
+        top, nested = doubles
+        for name in top:  # the common case, without walking the schema
+            value = body.get(name)
+            if type(value) is int and -_EXACT <= value <= _EXACT:
+                body[name] = float(value)
+        if nested:
+            _as_doubles(et.schema, body)
         errors = et.errors(body)
         if errors and not allow_invalid:
             raise InvalidPayload(et.name, errors)
@@ -153,6 +168,14 @@ _EXACT = 2**53  # integers a double holds exactly
 def _is_number(schema: dict) -> bool:
     kind = schema.get("type")
     return kind == "number" or isinstance(kind, list) and "number" in kind and "integer" not in kind
+
+
+def _doubles_of(schema: dict) -> tuple[tuple[str, ...], bool]:
+    """(the top-level ``number`` fields, whether any field is an object or array to walk)."""
+    props = {k: v for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict)}
+    top = tuple(k for k, v in props.items() if _is_number(v))
+    nested = any(v.get("type") in ("object", "array") or "properties" in v or "items" in v for v in props.values())
+    return top, nested
 
 
 def _as_doubles(schema: Any, value: Any) -> Any:

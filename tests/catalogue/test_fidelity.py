@@ -384,3 +384,17 @@ def test_the_same_seed_in_another_market_gives_other_ids(factory, name):
             assert len(values) == len(set(values)), (seed, field, values)
         # ...and the same seed in the same market is the same event
         assert factory.generate(name, seed=seed, market="NO").body == bodies["NO"]
+
+
+def test_a_stream_pinned_to_a_market_differs_from_the_same_stream_in_another(factory):
+    """A schedule's stream (one random source for many payloads) with a market set."""
+    streams = {code: [factory.generate("OrderConfirmedEvent", rng=rng, market=code).body["OrderId"]
+                      for _ in range(N // 4)]
+               for code, rng in ((code, random.Random(7)) for code in MARKETS)}
+    for a in MARKETS:
+        for b in MARKETS:
+            if a < b:
+                assert not set(streams[a]) & set(streams[b]), (a, b)
+    rng = random.Random(7)
+    assert [factory.generate("OrderConfirmedEvent", rng=rng, market="FI").body["OrderId"]
+            for _ in range(N // 4)] == streams["FI"]
