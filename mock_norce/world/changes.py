@@ -63,6 +63,9 @@ def _payment(c: Change) -> None:
         return
     c.body = {**c.body, "OrderNo": order_no}
     c.order(order_id, CONFIRMED)
+    method = c.str_field("PaymentMethodCode")
+    if method is not None:  # the order is paid the way its payment says (made earlier, it was a guess)
+        c.db.execute("UPDATE w_orders SET PaymentTerms = ? WHERE Id = ?", (method, order_id))
 
 
 def _invoice_capture(c: Change) -> None:

@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 
 from mock_norce.catalogue import fakedata
+from mock_norce.catalogue.fields import MAKERS
 
 N = 2000
 MARKETS = ("SE", "NO", "FI", "DK")
@@ -398,3 +399,22 @@ def test_a_stream_pinned_to_a_market_differs_from_the_same_stream_in_another(fac
     rng = random.Random(7)
     assert [factory.generate("OrderConfirmedEvent", rng=rng, market="FI").body["OrderId"]
             for _ in range(N // 4)] == streams["FI"]
+
+
+def test_the_world_order_is_paid_the_way_its_payment_event_says(factory, tmp_path):
+    """An order confirmed first, paid after (pos-order, web-order): its PaymentTerms follow the
+    payment event, whichever the world guessed when the confirmation made the order."""
+    world, database = world_of(factory, tmp_path)
+    methods = {}
+    for n in range(300):
+        draw = factory.draw(random.Random(n), fixed={"Source": ("POS", "WEB", "CDON")[n % 3]})
+        confirmed = factory.generate("OrderConfirmedEvent", draw=draw)
+        method = MAKERS["PaymentMethodCode"](draw)  # sent every time here (it is optional)
+        paid = factory.generate("OrderPaymentReceivedEvent", draw=draw, overrides={"PaymentMethodCode": method})
+        world.record([confirmed], now=1_760_000_000.0)
+        world.record([paid], now=1_760_000_001.0)
+        methods[confirmed.body["OrderId"]] = paid.body["PaymentMethodCode"]
+    with database.reader() as db:
+        terms = dict(db.execute("SELECT Id, PaymentTerms FROM w_orders").fetchall())
+    assert terms == methods
+    database.close()
