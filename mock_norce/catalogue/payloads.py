@@ -64,8 +64,9 @@ class EventFactory:
         self._doubles: dict[str, tuple] = {}  # per type: its top-level doubles, and whether it nests
 
     def warm(self) -> None:
-        """Load every market's name tables now, not at first use: Faker's locale tables are
-        imported lazily (~5 MB and a pause in the middle of a schedule)."""
+        """Load every market's name tables now, not at first use: a names file is read with the
+        tenant, but a market without one falls back to Faker's locale tables, imported lazily
+        (~5 MB and a pause in the middle of a schedule)."""
         for market in self.tenant.markets:
             fakedata.name_tables(market)
 
