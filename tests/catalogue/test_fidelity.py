@@ -418,3 +418,18 @@ def test_the_world_order_is_paid_the_way_its_payment_event_says(factory, tmp_pat
         terms = dict(db.execute("SELECT Id, PaymentTerms FROM w_orders").fetchall())
     assert terms == methods
     database.close()
+
+
+def test_a_tenant_copied_elsewhere_keeps_the_built_in_names_and_a_missing_file_is_named(settings, tmp_path):
+    from mock_norce.catalogue.tenant import load_tenant
+    from mock_norce.errors import TenantError
+
+    path = tmp_path / "tenant.yaml"
+    text = settings.tenant_path.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    assert load_tenant(path).market("DK").names is load_tenant(settings.tenant_path).market("DK").names
+    path.write_text(text.replace("names/dk.yaml", "names/xx.yaml"), encoding="utf-8")
+    with pytest.raises(TenantError, match="xx.yaml"):
+        load_tenant(path)
+    path.write_text(text.replace("    names: names/dk.yaml\n", ""), encoding="utf-8")
+    assert load_tenant(path).market("DK").names is None  # Faker's da_DK, as before names files
