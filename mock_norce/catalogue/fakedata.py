@@ -1,63 +1,23 @@
 """Nordic fake data: people, phone numbers, e-mail addresses, codes and prices.
 
-Names come from Faker's locale tables (with their real-world weights), read once per locale
-into cumulative tables. Drawing from those with our own seeded ``random.Random`` is ~4x
-faster than calling Faker per field, and the same seed gives the same people.
+Names come from the market's names file (names.py: weighted by their bearers, from the
+country's statistics), or a Faker locale's tables, read once into cumulative tables. Drawing
+from those with our own seeded ``random.Random`` is ~4x faster than calling Faker per field,
+and the same seed gives the same people.
 """
 
 from __future__ import annotations
 
-import importlib
-import string
 from dataclasses import dataclass
-from functools import lru_cache
 from random import Random
 
+from mock_norce.catalogue.names import NameTables, faker_names
+from mock_norce.catalogue.patterns import fill  # noqa: F401 (re-exported: fakedata.fill)
 from mock_norce.catalogue.tenant import Market
-from mock_norce.weighted import Weighted
 
-_DIGITS = string.digits
-_NONZERO = "123456789"
-_LETTERS = string.ascii_uppercase
-
-
-@dataclass(frozen=True)
-class NameTables:
-    female: Weighted
-    male: Weighted
-    last: Weighted
-
-
-def _weighted_names(names) -> Weighted:
-    if isinstance(names, dict):  # Faker keeps weighted tables as OrderedDicts
-        return Weighted(list(names.items()))
-    return Weighted.uniform(list(names))
-
-
-@lru_cache(maxsize=None)
-def name_tables(locale: str) -> NameTables:
-    """The first-name and last-name tables of a Faker locale, built once."""
-    provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-    return NameTables(
-        female=_weighted_names(provider.first_names_female),
-        male=_weighted_names(provider.first_names_male),
-        last=_weighted_names(provider.last_names),
-    )
-
-
-def fill(pattern: str, rng: Random) -> str:
-    """Fill a pattern: '#' a digit, '%' a digit 1-9, '?' an upper-case letter."""
-    out = []
-    for ch in pattern:
-        if ch == "#":
-            out.append(_DIGITS[int(rng.random() * 10)])
-        elif ch == "%":
-            out.append(_NONZERO[int(rng.random() * 9)])
-        elif ch == "?":
-            out.append(_LETTERS[int(rng.random() * 26)])
-        else:
-            out.append(ch)
-    return "".join(out)
+def name_tables(market: Market) -> NameTables:
+    """The market's name tables: its names file's, else its Faker locale's."""
+    return market.names if market.names is not None else faker_names(market.locale)
 
 
 def hex32(rng: Random) -> str:
@@ -72,11 +32,14 @@ def uuid4(rng: Random) -> str:
 
 
 def reference(kind: str, rng: Random) -> str:
-    """A reference of a kind named in the tenant: 'uuid', 'hex32' or a fill() pattern."""
+    """A reference of a kind named in the tenant: 'uuid', 'hex32', 'HEX32' (upper case, as
+    Swish writes its payment ids) or a fill() pattern."""
     if kind == "uuid":
         return uuid4(rng)
     if kind == "hex32":
         return hex32(rng)
+    if kind == "HEX32":
+        return hex32(rng).upper()
     return fill(kind, rng)
 
 
@@ -107,7 +70,7 @@ def person(market: Market, rng: Random, phone_share: float = 0.85, email_share: 
 
     Each part is given with its share; a person without a name (e-mail only) is rare but real.
     """
-    tables = name_tables(market.locale)
+    tables = name_tables(market)
     first = (tables.female if rng.random() < 0.5 else tables.male).pick(rng)
     last = tables.last.pick(rng)
     phone = None

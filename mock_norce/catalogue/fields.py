@@ -9,6 +9,7 @@ Fields no maker knows (custom event types) are generated from their schema
 
 from __future__ import annotations
 
+import weakref
 from random import Random
 from typing import Any, Callable, Mapping
 
@@ -28,10 +29,19 @@ class Draw:
     event: EventType | None  # the type being built: enum weights and which facts apply
 
     def __init__(self, tenant: Tenant, rng: Random, market: Market | None = None,
-                 fixed: Mapping[str, Any] | None = None):
+                 fixed: Mapping[str, Any] | None = None, own_rng: bool = False):
         self.tenant = tenant
-        self.rng = rng
-        self.market = market if market is not None else tenant.market_weights.pick(rng)
+        if market is None:
+            self.rng = rng
+            self.market = tenant.market_weights.pick(rng)
+        else:
+            # A market named by the caller: the same randomness in another market is another
+            # order (another OrderId, OrderNo, CustomerId...), as two shops never share ids, so
+            # the draw takes the market's own random source, seeded once per caller's source
+            # from it and the market (``own_rng``: the caller's is already the market's, see
+            # market_seed). Seeding one costs 6 µs, a third of a payload: so once, not per draw.
+            self.rng = rng if own_rng else _market_rng(rng, tenant, market)
+            self.market = market
         self.fixed = dict(fixed or {})  # field values set by the entity's author
         self._cache: dict[str, Any] = {}
         self.event = None
@@ -55,10 +65,46 @@ class Draw:
         buyer = self._cache.get("buyer")
         if buyer is not None and buyer.email:
             out["email"] = buyer.email
+        # How the order is paid and where it comes from, for an order a payment makes (the
+        # payment event names neither its source nor, always, its method).
+        if "source" in self._cache:
+            out["source"] = self._cache["source"].source
+        if "payment_method" in self._cache:
+            out["payment_method"] = self._cache["payment_method"].code
         return out
 
 
+def _place(tenant: Tenant, market: Market) -> int:
+    """1 for the tenant's first market, 2 for the second...; a market not in the tenant: 0."""
+    for n, m in enumerate(tenant.markets, start=1):
+        if m is market:
+            return n
+    return 0
+
+
+_MARKET_RNGS: "weakref.WeakKeyDictionary[Random, dict]" = weakref.WeakKeyDictionary()
+
+
+def _market_rng(rng: Random, tenant: Tenant, market: Market) -> Random:
+    """The market's random source that follows the caller's ``rng`` (a schedule's stream, a
+    scenario's player): made from it on first use, then used for every draw in that market."""
+    per_market = _MARKET_RNGS.get(rng)
+    if per_market is None:
+        per_market = _MARKET_RNGS[rng] = {}
+    own = per_market.get(market.code)
+    if own is None:
+        own = per_market[market.code] = Random(rng.getrandbits(64) << 8 | _place(tenant, market))
+    return own
+
+
+def market_seed(tenant: Tenant, seed: int, market: Market) -> int:
+    """The seed of a payload's random source when its market is named: another for each
+    market (Random takes a seed's absolute value, so the sign is kept apart too)."""
+    return (abs(seed) << 9) | (seed < 0) << 8 | _place(tenant, market)
+
+
 _FACTS = ("order_id", "order_no", "client_order_ref", "basket_id")
+_PICKUP = "OrderReadyForPickupEvent"  # only web orders are picked up (not POS, not marketplace)
 
 
 # --- cached facts --------------------------------------------------------------------------
@@ -66,8 +112,11 @@ _FACTS = ("order_id", "order_no", "client_order_ref", "basket_id")
 def _source(d: Draw) -> OrderSource:
     if "Source" in d.fixed:
         name = d.fixed["Source"]
-        return next((s for s in d.tenant.order_sources.values if s.source == name),
-                    OrderSource(name, "%#######", 0.0))
+        return d.tenant.source(name) or OrderSource(name, "%#######", 0.0)
+    if d.event is not None and d.event.name == _PICKUP:
+        web = [s for s in d.tenant.order_sources.values if s.web]
+        if web:
+            return web[int(d.rng.random() * len(web))]
     return d.tenant.order_sources.pick(d.rng)
 
 
@@ -100,7 +149,17 @@ def _drop_point(d: Draw) -> str:
 
 
 def _payment_method(d: Draw):
-    return d.market.payment_methods.pick(d.rng)
+    """The market's methods for a web order; a marketplace's own (it collects the payment)
+    or the till's for orders from there."""
+    own = d.once("source", _source).payment_methods
+    return (own if own is not None else d.market.payment_methods).pick(d.rng)
+
+
+def _payment_ref(d: Draw) -> str:
+    kind = d.once("payment_method", _payment_method).ref
+    if kind == "order":  # a marketplace's settlement names its own order
+        return d.fixed.get("ClientOrderRef") or d.once("client_order_ref", _client_order_ref)
+    return fakedata.reference(kind, d.rng)
 
 
 def _price_list(d: Draw):
@@ -120,6 +179,28 @@ def _minimum(d: Draw) -> float:
 
 def _id(key: str) -> Callable[[Draw], int]:
     return lambda d: d.once(key, lambda d: fakedata.between(d.tenant.ids[key], d.rng))
+
+
+def _supplier_sku(d: Draw) -> tuple[int, str]:
+    """(SupplierId, the supplier's part number): mostly one of the supplier's assortment SKUs,
+    else a part number of the supplier's form no order has named yet. A scenario's fixed
+    SupplierId picks among that supplier's."""
+    tenant = d.tenant
+    supplier = tenant.supplier(d.fixed.get("SupplierId")) if "SupplierId" in d.fixed else None
+    skus = tenant.skus_of(supplier.id if supplier is not None else None)
+    if skus and d.chance(tenant.traffic.get("assortment_share", 0.8)):
+        sku = skus[int(d.rng.random() * len(skus))]
+        return sku.supplier_id, sku.supplier_part_no
+    if supplier is None:
+        supplier = tenant.suppliers[int(d.rng.random() * len(tenant.suppliers))]
+    return supplier.id, fakedata.fill(supplier.part_no, d.rng)
+
+
+def _item_part_no(d: Draw) -> str:
+    """A PartNo: the supplier's own part number in an event about a supplier's SKU, else ours."""
+    if d.event is not None and "SupplierId" in d.event.schema.get("properties", {}):
+        return d.once("supplier_sku", _supplier_sku)[1]
+    return d.once("part_no", _part_no)
 
 
 def _part_no(d: Draw) -> str:
@@ -198,7 +279,7 @@ MAKERS: dict[str, Callable[[Draw], Any]] = {
     "DropPointCode": lambda d: d.once("drop_point", _drop_point),
     "PaymentCode": lambda d: d.once("payment_code", lambda d: fakedata.reference(d.tenant.ids.get("payment_code", "hex32"), d.rng)),
     "PaymentMethodCode": lambda d: d.once("payment_method", _payment_method).code,
-    "PaymentRef": lambda d: d.once("payment_ref", lambda d: fakedata.reference(d.once("payment_method", _payment_method).ref, d.rng)),
+    "PaymentRef": lambda d: d.once("payment_ref", _payment_ref),
     "Amount": lambda d: d.once("amount", _amount),
     "CurrencyCode": lambda d: d.market.currency,
     "SubscriptionId": _id("subscription_id"),
@@ -207,7 +288,7 @@ MAKERS: dict[str, Callable[[Draw], Any]] = {
     "BasketId": lambda d: d.once("basket_id", _basket_id),
     "ErrorMessage": _error_message,
     "JobId": _id("job_id"),
-    "PartNo": lambda d: d.once("part_no", _part_no),
+    "PartNo": _item_part_no,
     "PricelistId": lambda d: d.once("price_list", _price_list).id,
     "PricelistCode": lambda d: d.once("price_list", _price_list).code,
     "PriceSaleValue": _new_price,
@@ -218,7 +299,7 @@ MAKERS: dict[str, Callable[[Draw], Any]] = {
     "LocationCode": lambda d: d.once("warehouse", _warehouse_location)[1].code,
     "MinimumValue": lambda d: d.once("minimum", _minimum),
     "OnHandValue": _on_hand,
-    "SupplierId": lambda d: d.once("supplier", lambda d: d.tenant.suppliers[int(d.rng.random() * len(d.tenant.suppliers))]).id,
+    "SupplierId": lambda d: d.once("supplier_sku", _supplier_sku)[0],
     "EntityChanged": weighted_enum("EntityChanged"),
     "State": weighted_enum("State"),
     "StatusId": weighted_enum("StatusId"),

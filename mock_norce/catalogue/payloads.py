@@ -18,7 +18,7 @@ from mock_norce import safejson
 from mock_norce.catalogue import fakedata
 from mock_norce.catalogue.schemas import Catalog, EventType
 from mock_norce.errors import BadOverride, InvalidPayload, MockNorceError
-from mock_norce.catalogue.fields import ABSENT, Draw
+from mock_norce.catalogue.fields import ABSENT, Draw, market_seed
 from mock_norce.catalogue.plan import plan_for
 from mock_norce.catalogue.tenant import Market, Tenant
 
@@ -61,12 +61,14 @@ class EventFactory:
         self.catalog = catalog
         self.tenant = tenant
         self._plans: dict[str, list] = {}
+        self._doubles: dict[str, tuple] = {}  # per type: its top-level doubles, and whether it nests
 
     def warm(self) -> None:
-        """Load every market's name tables now, not at first use: Faker's locale tables are
-        imported lazily (~5 MB and a pause in the middle of a schedule)."""
+        """Load every market's name tables now, not at first use: a names file is read with the
+        tenant, but a market without one falls back to Faker's locale tables, imported lazily
+        (~5 MB and a pause in the middle of a schedule)."""
         for market in self.tenant.markets:
-            fakedata.name_tables(market.locale)
+            fakedata.name_tables(market)
 
     def draw(self, rng: random.Random, market: str | Market | None = None,
              fixed: Mapping[str, Any] | None = None) -> Draw:
@@ -101,9 +103,14 @@ class EventFactory:
         returned marked ``valid=False`` with its errors (for negative tests).
         """
         et = self.catalog.get(event_type)
+        if draw is None and rng is None:
+            seed = seed if seed is not None else new_seed()
+            if market is not None:  # one random source, already the market's (fields.Draw)
+                named = self.tenant.market(market) if isinstance(market, str) else market
+                draw = Draw(self.tenant, random.Random(market_seed(self.tenant, seed, named)), named, own_rng=True)
+            else:
+                rng = random.Random(seed)
         if draw is None:
-            if rng is None:
-                rng = random.Random(seed if seed is not None else new_seed())
             draw = self.draw(rng, market)
         body = {}
         for name, make in self.plan(et):
@@ -117,6 +124,16 @@ class EventFactory:
             # override put back was appended last). Fields the schema lacks come after.
             known = et.schema.get("properties", {})
             body = {**{k: body[k] for k in known if k in body}, **{k: v for k, v in body.items() if k not in known}}
+        doubles = self._doubles.get(et.name)
+        if doubles is None:
+            doubles = self._doubles[et.name] = _doubles_of(et.schema)
+        top, nested = doubles
+        for name in top:  # the common case, without walking the schema
+            value = body.get(name)
+            if type(value) is int and -_EXACT <= value <= _EXACT:
+                body[name] = float(value)
+        if nested:
+            _as_doubles(et.schema, body)
         errors = et.errors(body)
         if errors and not allow_invalid:
             raise InvalidPayload(et.name, errors)
@@ -144,6 +161,42 @@ def _apply(et: EventType, body: dict, overrides: Mapping[str, Any], omit: Iterab
             fields = ", ".join(known)
             raise BadOverride(f"{et.name} has no field {name!r}; its fields are {fields}")
         body[name] = value
+
+
+_EXACT = 2**53  # integers a double holds exactly
+
+
+def _is_number(schema: dict) -> bool:
+    kind = schema.get("type")
+    return kind == "number" or isinstance(kind, list) and "number" in kind and "integer" not in kind
+
+
+def _doubles_of(schema: dict) -> tuple[tuple[str, ...], bool]:
+    """(the top-level ``number`` fields, whether any field is an object or array to walk)."""
+    props = {k: v for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict)}
+    top = tuple(k for k, v in props.items() if _is_number(v))
+    nested = any(v.get("type") in ("object", "array") or "properties" in v or "items" in v for v in props.values())
+    return top, nested
+
+
+def _as_doubles(schema: Any, value: Any) -> Any:
+    """Every ``number`` (double) field written one way, with its decimals: 3999 becomes 3999.0
+    (as a generated price already is), whether an override, a scenario's ``set`` or a form
+    gave it, so a consumer never sees 2339.0 in one event and 3999 in the next. Walks the
+    schema's properties and items (in place); leaves booleans, text and huge integers alone."""
+    if not isinstance(schema, dict):
+        return value
+    if _is_number(schema):
+        if isinstance(value, int) and not isinstance(value, bool) and -_EXACT <= value <= _EXACT:
+            return float(value)
+        return value
+    if isinstance(value, dict):
+        for name, sub in (schema.get("properties") or {}).items():
+            if name in value:
+                value[name] = _as_doubles(sub, value[name])
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        value[:] = [_as_doubles(schema["items"], v) for v in value]
+    return value
 
 
 def coerce(et: EventType, name: str, raw: str) -> Any:

@@ -17,6 +17,9 @@ from mock_norce.catalogue.tenant import Tenant
 # Fields whose makers decide presence themselves (the buyer gave a phone or not, consistently
 # for the whole order), so the plan must not add a second coin toss.
 _SELF_PRESENCE = {"FirstName", "LastName", "CellPhone", "Email"}
+# Optional in the schema, always sent: a ready-for-pickup notice is for telling the buyer
+# where to collect the order (the store or parcel point), which it cannot do without the place.
+_ALWAYS_SENT = {"DropPointCode"}
 
 
 def plan_for(et: EventType, tenant: Tenant) -> list[tuple[str, Callable[[Draw], Any]]]:
@@ -31,7 +34,7 @@ def plan_for(et: EventType, tenant: Tenant) -> list[tuple[str, Callable[[Draw], 
         elif name in _ENUM_FIELDS:
             make = weighted_enum(name, from_schema(schema, name, et.schema))
         share = None
-        if name not in required and name not in _SELF_PRESENCE:
+        if name not in required and name not in _SELF_PRESENCE and name not in _ALWAYS_SENT:
             share = traffic.get("optional_presence", 0.85)
             if name == "ApplicationId" and et.kind == "Notification":
                 share = traffic.get("application_id_on_notifications", 0.6)

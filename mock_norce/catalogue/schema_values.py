@@ -103,7 +103,7 @@ def _string_maker(schema: dict, lowered: str) -> Callable[[Draw], Any]:
 
 
 def _names(d: Draw) -> tuple[str, str]:
-    tables = fakedata.name_tables(d.market.locale)
+    tables = fakedata.name_tables(d.market)
     return tables.female.pick(d.rng), tables.last.pick(d.rng)
 
 

@@ -6,11 +6,14 @@ turned into cumulative tables (weighted.Weighted), so generation only draws from
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from mock_norce.catalogue.names import NameTables, load_names
+from mock_norce.catalogue.patterns import fill
 from mock_norce.errors import TenantError, UnknownMarket
 from mock_norce.weighted import Weighted
 
@@ -62,6 +65,7 @@ class Market:
     freight: float = 0.0
     cities: tuple[tuple[str, str], ...] = ()  # (city, postal-code pattern)
     streets: tuple[str, ...] = ()
+    names: NameTables | None = None  # from the market's names file; None: the Faker locale's
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class Supplier:
     id: int
     code: str
     name: str
+    part_no: str = "????-#####"  # the form of the supplier's own part numbers (a fill() pattern)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class Sku:
     name: str
     supplier_id: int | None
     prices: dict  # currency code -> sale price excluding VAT on the market's main list
+    supplier_part_no: str | None = None  # the supplier's part number for this SKU (its own form)
 
     def price(self, market: "Market", price_list: PriceList | None = None) -> float | None:
         base = self.prices.get(market.currency)
@@ -108,6 +114,15 @@ class OrderSource:
     source: str
     ref: str
     anonymous: float
+    # How orders from here are paid and delivered; None: the market's payment methods and the
+    # tenant's delivery modes. A marketplace collects the payment itself and pays the shop.
+    payment_methods: Weighted | None = None
+    delivery_modes: Weighted | None = None
+
+    @property
+    def web(self) -> bool:
+        """An order made in Norce (its reference is the basket): the only kind picked up."""
+        return self.ref == "basket"
 
 
 @dataclass(frozen=True)
@@ -136,6 +151,31 @@ class Tenant:
     def sku(self, part_no: str) -> Sku | None:
         return self._sku_index().get(part_no)
 
+    def supplier_sku(self, supplier_id: int, part_no: str) -> Sku | None:
+        """The assortment SKU that a supplier's part number stands for, or None."""
+        return self._cached("_by_supplier_part", lambda: {
+            (s.supplier_id, s.supplier_part_no): s for s in self.skus if s.supplier_id is not None
+        }).get((supplier_id, part_no))
+
+    def skus_of(self, supplier_id: int | None) -> tuple[Sku, ...]:
+        """The assortment SKUs a supplier delivers (None: every SKU that has a supplier)."""
+        index = self._cached("_skus_of", lambda: _group_by_supplier(self.skus))
+        return index.get(supplier_id, ())
+
+    def supplier(self, supplier_id) -> Supplier | None:
+        return next((s for s in self.suppliers if s.id == supplier_id), None)
+
+    def source(self, name: str) -> OrderSource | None:
+        """The order source of this name, or None."""
+        return next((s for s in self.order_sources.values if s.source == name), None)
+
+    def _cached(self, key: str, make):
+        value = self.__dict__.get(key)
+        if value is None:
+            value = make()
+            object.__setattr__(self, key, value)  # a cache on a frozen object
+        return value
+
     def _sku_index(self) -> dict:
         index = self.__dict__.get("_skus_by_part_no")
         if index is None:
@@ -163,7 +203,7 @@ def load_tenant(path: Path) -> Tenant:
     if not isinstance(raw, dict):
         raise TenantError(f"tenant file {path} must be a mapping")
     try:
-        return _build(raw)
+        return _build(raw, Path(path).parent)
     except (KeyError, TypeError, ValueError) as exc:
         raise TenantError(f"tenant file {path}: missing or malformed {exc}") from None
 
@@ -175,7 +215,7 @@ def _range(value, where: str) -> tuple:
     return (low, high)
 
 
-def _build(raw: dict) -> Tenant:
+def _build(raw: dict, base: Path) -> Tenant:
     markets = []
     for i, m in enumerate(raw["markets"]):
         if not isinstance(m.get("code"), str):
@@ -209,6 +249,7 @@ def _build(raw: dict) -> Tenant:
                 freight=float(m.get("freight", 0.0)),
                 cities=tuple((str(c), str(z)) for c, z in m.get("cities", ())),
                 streets=tuple(str(x) for x in m.get("streets", ())),
+                names=load_names(_names_path(base, m["names"])) if m.get("names") else None,
             )
         )
     if not markets:
@@ -234,9 +275,10 @@ def _build(raw: dict) -> Tenant:
                 "subscription_id", "recurring_order_id", "recurring_order_schedule_id"):
         ids[key] = _range(ids[key], f"ids.{key}")
     ids["part_no"] = tuple(ids["part_no"])
-    suppliers = tuple(Supplier(int(s["id"]), s["code"], s["name"]) for s in raw["suppliers"])
+    suppliers = tuple(Supplier(int(s["id"]), s["code"], s["name"], str(s.get("part_no", "????-#####")))
+                      for s in raw["suppliers"])
     assortment = raw.get("assortment") or {}
-    skus = _skus(assortment.get("products") or (), {s.code: s.id for s in suppliers})
+    skus = _skus(assortment.get("products") or (), {s.code: s for s in suppliers})
     modes = raw.get("delivery_modes")
     return Tenant(
         client_id=int(raw["client"]["id"]),
@@ -246,11 +288,7 @@ def _build(raw: dict) -> Tenant:
                                 "markets.weight"),
         warehouses=warehouses,
         suppliers=suppliers,
-        order_sources=_weighted(
-            [(OrderSource(s["source"], s["ref"], float(s.get("anonymous", 0))), s["weight"])
-             for s in raw["order_sources"]],
-            "order_sources",
-        ),
+        order_sources=_weighted([(_order_source(s), s["weight"]) for s in raw["order_sources"]], "order_sources"),
         ids=ids,
         traffic=traffic,
         enum_weights=enum_weights,
@@ -260,17 +298,50 @@ def _build(raw: dict) -> Tenant:
     )
 
 
+_BUILTIN = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _names_path(base: Path, name: str) -> str:
+    """A names file next to the tenant file, else the built-in one of that name (so a copy of
+    the built-in tenant, edited elsewhere, keeps the shipped names)."""
+    here = base / name
+    return str((here if here.exists() or not (_BUILTIN / name).exists() else _BUILTIN / name).resolve())
+
+
+def _order_source(raw: dict) -> OrderSource:
+    name = raw["source"]
+    methods = raw.get("payment_methods")
+    modes = raw.get("delivery_modes")
+    return OrderSource(
+        name, raw["ref"], float(raw.get("anonymous", 0)),
+        payment_methods=_weighted([(PaymentMethod(p["code"], p["ref"]), p["weight"]) for p in methods],
+                                  f"order_sources.{name}.payment_methods") if methods else None,
+        delivery_modes=_weighted(list(modes.items()), f"order_sources.{name}.delivery_modes") if modes else None,
+    )
+
+
+def _group_by_supplier(skus) -> dict:
+    out: dict = {None: []}
+    for s in skus:
+        if s.supplier_id is not None:
+            out.setdefault(s.supplier_id, []).append(s)
+            out[None].append(s)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def _optional_int(value) -> int | None:
     return None if value is None else int(value)
 
 
-def _skus(products, supplier_ids: dict) -> tuple[Sku, ...]:
-    """The assortment's SKUs: one per size of a product, or one ("-01") for a product without sizes."""
-    out, seen = [], set()
+def _skus(products, suppliers: dict) -> tuple[Sku, ...]:
+    """The assortment's SKUs: one per size of a product, or one ("-01") for a product without
+    sizes; each with its supplier's part number, in the supplier's own form (drawn from the
+    SKU's part number, so it is the same in every run)."""
+    out, seen, taken = [], set(), set()
     for i, p in enumerate(products):
-        supplier = p.get("supplier")
-        if supplier is not None and supplier not in supplier_ids:
-            raise TenantError(f"assortment.products[{i}]: unknown supplier {supplier!r}")
+        supplier = suppliers.get(p.get("supplier"))
+        if p.get("supplier") is not None and supplier is None:
+            raise TenantError(f"assortment.products[{i}]: unknown supplier {p.get('supplier')!r}")
         prices = {str(c): float(v) for c, v in p["prices"].items()}
         for size in p.get("sizes") or [None]:
             part_no = f"{p['id']}-{size}" if size is not None else f"{p['id']}-01"
@@ -278,5 +349,18 @@ def _skus(products, supplier_ids: dict) -> tuple[Sku, ...]:
                 raise TenantError(f"assortment.products[{i}]: part number {part_no} appears twice")
             seen.add(part_no)
             name = f"{p['name']}, {size}" if size is not None else p["name"]
-            out.append(Sku(part_no, int(p["id"]), name, supplier_ids.get(supplier), prices))
+            theirs = _supplier_part_no(supplier, part_no, taken) if supplier is not None else None
+            out.append(Sku(part_no, int(p["id"]), name, supplier.id if supplier else None, prices, theirs))
     return tuple(out)
+
+
+def _supplier_part_no(supplier: Supplier, part_no: str, taken: set) -> str:
+    """The supplier's own part number for one of our SKUs: its pattern filled from our part
+    number, unique per supplier (a pattern too small for the assortment is a TenantError)."""
+    rng = random.Random(f"supplier-part:{supplier.id}:{part_no}")
+    for _ in range(100):
+        theirs = fill(supplier.part_no, rng)
+        if (supplier.id, theirs) not in taken and theirs != part_no:
+            taken.add((supplier.id, theirs))
+            return theirs
+    raise TenantError(f"supplier {supplier.code}: part_no pattern {supplier.part_no!r} has too few numbers")

@@ -20,6 +20,10 @@ INTEGRATION_USER = 1  # CreatedBy/UpdatedBy of rows written "by the ERP integrat
 
 ORDER_CREATED, CONFIRMED, DELIVERED, INVOICED, CANCELLED, PARTLY_DELIVERED = 0, 2, 4, 5, 6, 8
 
+# The delivery modes a ready-for-pickup event implies (tenant.yaml's delivery_modes): collected
+# in one of the tenant's stores, or at a carrier's service point instead of the door.
+CLICK_AND_COLLECT, SERVICE_POINT, DOOR_DELIVERY = "CLICK_AND_COLLECT", "SERVICE_POINT", "HOME_DELIVERY"
+
 
 _last_second = (0, "")  # (second, its text), swapped whole: a schedule writes thousands of rows a second
 
@@ -61,8 +65,14 @@ def new_order(tenant: Tenant, market: Market, order_id: int, facts: dict, status
     line1, zip_code, city = street_address(market, rng)
     ref = facts.get("ClientOrderRef")
     quotation = int(ref) if isinstance(ref, str) and ref.isdigit() and len(ref) <= 9 else None
-    mode = tenant.delivery_modes.pick(rng) if tenant.delivery_modes is not None else None
-    payment = market.payment_methods.pick(rng).code
+    source = tenant.source(facts["Source"]) if isinstance(facts.get("Source"), str) else None
+    # A marketplace's or the till's delivery and payment for orders from there (tenant.yaml's
+    # order_sources), else the tenant's modes and the market's methods: one draw each either way.
+    modes = source.delivery_modes if source is not None and source.delivery_modes else tenant.delivery_modes
+    mode = modes.pick(rng) if modes is not None else None
+    methods = source.payment_methods if source is not None and source.payment_methods else market.payment_methods
+    payment = methods.pick(rng).code
+    payment = facts.get("payment_method") or payment  # the method its payment event named
     address_id = ids.take("address", 1)
     address = {
         "Id": address_id, "TypeId": 1, "Name": name, "Attention": name, "CareOf": None, "Line1": line1, "Line2": None,
@@ -186,9 +196,10 @@ def onhand_row(tenant: Tenant, part_no: str, warehouse_id: int, location_id: int
 
 
 def new_supplier_sku(tenant: Tenant, part_no: str, supplier_id: int, now: float) -> dict:
-    """A supplier's SKU with one price row and one stock row (the supplier's own warehouse)."""
+    """A supplier's SKU, by the supplier's own part number, with one price row and one stock
+    row (the supplier's own warehouse); named and priced as the assortment SKU it stands for."""
     rng = rng_for("supplier-sku", f"{supplier_id}:{part_no}")
-    sku = tenant.sku(part_no)
+    sku = tenant.supplier_sku(supplier_id, part_no) or tenant.sku(part_no)
     stamp = iso(now)
     main = tenant.markets[0]
     base = sku.prices.get(main.currency) if sku else None

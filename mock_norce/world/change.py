@@ -60,7 +60,9 @@ class Change:
                                                 "CellPhone") if isinstance(self.body.get(k), str)}
         facts.setdefault("OrderNo", self.facts.get("order_no"))
         facts.setdefault("ClientOrderRef", self.facts.get("client_order_ref"))
+        facts.setdefault("Source", self.facts.get("source"))  # a payment names no source
         facts["email"] = self.facts.get("email")
+        facts["payment_method"] = self.body.get("PaymentMethodCode") or self.facts.get("payment_method")
         if self.event_type in ORDER_STATUS and "FirstName" not in facts and "LastName" not in facts:
             facts["anonymous"] = True  # an order event without a name: a buyer who gave none (POS)
         self.rows.insert_all(self.db, builder.new_order(self.tenant, market, order_id, facts, status, self.now,

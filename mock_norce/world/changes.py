@@ -26,11 +26,30 @@ def _order_event(c: Change) -> None:
         return
     target = ORDER_STATUS[c.event_type]
     _, _, made = c.order(order_id, target if target is not None else CONFIRMED)
+    if c.event_type == "OrderReadyForPickupEvent":
+        _ready_for_pickup(c, order_id)
     if target is None or (made and target == CONFIRMED):  # made confirmed: nothing more to change
         return
     if target in (DELIVERED, PARTLY_DELIVERED):
         c.deliver(order_id, partly=target == PARTLY_DELIVERED)
     c.set_order_status(order_id, target, part_delivery=True if target == PARTLY_DELIVERED else None)
+
+
+def _ready_for_pickup(c: Change, order_id: int) -> None:
+    """The order waits where the event says: in a store of the tenant (click and collect), or
+    at a service point (an order that was to be delivered to the door goes there instead)."""
+    place = c.str_field("DropPointCode")
+    if place is None:
+        return
+    if any(place == s.code for m in c.tenant.markets for s in m.stores):
+        mode = builder.CLICK_AND_COLLECT
+    else:
+        found = c.db.execute("SELECT DeliveryMode FROM w_orders WHERE Id = ?", (order_id,)).fetchone()
+        if found is None or found[0] not in (builder.DOOR_DELIVERY, builder.CLICK_AND_COLLECT):
+            return
+        mode = builder.SERVICE_POINT
+    c.db.execute("UPDATE w_orders SET DeliveryMode = ? WHERE Id = ?", (mode, order_id))
+    c.db.execute("UPDATE w_order_items SET DeliveryMode = ? WHERE OrderId = ?", (mode, order_id))
 
 
 def _payment(c: Change) -> None:
@@ -44,6 +63,9 @@ def _payment(c: Change) -> None:
         return
     c.body = {**c.body, "OrderNo": order_no}
     c.order(order_id, CONFIRMED)
+    method = c.str_field("PaymentMethodCode")
+    if method is not None:  # the order is paid the way its payment says (made earlier, it was a guess)
+        c.db.execute("UPDATE w_orders SET PaymentTerms = ? WHERE Id = ?", (method, order_id))
 
 
 def _invoice_capture(c: Change) -> None:

@@ -247,7 +247,7 @@ class World:
         for sku in t.skus:
             self.rows.insert_all(db, builder.new_sku(t, sku.part_no, now))
             if sku.supplier_id is not None:
-                self.rows.insert_all(db, builder.new_supplier_sku(t, sku.part_no, sku.supplier_id, now))
+                self.rows.insert_all(db, builder.new_supplier_sku(t, sku.supplier_part_no, sku.supplier_id, now))
 
 
 # SQLite's primary result codes that mean the storage, not the statement, failed.

@@ -42,8 +42,9 @@ def test_500_payloads_per_type_are_valid_with_formats_checked(factory, name):
         assert p.valid and p.body["ClientId"] == factory.tenant.client_id
     # Few payloads repeated: the generator is not stuck on a few values. (Product events
     # name the tenant's 39-SKU assortment 80% of the time, so some repeat by design: a
-    # translation request, with two values besides the SKU, repeats most.)
-    assert len({p.to_json() for p in payloads}) > 300
+    # translation request, with two values besides the SKU, repeats most; a supplier SKU
+    # of the assortment decides both SupplierId and PartNo, so those repeat about as much.)
+    assert len({p.to_json() for p in payloads}) > (200 if name.startswith("Supplier") else 300)
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -51,7 +52,8 @@ def test_optional_fields_are_sometimes_absent_and_sometimes_present(factory, nam
     et = factory.catalog.get(name)
     optional = set(et.fields) - set(et.required)
     seen = Counter(k for p in sample(factory, name, 300) for k in p.body)
-    for field in optional:
+    always = {"DropPointCode"}  # a pickup notice names its place (plan.py, test_fidelity.py)
+    for field in optional - always:
         assert 0 < seen[field] < 300, (field, seen[field])
     for field in et.required:
         assert seen[field] == 300
@@ -79,7 +81,7 @@ def test_market_drives_application_names_phone_and_currency(factory):
     phone_prefix = {"SE": ("+467", "07"), "NO": ("+474", "+479", "4", "9"), "FI": ("+358", "04"), "DK": ("+45",)}
     for code in ("SE", "NO", "FI", "DK"):
         market = tenant.market(code)
-        tables = name_tables(market.locale)
+        tables = name_tables(market)
         for seed in range(100):
             body = factory.generate("SubscriptionFailedEvent", seed=seed, market=code).body
             assert body["ApplicationId"] == market.application_id
@@ -95,7 +97,9 @@ def test_market_drives_application_names_phone_and_currency(factory):
             if "CurrencyCode" in pay:
                 assert pay["CurrencyCode"] == market.currency
             if "PaymentMethodCode" in pay:
-                assert pay["PaymentMethodCode"] in {m.code for m in market.payment_methods.values}
+                # The market's methods, or a marketplace's or the till's (test_fidelity.py)
+                assert pay["PaymentMethodCode"] in {m.code for m in market.payment_methods.values} | {
+                    m.code for s in tenant.order_sources.values if s.payment_methods for m in s.payment_methods.values}
 
 
 def test_ids_and_codes_belong_together_and_to_the_tenant(factory):
