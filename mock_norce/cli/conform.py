@@ -36,7 +36,8 @@ def conform(args, settings: Settings) -> int:
     enabled = [s.event_type for s in build_subscriptions(settings, factory).all() if s.enabled]
     try:
         plan = battery.plan(args.url, args.types or None, parse_headers(args.header), args.verify, args.seed,
-                            default_types=enabled)
+                            default_types=enabled, content_type=args.content_type,
+                            redirect_headers=args.redirect_headers)
     except ConformanceError as exc:
         raise ConformanceError(f"{exc.field}: {exc.message}", exc.field) from None
     report = battery.run(plan)

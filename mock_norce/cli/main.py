@@ -18,7 +18,7 @@ from mock_norce.errors import MockNorceError
 from mock_norce.cli.catalogue import cmd_check, cmd_events, cmd_generate, cmd_scenarios, cmd_validate
 from mock_norce.cli.exits import EXIT_PIPE, EXIT_USAGE
 from mock_norce.cli.output import STDOUT_GONE, stdout_gone
-from mock_norce.settings import Settings, documented_variables
+from mock_norce.settings import CONTENT_TYPES, REDIRECT_HEADER_RULES, Settings, documented_variables
 
 def cmd_fire(args, settings: Settings) -> int:
     if args.invalid and not args.server:
@@ -217,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after the battery, POST the report (with the bodies sent) there; 2xx passes the "
                         "verify case, anything else fails it (your test asserts side effects)")
     p.add_argument("--seed", type=int, help="seed of the payloads (default: random; the report says it)")
+    p.add_argument("--content-type", choices=CONTENT_TYPES,
+                   help="the Content-Type of every case (default: MOCK_NORCE_CONTENT_TYPE); the content-type "
+                        "case sends the other one")
+    p.add_argument("--redirect-headers", choices=REDIRECT_HEADER_RULES,
+                   help="static headers on a redirect (default: MOCK_NORCE_REDIRECT_HEADERS)")
     p.set_defaults(func=cmd_conform)
 
     p = sub.add_parser("check", help="validate scenario files; exit 1 on errors",

@@ -45,9 +45,9 @@ class Exchange:
 
 
 def exchange(url: str, body: bytes, headers: dict[str, str], outcome, started_ms: float,
-             user_agent: str) -> Exchange:
+             user_agent: str, content_type: str = "application/json") -> Exchange:
     """The evidence of one Sender outcome, secrets masked."""
-    sent = {"User-Agent": user_agent, "Content-Type": "application/json", **headers}
+    sent = {"User-Agent": user_agent, "Content-Type": content_type, **headers}
     text = outcome.response_body.decode("utf-8", "replace")
     if len(text) > BODY_EXCERPT or outcome.body_truncated:
         text = text[:BODY_EXCERPT] + " [...]"
@@ -86,6 +86,8 @@ class Report:
     cases: list[Case] = field(default_factory=list)
     duration_ms: float = 0.0
     verify_url: str | None = None
+    content_type: str = "application/json"  # how the cases were sent (the content-type case: the other one)
+    redirect_headers: str = "origin"
 
     @property
     def verdict(self) -> str:
@@ -101,6 +103,7 @@ class Report:
         return {"id": self.id, "url": self.url, "types": list(self.types), "seed": self.seed,
                 "started": self.started, "duration_ms": round(self.duration_ms, 1), "budget_ms": self.budget_ms,
                 "verdict": self.verdict, "counts": self.counts(), "verify_url": self.verify_url,
+                "content_type": self.content_type, "redirect_headers": self.redirect_headers,
                 "cases": [_case(c) for c in self.cases]}
 
 

@@ -25,6 +25,7 @@ from mock_norce.conformance.report import Case, Exchange, Report, exchange
 from mock_norce.delivery.subscriptions import check_headers, check_url, mask_url
 from mock_norce.errors import ConformanceError, MockNorceError
 from mock_norce.limits import SEED_MAX, SEED_MIN
+from mock_norce.settings import CONTENT_TYPES, REDIRECT_HEADER_RULES
 
 TYPE_SLOT = "%7Btype%7D"  # "{type}" in a URL, as check_url writes it: the event type goes there
 # What the first attempt can end in that no other request would end differently in.
@@ -43,6 +44,8 @@ class Plan:
     verify: str | Callable[[dict], Any] | None = None
     seed: int = 0
     burst: int = BURST_MIN
+    content_type: str = CONTENT_TYPES[0]  # as MOCK_NORCE_CONTENT_TYPE or the request says
+    redirect_headers: str = REDIRECT_HEADER_RULES[0]
 
 
 class Battery:
@@ -51,7 +54,8 @@ class Battery:
     def __init__(self, post: Callable, factory: EventFactory, *, budget: float = 5.0, parallel: int = 1,
                  burst: int = BURST_MIN, user_agent: str = "mock-norce", allow_link_local: bool = False,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
-                 idle: Callable[[], Any] | None = None):
+                 idle: Callable[[], Any] | None = None, content_type: str = CONTENT_TYPES[0],
+                 redirect_headers: str = REDIRECT_HEADER_RULES[0]):
         self.post = post
         self.idle = idle  # closes the sender's idle connections after a run (none linger between runs)
         self.factory = factory
@@ -62,9 +66,12 @@ class Battery:
         self.allow_link_local = allow_link_local
         self.clock = clock
         self.monotonic = monotonic
+        self.content_type = content_type  # the global settings; a plan may choose others
+        self.redirect_headers = redirect_headers
 
     def plan(self, url: Any, types: Any = None, headers: Any = None, verify: Any = None,
-             seed: Any = None, default_types: list[str] | None = None) -> Plan:
+             seed: Any = None, default_types: list[str] | None = None, content_type: Any = None,
+             redirect_headers: Any = None) -> Plan:
         """The checked input, or a ConformanceError naming the field at fault; no types (or []) means
         default_types (the enabled subscriptions), or every type when that is empty too."""
         try:
@@ -94,7 +101,13 @@ class Battery:
             seed = new_seed()
         if not isinstance(seed, int) or isinstance(seed, bool) or not SEED_MIN <= seed <= SEED_MAX:
             raise ConformanceError(f"seed must be an integer between {SEED_MIN} and {SEED_MAX}", "seed")
-        return Plan(target, list(dict.fromkeys(types)), checked, verify, seed, self.burst)
+        for name, value, allowed in (("content_type", content_type, CONTENT_TYPES),
+                                     ("redirect_headers", redirect_headers, REDIRECT_HEADER_RULES)):
+            if value is not None and value not in allowed:
+                raise ConformanceError(f"{name} must be one of {', '.join(allowed)} (or null: the global "
+                                       f"setting), got {value!r:.60}", name)
+        return Plan(target, list(dict.fromkeys(types)), checked, verify, seed, self.burst,
+                    content_type or self.content_type, redirect_headers or self.redirect_headers)
 
     def run(self, plan: Plan) -> Report:
         """Send every case, judge it, and return the report."""
@@ -102,8 +115,9 @@ class Battery:
         shown = (mask_url(plan.url) or "").replace(TYPE_SLOT, "{type}")
         report = Report(id=uuid.uuid4().hex[:12], url=shown, types=plan.types, seed=plan.seed,
                         started=self.clock(), budget_ms=self.budget * 1000,
-                        verify_url=mask_url(plan.verify) if isinstance(plan.verify, str) else None)
-        sending = cases.jobs(self.factory, plan.types, plan.seed)
+                        verify_url=mask_url(plan.verify) if isinstance(plan.verify, str) else None,
+                        content_type=plan.content_type, redirect_headers=plan.redirect_headers)
+        sending = cases.jobs(self.factory, plan.types, plan.seed, plan.content_type)
         burst = cases.burst_job(self.factory, plan.types, plan.seed, plan.burst)
         # The first case alone: an endpoint that cannot be reached at all fails every case at
         # once, instead of some 50 requests that would each say the same (each up to 5 s).
@@ -127,17 +141,20 @@ class Battery:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def _send(self, plan: Plan, step: cases.Step, start: float) -> Exchange:
+    def _send(self, plan: Plan, step: cases.Step, start: float, content_type: str | None = None) -> Exchange:
         # Norce posts each type to its own URL (the body does not say its type): {type} in the
         # URL stands for it, so one receiver can route (and deduplicate) per type.
         url = plan.url.replace(TYPE_SLOT, step.event_type)
         began = self.monotonic()
-        outcome = self.post(url, step.body, plan.headers)
-        return exchange(url, step.body, plan.headers, outcome, (began - start) * 1000, self.user_agent)
+        content_type = content_type or plan.content_type
+        outcome = self.post(url, step.body, plan.headers, content_type=content_type,
+                            redirect_headers=plan.redirect_headers)
+        return exchange(url, step.body, plan.headers, outcome, (began - start) * 1000, self.user_agent,
+                        content_type)
 
     def _sequence(self, job: cases.Job, plan: Plan, start: float) -> Case:
         began = self.monotonic()
-        exchanges = [] if job.skip else [self._send(plan, step, start) for step in job.steps]
+        exchanges = [] if job.skip else [self._send(plan, step, start, job.content_type) for step in job.steps]
         case = cases.judge_sent(job, exchanges)
         case.duration_ms = (self.monotonic() - began) * 1000
         return case
@@ -171,8 +188,8 @@ class Battery:
                 case.verdict, case.reason = "fail", f"{type(exc).__name__}: {exc}"
         else:
             body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-            outcome = self.post(plan.verify, body, {})
-            ex = exchange(plan.verify, body, {}, outcome, (began - start) * 1000, self.user_agent)
+            outcome = self.post(plan.verify, body, {}, content_type=CONTENT_TYPES[0])
+            ex = exchange(plan.verify, body, {}, outcome, (began - start) * 1000, self.user_agent, CONTENT_TYPES[0])
             ex.request_body = ex.request_body[:2048] + (" [...]" if len(ex.request_body) > 2048 else "")
             case.exchanges = [ex]
             if ex.ok:

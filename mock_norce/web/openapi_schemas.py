@@ -169,6 +169,8 @@ REQUESTS = {
             "verify": URL | {"description": "after the battery, the report (with the bodies sent) is POSTed "
                                             "here; 2xx passes the verify case"},
             "seed": SEED | {"description": "seed of the payloads (default: random)"},
+            "content_type": choice(CONTENT_TYPE, "MOCK_NORCE_CONTENT_TYPE"),
+            "redirect_headers": choice(REDIRECT_HEADERS, "MOCK_NORCE_REDIRECT_HEADERS"),
         },
     },
     "SubscriptionUpdate": {
@@ -388,6 +390,9 @@ RESPONSES = {
         id=STR, url=STR, types=array(STR), seed=INT, started=TIME, duration_ms=NUM, budget_ms=NUM,
         verdict={"type": "string", "enum": ["pass", "warn", "fail"]},
         counts=exact(**{v: INT for v in ("pass", "warn", "fail", "skip")}), verify_url=STR_OR_NULL,
+        content_type=CONTENT_TYPE | {"description": "the Content-Type the cases were sent with (the "
+                                                    "content-type case sends the other one)"},
+        redirect_headers=REDIRECT_HEADERS,
         cases=array(ref("ConformanceCase")), doc="a conformance report: fail if any case failed"),
     "ResetResult": exact(
         reset={"type": "boolean", "const": True},

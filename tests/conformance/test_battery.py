@@ -40,7 +40,7 @@ def test_an_endpoint_built_to_pass_passes_every_case(battery, serve):
     assert report.verdict == "pass"
     names = [c.name for c in report.cases]
     assert len([n for n in names if n.startswith("accepts/")]) == 19
-    assert names[19:] == ["duplicate", "out-of-order", "int64-ids", "non-ascii", "optional-absent", "burst",
+    assert names[19:] == ["content-type", "duplicate", "out-of-order", "int64-ids", "non-ascii", "optional-absent", "burst",
                           "redirects", "latency", "slow-path"]
     # The evidence is what went on the wire: every body the server got is in the report, and back.
     sent = sorted(ex.request_body for c in report.cases if c.name not in ("latency", "slow-path")
@@ -236,3 +236,31 @@ def test_an_endpoint_that_cannot_be_reached_fails_at_once(battery):
     assert len(sent) == 1 and sent[0].error_class == "connection_refused"
     assert verdicts(report)["duplicate"] == "fail" and "cannot be reached" in case(report, "burst").reason
     assert report.verdict == "fail"
+
+
+def only_plain_json(req, conn):
+    """415 for anything but exactly application/json (a receiver comparing the header as a string)."""
+    ctype = req.headers.get("content-type")
+    return ep.response(200) if ctype == "application/json" else ep.response(415, b"want application/json")
+
+
+def test_a_receiver_that_refuses_the_charset_form_of_the_content_type_gets_a_warning(battery, serve):
+    server = serve(only_plain_json)
+    report = run(battery, server.url + "/hook", ["OrderConfirmedEvent"])
+    found = case(report, "content-type")
+    assert found.verdict == "warn" and "HTTP 415" in found.reason, found.reason
+    assert ["Content-Type", "application/json; charset=utf-8"] in found.exchanges[0].request_headers
+    assert report.verdict == "warn"  # only that case: the rest went as application/json
+    assert {c.verdict for c in report.cases if c.name != "content-type"} <= {"pass", "skip"}
+
+
+def test_the_battery_sends_the_content_type_it_is_given_and_the_content_type_case_the_other(battery, serve):
+    server = serve(ep.ok)
+    report = run(battery, server.url + "/hook", ["OrderConfirmedEvent"], content_type="application/json; charset=utf-8")
+    assert report.content_type == "application/json; charset=utf-8"
+    got = [r.headers.get("content-type") for r in server.requests]
+    assert got.count("application/json") == 1  # the content-type case alone
+    assert set(got) == {"application/json", "application/json; charset=utf-8"}
+    with pytest.raises(Exception) as bad:
+        battery.plan(server.url, content_type="text/plain")
+    assert bad.value.field == "content_type"

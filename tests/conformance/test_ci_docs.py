@@ -42,7 +42,8 @@ def test_the_job_installs_runs_publishes_and_gates():
     steps = job()["steps"]
     uses = [s.get("uses", "") for s in steps]
     assert uses[0].startswith("actions/checkout@") and uses[1].startswith("actions/setup-python@")
-    assert "pip install mock-norce" in step("Install mock-norce")["run"]
+    install = step("Install mock-norce")
+    assert install["run"] == 'pip install "$MOCK_NORCE"' and install["env"]["MOCK_NORCE"].startswith("git+https://")
     assert "--format junit --out conformance.xml" in step("Would Norce be happy?")["run"]
     publish = step("Publish the report")
     assert publish["if"] == "always()" and publish["with"]["report_paths"] == "conformance.xml"

@@ -52,7 +52,9 @@ def test_the_default_types_are_the_enabled_subscriptions(client, serve):
 def test_bad_input_is_a_422_naming_the_field(client):
     for body, path in [({"url": "ftp://x/"}, "$.url"), ({"url": "http://127.0.0.1:9/", "types": ["Nope"]}, "$.types"),
                        ({"url": "http://127.0.0.1:9/", "headers": {"Bad Name": "x"}}, "$.headers"),
-                       ({"url": "http://127.0.0.1:9/", "verify": "mailto:x"}, "$.verify")]:
+                       ({"url": "http://127.0.0.1:9/", "verify": "mailto:x"}, "$.verify"),
+                       ({"url": "http://127.0.0.1:9/", "content_type": "text/plain"}, "$.content_type"),
+                       ({"url": "http://127.0.0.1:9/", "redirect_headers": "all"}, "$.redirect_headers")]:
         data = assert_error(client.post("/api/conformance", json=body), 422, "bad_conformance_request")
         assert data["errors"][0]["path"] == path and data["message"].startswith(path[2:] + ": ")
     data = assert_error(client.post("/api/conformance", json={"types": ["OrderConfirmedEvent"]}), 400, "bad_request")
