@@ -95,7 +95,8 @@ class Core:
 
     def reset(self) -> dict[str, int]:
         """Everything back to the boot state in one call (``POST /api/reset``, as WireMock's
-        /__admin/reset); how many deliveries, runs, schedules and sink requests went.
+        /__admin/reset); how many deliveries, runs, schedules, sink requests and conformance
+        reports went.
 
         The order matters: first what generates events (schedules, then the runs they may
         start), so that no event is written after the log is cleared; then the log (and the
@@ -111,10 +112,12 @@ class Core:
             deliveries = self.outbox.clear()
             self.outbox.dispatcher.settle(self.settings.timeout + 1.0)
             sink = self.sink.clear()
+            conformance = self.reports.clear()
             self.outbox.subscriptions.reset()
             if self.config_schedules:
                 load_config(self.schedules, self.config_schedules)
-        return {"deliveries": deliveries, "runs": runs, "schedules": schedules, "sink": sink}
+        return {"deliveries": deliveries, "runs": runs, "schedules": schedules, "sink": sink,
+                "conformance": conformance}
 
     def stop(self) -> None:
         """Stop generating first, then let attempts in flight finish, then close the database."""

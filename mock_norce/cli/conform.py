@@ -40,6 +40,12 @@ def conform(args, settings: Settings) -> int:
                             redirect_headers=args.redirect_headers)
     except ConformanceError as exc:
         raise ConformanceError(f"{exc.field}: {exc.message}", exc.field) from None
+    if args.out:  # a path that cannot be written is said before the battery runs, not after
+        try:
+            with open(args.out, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise ConformanceError(f"--out {args.out}: {exc.strerror}", "out") from None
     report = battery.run(plan)
     text = render(report, args.format)
     if args.out:

@@ -28,6 +28,13 @@ class Reports:
             while len(self._items) > self.keep:
                 self._items.popitem(last=False)
 
+    def clear(self) -> int:
+        """Forget every report (a reset); how many there were."""
+        with self._lock:
+            n = len(self._items)
+            self._items.clear()
+            return n
+
     def get(self, report_id: str) -> Report | None:
         with self._lock:
             return self._items.get(report_id)

@@ -195,7 +195,8 @@ def describe(recorded: Mapping | None) -> list[str]:
     if recorded.get("delayed"):
         out.append(f"delayed {recorded['delayed']:g} s")
     if recorded.get("fail_first"):
-        out.append("first attempt failed on purpose (as if Norce lost the answer): the retry path runs")
+        out.append("first attempt to count as failed on purpose if the endpoint accepts it (as if Norce lost the "
+                   "answer): the retry path runs; a first attempt the endpoint itself failed stays its own")
     return out
 
 

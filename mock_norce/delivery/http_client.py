@@ -104,6 +104,10 @@ class Sender:
                                     redirect_headers or "origin")
                 if isinstance(nxt, str):
                     raise Fail("bad_redirect", nxt)
+                if nxt is None:  # not followed (.NET's https->http): the redirect is the answer
+                    outcome = self._finish(start, resp, current, method, hops)
+                    outcome.error = f"HTTP {resp.status} (a redirect from https to http is not followed, as in .NET)"
+                    return outcome
                 current, method, send_body = nxt.url, nxt.method, nxt.keep_body
                 if not nxt.keep_headers:
                     sent = {}

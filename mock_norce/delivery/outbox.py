@@ -7,6 +7,7 @@ the subscriptions, the store and the dispatcher together; it knows no HTTP frame
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping
 
 from mock_norce import __version__
@@ -112,7 +113,13 @@ class Outbox:
         """(spec, stream, position) of each payload: the run's or schedule's chaos, else its
         type's subscription chaos at its place in that type's stream (events recorded only)."""
         if chaos is not None:
-            return [(chaos, stream, start + i) for i in range(len(payloads))]
+            # Positions count the events recorded (a type OFF records none), as a schedule's
+            # ``emitted`` does, so the next firing's first position follows on without repeats.
+            out, position = [], start
+            for target in targets:
+                out.append((chaos, stream, position))
+                position += target is not None
+            return out
         own = iter(self.subscriptions.chaos_positions([p.event_type for p, t in zip(payloads, targets) if t]))
         out = []
         for payload, target in zip(payloads, targets):
@@ -127,7 +134,11 @@ class Outbox:
         self.subscriptions.target(event_type, url)  # fail on a missing URL before generating
         payload = self.factory.generate(event_type, seed=seed, market=market, overrides=overrides,
                                         omit=omit, allow_invalid=allow_invalid)
-        return payload, self.emit(payload, url=url)
+        delivery_id = self.emit(payload, url=url)
+        left_out = self.subscriptions.get(event_type).omit
+        if left_out:  # the payload as posted: without the fields its subscription leaves out
+            payload = replace(payload, body={k: v for k, v in payload.body.items() if k not in left_out})
+        return payload, delivery_id
 
     def redeliver(self, delivery_id: int, url: str | None = None) -> int:
         """A new series of attempts of a delivery's event, same body and headers, to the same

@@ -134,15 +134,18 @@ class Hop:
 
 
 def follow(current_url: str, method: str, status: int, location: str | None,
-           keep_post: bool = False, header_rule: str = "origin") -> Hop | str:
-    """The next hop of a redirect, or an error message when it cannot be followed.
+           keep_post: bool = False, header_rule: str = "origin") -> Hop | str | None:
+    """The next hop of a redirect, an error message when it cannot be followed, or None when
+    the redirect is not followed and is itself the answer (``dotnet``: https->http).
 
     By default the method changes as .NET's HttpClient (Norce runs on .NET) changes it:
     301/302/303 (and 300) turn a POST into a GET without a body; 307/308 repeat the POST.
     With ``keep_post`` every redirect repeats the POST with its body. ``header_rule`` says
     how the static headers follow: "origin" drops them all when the hop leaves the origin or
     goes https->http (no token leaks); "dotnet" is .NET HttpClient's rule (Norce runs on .NET):
-    Authorization is dropped on every redirect, every other header is kept.
+    Authorization is dropped on every redirect, every other header is kept; and, as .NET's
+    handler does, a redirect from https to http is not followed at all (no header goes out in
+    clear): the 3xx is the attempt's answer.
     """
     if not location or not location.strip():
         return f"{status} redirect without a Location header"
@@ -158,10 +161,12 @@ def follow(current_url: str, method: str, status: int, location: str | None,
         next_method, keep_body = method, method == "POST"
     else:
         next_method, keep_body = "GET", False
-    if header_rule == "dotnet":
-        return Hop(target, next_method, keep_body, keep_headers=True, drop_authorization=True)
     here, there = origin(current_url), origin(target)
     downgrade = here[0] == "https" and there[0] == "http"
+    if header_rule == "dotnet":
+        if downgrade:
+            return None
+        return Hop(target, next_method, keep_body, keep_headers=True, drop_authorization=True)
     return Hop(target, next_method, keep_body, keep_headers=(here == there and not downgrade))
 
 

@@ -339,6 +339,9 @@ class Subscriptions:
             if not isinstance(settings, Mapping):
                 raise SubscriptionError(f"subscriptions.{name} must be a mapping (url, headers, enabled, chaos, "
                                         "policy, content_type, redirect_headers, omit)")
+            unnamed = [k for k in settings if not isinstance(k, str)]
+            if unnamed:
+                raise SubscriptionError(f"subscriptions.{name}: setting names must be text, got {unnamed[0]!r:.40}")
             staged.update(str(name), **dict(settings))
         with self._lock:
             self._subs = staged._subs

@@ -296,7 +296,8 @@ class FigureBook:
 
     def on_written(self, rows: list, run_id: str | None) -> None:
         now = self.clock()
-        types = [r[0] for r in rows]
+        # Events, not deliveries: a duplicate chaos added (its note names its original) is no new event.
+        types = [r[0] for r in rows if not (len(r) > 8 and r[8] and "duplicate_of_row" in r[8])]
         self.total.on_written(types, now)
         figures = self._tags.get(self.tag_of(run_id))
         if figures is not None:

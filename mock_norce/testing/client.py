@@ -161,9 +161,12 @@ class Client:
     def subscribe(self, event_type: str, url: str | None, headers: dict[str, str] | None = None,
                   enabled: bool = True, chaos: dict | None = None, **sending: Any) -> Subscription:
         """Send a type's events to ``url`` (None: the default URL) with these static headers
-        (and ``chaos``, seeded sender-side chaos of its events; None: none); ``sending`` sets
-        policy, content_type, redirect_headers or omit too (None: the global one)."""
-        body: dict[str, Any] = {"url": url, "enabled": enabled, "chaos": chaos, **sending}
+        (and ``chaos``, seeded sender-side chaos of its events: None leaves it as it is, ``{}``
+        removes it); ``sending`` sets policy, content_type, redirect_headers or omit too (each
+        left as it is when not given; None: the global one)."""
+        body: dict[str, Any] = {"url": url, "enabled": enabled, **sending}
+        if chaos is not None:
+            body["chaos"] = chaos
         if headers is not None:
             body["headers"] = headers
         return Subscription.from_json(self.call("PUT", f"/api/subscriptions/{_segment(event_type)}", body))
@@ -177,7 +180,8 @@ class Client:
         return self.call("PUT", "/api/subscriptions/default", {"url": url})["url"]
 
     def conform(self, url: str, types: Iterable[str] | None = None, *, headers: dict[str, str] | None = None,
-                verify: Any = None, seed: int | None = None, timeout: float = 600.0) -> dict:
+                verify: Any = None, seed: int | None = None, content_type: str | None = None,
+                redirect_headers: str | None = None, timeout: float = 600.0) -> dict:
         """Run the conformance battery against ``url`` (``POST /api/conformance``); the report as a dict.
 
         ``verify`` is a URL the server POSTs the report to, or a Python callable given the report
@@ -187,7 +191,8 @@ class Client:
         """
         body: dict[str, Any] = {"url": url}
         for key, value in (("types", list(types) if types is not None else None), ("headers", headers),
-                           ("seed", seed), ("verify", verify if isinstance(verify, str) else None)):
+                           ("seed", seed), ("verify", verify if isinstance(verify, str) else None),
+                           ("content_type", content_type), ("redirect_headers", redirect_headers)):
             if value is not None:
                 body[key] = value
         report = self.call("POST", "/api/conformance", body, timeout=timeout)

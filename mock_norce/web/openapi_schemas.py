@@ -80,7 +80,8 @@ CHAOS_REQUEST = {
     "type": ["object", "null"], "additionalProperties": False,
     "description": "seeded sender-side chaos; null or every knob at 0: none",
     "properties": {
-        "seed": SEED | {"description": "default: the run's or schedule's own seed (0 for a subscription)"},
+        "seed": {"type": ["integer", "null"], "minimum": SEED["minimum"], "maximum": SEED["maximum"],
+                 "description": "default (or null): the run's or schedule's own seed (0 for a subscription)"},
         "duplicate": _CHANCE | {"description": "probability that an event is delivered twice (the same body)"},
         "reorder_window": _WINDOW | {"description": "each first attempt moved later by up to this, e.g. 2s "
                                                     "(events emitted close together arrive out of order)"},
@@ -396,7 +397,7 @@ RESPONSES = {
         cases=array(ref("ConformanceCase")), doc="a conformance report: fail if any case failed"),
     "ResetResult": exact(
         reset={"type": "boolean", "const": True},
-        deleted=exact(deliveries=INT, runs=INT, schedules=INT, sink=INT,
+        deleted=exact(deliveries=INT, runs=INT, schedules=INT, sink=INT, conformance=INT,
                       doc="what went: deliveries (with their attempts), runs, schedules (the config "
                                   "file's among them, created afresh), requests kept by the sink")),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, url_for
 
+from mock_norce.delivery.subscriptions import mask_url, unmask_url
 from mock_norce.errors import ConformanceError
 from mock_norce.web.api import core
 from mock_norce.web.conformance_api import run_battery
@@ -18,7 +19,8 @@ from mock_norce.web.ui_shared import bp
 def _page(form: dict | None = None, errors: dict | None = None, status: int = 200):
     c = core()
     enabled = [s.event_type for s in c.outbox.subscriptions.all() if s.enabled]
-    form = form or {"url": c.outbox.subscriptions.default_url or "", "types": enabled, "headers": ""}
+    # Shown masked, as on every page; sent back unchanged, the real URL is used (run_conformance).
+    form = form or {"url": mask_url(c.outbox.subscriptions.default_url) or "", "types": enabled, "headers": ""}
     return render_template("conformance.html", form=form, errors=errors or {}, types=c.factory.catalog.names(),
                            reports=c.reports.newest(), budget=c.settings.timeout), status
 
@@ -42,7 +44,7 @@ def run_conformance():
                 headers[name.strip()] = value.strip()
         if not form["types"]:
             raise ConformanceError("choose at least one event type", "types")
-        report = run_battery(form["url"], form["types"], headers)
+        report = run_battery(unmask_url(form["url"], core().outbox.subscriptions.default_url), form["types"], headers)
     except ConformanceError as exc:
         return _page(form, {exc.field: exc.message}, 422)
     return redirect(url_for("ui.conformance_report", report_id=report.id))

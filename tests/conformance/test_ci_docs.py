@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import xml.etree.ElementTree as ET
+
 import xmlschema
 import yaml
 
@@ -62,7 +64,11 @@ def test_the_jobs_shell_steps_run_against_a_local_service(serve, tmp_path):
     failing = serve(ep.conflict_on_duplicates())
     gated = bash(step("Would Norce be happy?")["run"], tmp_path, failing.url)
     assert gated.returncode == 3  # fails the job
-    assert 'failures="1"' in (tmp_path / "conformance.xml").read_text()  # and the report says why
+    # ... and the report says why (a busy machine may add a slow answer of its own: not asserted)
+    suite = ET.parse(tmp_path / "conformance.xml").getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    failed = {case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None}
+    assert "duplicate" in failed, failed
 
 
 def test_the_command_examples_run(serve, tmp_path):

@@ -107,6 +107,7 @@ def test_cli_exit_codes_and_outputs(serve, tmp_path, schema):
     (["--url", "http://127.0.0.1:9/", "--types", "Nope"], "types: unknown event type(s): Nope"),
     (["--url", "http://127.0.0.1:9/", "--header", "no separator"], "headers: --header 'no separator'"),
     (["--url", "http://127.0.0.1:9/", "--verify", "nope"], "verify: "),
+    (["--url", "http://127.0.0.1:9/", "--out", "/no/such/dir/r.xml"], "--out /no/such/dir/r.xml: No such file"),
 ])
 def test_cli_bad_input_exits_2_naming_the_field(args, words):
     out = cli(*args)

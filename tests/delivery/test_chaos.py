@@ -252,3 +252,15 @@ def test_a_version_3_file_gets_the_chaos_columns(tmp_path):
         assert json.loads(log._db.execute("SELECT chaos FROM deliveries WHERE id=2").fetchone()[0])["fail_first"]
     finally:
         log.close()
+
+
+def test_a_runs_chaos_positions_count_only_the_events_recorded(outbox_for, serve):
+    """A type switched OFF records nothing and takes no position: a schedule's next firing starts
+    at its ``emitted`` count, so no two of its events share a position (and a decision)."""
+    ob = outbox_for(serve(answer(200)).url)
+    ob.subscriptions.update("SkuChangedNotification", enabled=False)
+    payloads = [ob.factory.generate(t, seed=n) for n, t in
+                enumerate(["OrderConfirmedEvent", "SkuChangedNotification", "OrderDeliveredEvent"])]
+    ids = ob.emit_many(payloads, chaos=chaos.Chaos(seed=5, delay=1), chaos_stream="schedule", chaos_from=10)
+    assert ids[1] is None
+    assert [ob.delivery(i)["chaos"]["position"] for i in (ids[0], ids[2])] == [10, 11]

@@ -160,9 +160,9 @@ def test_omitted_optional_fields_are_never_posted_and_the_body_stays_valid(outbo
     payload, did = ob.fire("OrderConfirmedEvent", seed=7, overrides={"CellPhone": "+46701234567"})
     _, other = ob.fire("OrderDeliveredEvent", seed=7)
     ob.dispatcher.run_due()
-    assert "CellPhone" in payload.body  # generated (and overridden) ...
+    assert "CellPhone" not in payload.body  # overridden, but the answer shows the payload as posted ...
     sent = json.loads(ob.delivery(did)["body"])
-    assert not {"CellPhone", "LastName"} & sent.keys()  # ... but not posted
+    assert not {"CellPhone", "LastName"} & sent.keys()  # ... and it was not posted
     assert sent == {k: v for k, v in payload.body.items() if k not in ("CellPhone", "LastName")}
     assert factory.validate("OrderConfirmedEvent", sent) == []
     assert "LastName" in json.loads(ob.delivery(other)["body"])  # another type: untouched
@@ -229,3 +229,23 @@ def test_the_readmes_subscription_config_loads_as_it_says(settings, factory, tmp
         assert not ob.subscriptions.get("SkuChangedNotification").enabled
     finally:
         ob.store.close()
+
+
+def test_dotnet_rule_does_not_follow_a_redirect_from_https_to_http():
+    """.NET's handler returns an https->http redirect as the answer: no static header in clear."""
+    from mock_norce.delivery.policy import follow
+
+    assert follow("https://shop.example/hook", "POST", 302, "http://shop.example/hook", header_rule="dotnet") is None
+    kept = follow("https://shop.example/hook", "POST", 308, "https://other.example/hook", header_rule="dotnet")
+    assert kept.keep_headers and kept.drop_authorization and kept.method == "POST"
+    dropped = follow("https://shop.example/hook", "POST", 302, "http://shop.example/hook")  # the origin rule
+    assert dropped.method == "GET" and not dropped.keep_headers
+
+
+def test_the_fire_answer_shows_the_payload_as_posted_without_the_omitted_fields(outbox, serve):
+    server = serve(answer(200))
+    ob = outbox(subscriber_url=server.url)
+    ob.subscriptions.update("OrderConfirmedEvent", omit=["CellPhone", "LastName"])
+    payload, did = ob.fire("OrderConfirmedEvent", seed=3)
+    assert "CellPhone" not in payload.body and "LastName" not in payload.body
+    assert payload.to_bytes() == ob.store.delivery(did)["body"].encode()

@@ -77,3 +77,22 @@ def test_ui_form_runs_the_battery_and_shows_the_report(client, serve):
     assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
     shown = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "warn" in shown and "Norce follows it with a GET" in shown and "X-Shop: nordic" in shown
+
+
+def test_a_reset_forgets_the_reports_and_the_form_masks_the_default_urls_secrets(client, serve):
+    target = serve(ep.ok)
+    report = client.post("/api/conformance", json={"url": target.url + "/hook", "types": ["JobCompletedEvent"]}).get_json()
+    reset = client.post("/api/reset", content_type="application/json").get_json()
+    assert reset["deleted"]["conformance"] == 1
+    assert_error(client.get(f"/api/conformance/{report['id']}"), 404, "not_found")
+
+    secret = target.url.replace("http://", "http://alice:s3cret@") + "/hook?token=t0psecret"
+    assert client.put("/api/subscriptions/default", json={"url": secret}).status_code == 200
+    page = client.get("/conformance").get_data(as_text=True)
+    assert "s3cret" not in page and "t0psecret" not in page and "alice:********@" in page
+    # The masked URL sent back as shown is the real one: the endpoint gets the real token.
+    masked = re.search(r'name="url"[^>]*value="([^"]*)"', page).group(1).replace("&amp;", "&")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    sent = client.post("/conformance", data={"url": masked, "types": ["JobCompletedEvent"], "csrf_token": token})
+    assert sent.status_code == 302, sent.get_data(as_text=True)[:300]
+    assert any("token=t0psecret" in r.path for r in target.requests)

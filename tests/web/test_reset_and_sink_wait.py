@@ -93,7 +93,8 @@ def test_reset_puts_every_part_back_to_the_boot_configuration(booted, serve):
 
     assert resp.status_code == 200
     assert resp.get_json() == {"reset": True, "deleted": {"deliveries": resp.get_json()["deleted"]["deliveries"],
-                                                          "runs": 1, "schedules": 2, "sink": 2}}
+                                                          "runs": 1, "schedules": 2, "sink": 2,
+                                                          "conformance": 0}}
     assert resp.get_json()["deleted"]["deliveries"] >= 2
     assert client.get("/api/deliveries").get_json()["total"] == 0
     assert client.get("/api/runs").get_json() == []
@@ -116,7 +117,7 @@ def test_reset_puts_every_part_back_to_the_boot_configuration(booted, serve):
 def test_reset_of_a_fresh_instance_deletes_nothing_and_needs_json(booted):
     _, client, _ = booted
     assert client.post("/api/reset", json={}).get_json() == \
-        {"reset": True, "deleted": {"deliveries": 0, "runs": 0, "schedules": 1, "sink": 0}}
+        {"reset": True, "deleted": {"deliveries": 0, "runs": 0, "schedules": 1, "sink": 0, "conformance": 0}}
     resp = client.post("/api/reset")
     assert resp.status_code == 415 and resp.get_json()["error"] == "unsupported_media_type"
     resp = client.get("/api/reset")

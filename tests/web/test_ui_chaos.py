@@ -53,7 +53,7 @@ def test_chaos_set_on_a_subscription_is_told_apart_in_the_log_and_on_the_deliver
     page.goto(f"{app_url.url}/deliveries/{did}")
     panel = page.locator("#chaos")
     assert "on purpose, not your endpoint" in panel.inner_text()
-    assert "first attempt failed on purpose" in panel.inner_text()
+    assert "first attempt to count as failed on purpose" in panel.inner_text()
     assert f"/deliveries/{did + 1}" in page.get_attribute("#chaos-duplicate", "href")
     first = page.locator("#attempt-1")
     first.locator("summary").click()
