@@ -131,6 +131,23 @@ def parse_pairs(text: str, where: str = "--chaos") -> dict:
     return out
 
 
+def as_pairs(spec: Mapping[str, Any] | None) -> str:
+    """A spec as ``--chaos`` and the forms take it (``parse_pairs`` reads it back): the knobs
+    that are on, then the seed. Numbers as short as they read (1, 0.2) yet exact: a form's
+    text is compared with the stored spec on every save, and a rounded value would count as a
+    change (and start the chaos stream again)."""
+    if not spec:
+        return ""
+    def text(value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    on = [f"{k}={text(spec[k])}" for k in KNOBS if k != "seed" and spec.get(k)]
+    seed = [f"seed={spec['seed']}"] if spec.get("seed") is not None else []
+    return ",".join(on + seed)
+
+
 def decide(chaos: Chaos, stream: str, position: int) -> Decision:
     """The chaos of the event at `position` of `stream` (a run, a schedule, an event type).
 

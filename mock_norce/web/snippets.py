@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import quote
 
+from mock_norce.delivery import chaos as chaos_spec
 from mock_norce.delivery.subscriptions import MASK
 
 TOKEN_VARIABLE = "MOCK_NORCE_API_TOKEN"
@@ -66,12 +67,6 @@ def _py(value: Any) -> str:
     if len(text) <= 60 or not isinstance(value, dict):
         return text
     return "{\n" + "".join(f"        {k!r}: {v!r},\n" for k, v in value.items()) + "    }"
-
-
-def _chaos_pairs(chaos: Mapping[str, Any]) -> str:
-    """A chaos spec as --chaos takes it: the knobs that are on, and the seed."""
-    return ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in chaos.items()
-                    if v is not None and (v or k == "seed"))
 
 
 def _kwargs(pairs: list[tuple[str, Any]]) -> str:
@@ -137,7 +132,7 @@ def run(base: str, scenario: str, request: Mapping[str, Any], token: bool = Fals
         if key in request:
             words += [f"--{key.replace('_', '-')}", request[key]]
     if "chaos" in request:
-        words += ["--chaos", _chaos_pairs(request["chaos"])]
+        words += ["--chaos", chaos_spec.as_pairs(request["chaos"])]
     seed = request.get("seed")
     call = f"mock_norce.run({scenario!r}" + (f", {seed!r}" if seed is not None else "") + \
         _kwargs([(k, request[k]) for k in ("url", "time_scale", "chaos") if k in request]) + ", wait=60)"
@@ -174,7 +169,7 @@ def subscription(base: str, event_type: str, url: str | None, headers: Mapping[s
     extra = "".join(f", {k}={_py(v)}" for k, v in sending.items())
     if chaos:
         body["chaos"] = dict(chaos)
-        words += ["--chaos", _chaos_pairs(chaos)]
+        words += ["--chaos", chaos_spec.as_pairs(chaos)]
         extra = f", chaos={_py(dict(chaos))}" + extra
     test = (f"def {_test_name(event_type, 'subscription')}(mock_norce):\n"
             f"    sub = mock_norce.subscribe({event_type!r}, {url!r}, headers={_py(dict(headers))}, enabled={enabled!r}"

@@ -19,12 +19,7 @@ def chaos_notes(recorded: Mapping | None) -> list[str]:
 @bp.app_template_filter("chaos_pairs")
 def chaos_pairs(spec: Mapping | None) -> str:
     """A spec as a form shows it: its knobs that are on (and its seed), ``duplicate=0.2,seed=3``."""
-    if not spec:
-        return ""
-    # repr, not :g: the form's text is compared with the stored spec on every save of the row,
-    # and a rounded value would count as a change (and start the chaos stream again).
-    return ",".join(f"{k}={spec[k]!r}" for k in chaos.KNOBS if spec.get(k) and k != "seed") + \
-        (f",seed={spec['seed']}" if spec.get("seed") is not None else "")
+    return chaos.as_pairs(spec)
 
 
 def form_chaos(text: str | None) -> dict[str, Any] | None:

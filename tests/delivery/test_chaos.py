@@ -264,3 +264,12 @@ def test_a_runs_chaos_positions_count_only_the_events_recorded(outbox_for, serve
     ids = ob.emit_many(payloads, chaos=chaos.Chaos(seed=5, delay=1), chaos_stream="schedule", chaos_from=10)
     assert ids[1] is None
     assert [ob.delivery(i)["chaos"]["position"] for i in (ids[0], ids[2])] == [10, 11]
+
+
+def test_a_spec_as_pairs_reads_back_exactly():
+    """The forms and --chaos show a spec as KEY=VALUE pairs: short, yet never rounded (a rounded
+    value would count as a change on the next save and start the chaos stream again)."""
+    spec = {"seed": 4, "duplicate": 1.0, "fail_first": 0.1234567, "delay": 1234.5678, "reorder_window": 0.0}
+    text = chaos.as_pairs(spec)
+    assert text == "duplicate=1,delay=1234.5678,fail_first=0.1234567,seed=4"
+    assert chaos.parse(chaos.parse_pairs(text)) == chaos.parse(spec)

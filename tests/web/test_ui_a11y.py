@@ -41,6 +41,7 @@ PAGES = [
     "/subscriptions",
     "/subscriptions#errors",
     "/sink",
+    "/conformance",
     "/sink-requests/{sink_request}",
     "/no-such-page",
     "/api/docs",
