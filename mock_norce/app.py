@@ -245,7 +245,8 @@ def build_battery(settings: Settings, factory: EventFactory) -> Battery:
     sender = build_sender(settings)
     return Battery(sender.post, factory, budget=settings.timeout, parallel=settings.concurrency,
                    burst=settings.concurrency, user_agent=USER_AGENT, allow_link_local=settings.allow_link_local,
-                   idle=sender.close, content_type=settings.content_type, redirect_headers=settings.redirect_headers)
+                   idle=sender.close, content_type=settings.content_type, redirect_headers=settings.redirect_headers,
+                   policy=settings.policy)
 
 
 def build_subscriptions(settings: Settings, factory: EventFactory) -> Subscriptions:

@@ -37,7 +37,7 @@ def conform(args, settings: Settings) -> int:
     try:
         plan = battery.plan(args.url, args.types or None, parse_headers(args.header), args.verify, args.seed,
                             default_types=enabled, content_type=args.content_type,
-                            redirect_headers=args.redirect_headers)
+                            redirect_headers=args.redirect_headers, policy=args.policy)
     except ConformanceError as exc:
         raise ConformanceError(f"{exc.field}: {exc.message}", exc.field) from None
     if args.out:  # a path that cannot be written is said before the battery runs, not after

@@ -18,7 +18,7 @@ from mock_norce.errors import MockNorceError
 from mock_norce.cli.catalogue import cmd_check, cmd_events, cmd_generate, cmd_scenarios, cmd_validate
 from mock_norce.cli.exits import EXIT_PIPE, EXIT_USAGE
 from mock_norce.cli.output import STDOUT_GONE, stdout_gone
-from mock_norce.settings import CONTENT_TYPES, REDIRECT_HEADER_RULES, Settings, documented_variables
+from mock_norce.settings import CONTENT_TYPES, POLICIES, REDIRECT_HEADER_RULES, Settings, documented_variables
 
 def cmd_fire(args, settings: Settings) -> int:
     if args.invalid and not args.server:
@@ -222,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "case sends the other one")
     p.add_argument("--redirect-headers", choices=REDIRECT_HEADER_RULES,
                    help="static headers on a redirect (default: MOCK_NORCE_REDIRECT_HEADERS)")
+    p.add_argument("--policy", choices=POLICIES,
+                   help="whose retries the reasons speak of: current or legacy (default: MOCK_NORCE_POLICY)")
     p.set_defaults(func=cmd_conform)
 
     p = sub.add_parser("check", help="validate scenario files; exit 1 on errors",

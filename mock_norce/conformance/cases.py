@@ -29,6 +29,17 @@ SLOW_SHARE = 0.8  # of the budget: the slowest answer above it is a warning
 RETRY_WORDS = "Norce retries any answer but 2xx 16 times over about 22 hours, then marks the event dead"
 
 
+def retry_words(rules: policy.Policy, status: int | None, error_class: str | None) -> str:
+    """What Norce does with a failed attempt under this policy (the battery's reasons say it)."""
+    if rules.retry_on == "any":
+        return RETRY_WORDS if rules is policy.CURRENT else (
+            f"Norce retries any answer but 2xx {rules.max_attempts - 1} times, then marks the event dead")
+    if rules.retried(status, error_class):
+        return (f"Norce's {rules.name} policy retries it {rules.max_attempts - 1} times at once, then marks "
+                "the event dead")
+    return f"Norce's {rules.name} policy does not retry it: the event is dead, never delivered"
+
+
 @dataclass
 class Step:
     """One body to POST, and what it is (for the reason of a failure)."""
@@ -128,16 +139,16 @@ def burst_job(factory: EventFactory, types: list[str], seed: int, size: int) -> 
 
 # --- judging -----------------------------------------------------------------------------
 
-def why_not(ex: Exchange) -> str:
+def why_not(ex: Exchange, rules: policy.Policy = policy.CURRENT) -> str:
     """Why an answer fails a case, in Norce's terms."""
     if ex.status is not None:
-        return f"HTTP {ex.status}: {RETRY_WORDS}"
+        return f"HTTP {ex.status}: {retry_words(rules, ex.status, ex.error_class)}"
     if ex.error_class == "timeout":
-        return f"no answer within the budget (timeout): {RETRY_WORDS}"
-    return f"{ex.error_class} ({ex.error}): {RETRY_WORDS}"
+        return f"no answer within the budget (timeout): {retry_words(rules, None, 'timeout')}"
+    return f"{ex.error_class} ({ex.error}): {retry_words(rules, None, ex.error_class)}"
 
 
-def judge_sent(job: Job, exchanges: list[Exchange]) -> Case:
+def judge_sent(job: Job, exchanges: list[Exchange], rules: policy.Policy = policy.CURRENT) -> Case:
     """A sending case: pass when every answer was 2xx, else fail naming the first that was not."""
     case = Case(job.name, job.expectation, exchanges=exchanges)
     if job.skip:
@@ -160,7 +171,7 @@ def judge_sent(job: Job, exchanges: list[Exchange]) -> Case:
     else:
         prefix = f"{step.label}: "
     more = f" ({len(bad)} of {len(exchanges)} failed)" if len(bad) > 1 else ""
-    case.reason = prefix + why_not(ex) + more
+    case.reason = prefix + why_not(ex, rules) + more
     return case
 
 
@@ -216,7 +227,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def judge_latency(exchanges: list[Exchange], budget_ms: float) -> Case:
+def judge_latency(exchanges: list[Exchange], budget_ms: float, rules: policy.Policy = policy.CURRENT) -> Case:
     """p50/p99 of every attempt against the budget: fail on a timeout, warn above 1 s."""
     case = Case("latency", f"p99 of all answers at most {LATENCY_WARN_MS:.0f} ms, and none hits the "
                 f"{budget_ms / 1000:g} s budget")
@@ -232,7 +243,7 @@ def judge_latency(exchanges: list[Exchange], budget_ms: float) -> Case:
     text = f"p50 {p50:.0f} ms, p99 {p99:.0f} ms over {len(times)} attempts"
     if timeouts:
         case.verdict, case.exchanges = "fail", timeouts[:1]
-        case.reason = f"{len(timeouts)} attempt(s) hit the {budget_ms / 1000:g} s deadline ({text}): {RETRY_WORDS}"
+        case.reason = f"{len(timeouts)} attempt(s) hit the {budget_ms / 1000:g} s deadline ({text}): {retry_words(rules, None, 'timeout')}"
     elif p99 > LATENCY_WARN_MS:
         case.verdict = "warn"
         case.reason = f"{text}: slow answers eat the budget; acknowledge first, work later"
@@ -241,7 +252,7 @@ def judge_latency(exchanges: list[Exchange], budget_ms: float) -> Case:
     return case
 
 
-def judge_slow_path(exchanges: list[Exchange], budget_ms: float) -> Case:
+def judge_slow_path(exchanges: list[Exchange], budget_ms: float, rules: policy.Policy = policy.CURRENT) -> Case:
     """The slowest answer and its headroom to the deadline: warn above 80 % of it, fail at it."""
     case = Case("slow-path", f"the slowest answer leaves at least {100 - SLOW_SHARE * 100:.0f} % of the "
                 f"{budget_ms / 1000:g} s budget")
@@ -255,7 +266,7 @@ def judge_slow_path(exchanges: list[Exchange], budget_ms: float) -> Case:
     case.figures = {"slowest_ms": slowest.latency_ms, "headroom_ms": round(headroom, 1), "budget_ms": budget_ms}
     if slowest.error_class == "timeout":
         case.verdict = "fail"
-        case.reason = f"the slowest attempt hit the {budget_ms / 1000:g} s deadline: {RETRY_WORDS}"
+        case.reason = f"the slowest attempt hit the {budget_ms / 1000:g} s deadline: {retry_words(rules, None, 'timeout')}"
     elif slowest.latency_ms > SLOW_SHARE * budget_ms:
         case.verdict = "warn"
         case.reason = (f"the slowest answer took {slowest.latency_ms:.0f} ms, {headroom:.0f} ms short of the "

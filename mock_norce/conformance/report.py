@@ -88,6 +88,7 @@ class Report:
     verify_url: str | None = None
     content_type: str = "application/json"  # how the cases were sent (the content-type case: the other one)
     redirect_headers: str = "origin"
+    policy: str = "current"  # whose retries the reasons speak of
 
     @property
     def verdict(self) -> str:
@@ -103,7 +104,7 @@ class Report:
         return {"id": self.id, "url": self.url, "types": list(self.types), "seed": self.seed,
                 "started": self.started, "duration_ms": round(self.duration_ms, 1), "budget_ms": self.budget_ms,
                 "verdict": self.verdict, "counts": self.counts(), "verify_url": self.verify_url,
-                "content_type": self.content_type, "redirect_headers": self.redirect_headers,
+                "content_type": self.content_type, "redirect_headers": self.redirect_headers, "policy": self.policy,
                 "cases": [_case(c) for c in self.cases]}
 
 

@@ -25,7 +25,8 @@ from mock_norce.conformance.report import Case, Exchange, Report, exchange
 from mock_norce.delivery.subscriptions import check_headers, check_url, mask_url
 from mock_norce.errors import ConformanceError, MockNorceError
 from mock_norce.limits import SEED_MAX, SEED_MIN
-from mock_norce.settings import CONTENT_TYPES, REDIRECT_HEADER_RULES
+from mock_norce.delivery import policy as policies
+from mock_norce.settings import CONTENT_TYPES, POLICIES, REDIRECT_HEADER_RULES
 
 TYPE_SLOT = "%7Btype%7D"  # "{type}" in a URL, as check_url writes it: the event type goes there
 # What the first attempt can end in that no other request would end differently in.
@@ -45,6 +46,7 @@ class Plan:
     seed: int = 0
     burst: int = BURST_MIN
     content_type: str = CONTENT_TYPES[0]  # as MOCK_NORCE_CONTENT_TYPE or the request says
+    policy: str = POLICIES[0]  # whose retries the reasons speak of (MOCK_NORCE_POLICY)
     redirect_headers: str = REDIRECT_HEADER_RULES[0]
 
 
@@ -55,7 +57,7 @@ class Battery:
                  burst: int = BURST_MIN, user_agent: str = "mock-norce", allow_link_local: bool = False,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
                  idle: Callable[[], Any] | None = None, content_type: str = CONTENT_TYPES[0],
-                 redirect_headers: str = REDIRECT_HEADER_RULES[0]):
+                 redirect_headers: str = REDIRECT_HEADER_RULES[0], policy: str = POLICIES[0]):
         self.post = post
         self.idle = idle  # closes the sender's idle connections after a run (none linger between runs)
         self.factory = factory
@@ -68,10 +70,11 @@ class Battery:
         self.monotonic = monotonic
         self.content_type = content_type  # the global settings; a plan may choose others
         self.redirect_headers = redirect_headers
+        self.policy = policy
 
     def plan(self, url: Any, types: Any = None, headers: Any = None, verify: Any = None,
              seed: Any = None, default_types: list[str] | None = None, content_type: Any = None,
-             redirect_headers: Any = None) -> Plan:
+             redirect_headers: Any = None, policy: Any = None) -> Plan:
         """The checked input, or a ConformanceError naming the field at fault; no types (or []) means
         default_types (the enabled subscriptions), or every type when that is empty too."""
         try:
@@ -102,12 +105,14 @@ class Battery:
         if not isinstance(seed, int) or isinstance(seed, bool) or not SEED_MIN <= seed <= SEED_MAX:
             raise ConformanceError(f"seed must be an integer between {SEED_MIN} and {SEED_MAX}", "seed")
         for name, value, allowed in (("content_type", content_type, CONTENT_TYPES),
-                                     ("redirect_headers", redirect_headers, REDIRECT_HEADER_RULES)):
+                                     ("redirect_headers", redirect_headers, REDIRECT_HEADER_RULES),
+                                     ("policy", policy, POLICIES)):
             if value is not None and value not in allowed:
                 raise ConformanceError(f"{name} must be one of {', '.join(allowed)} (or null: the global "
                                        f"setting), got {value!r:.60}", name)
         return Plan(target, list(dict.fromkeys(types)), checked, verify, seed, self.burst,
-                    content_type or self.content_type, redirect_headers or self.redirect_headers)
+                    content_type=content_type or self.content_type,
+                    redirect_headers=redirect_headers or self.redirect_headers, policy=policy or self.policy)
 
     def run(self, plan: Plan) -> Report:
         """Send every case, judge it, and return the report."""
@@ -116,7 +121,8 @@ class Battery:
         report = Report(id=uuid.uuid4().hex[:12], url=shown, types=plan.types, seed=plan.seed,
                         started=self.clock(), budget_ms=self.budget * 1000,
                         verify_url=mask_url(plan.verify) if isinstance(plan.verify, str) else None,
-                        content_type=plan.content_type, redirect_headers=plan.redirect_headers)
+                        content_type=plan.content_type, redirect_headers=plan.redirect_headers,
+                        policy=plan.policy)
         sending = cases.jobs(self.factory, plan.types, plan.seed, plan.content_type)
         burst = cases.burst_job(self.factory, plan.types, plan.seed, plan.burst)
         # The first case alone: an endpoint that cannot be reached at all fails every case at
@@ -130,8 +136,9 @@ class Battery:
                 done += list(pool.map(lambda job: self._sequence(job, plan, start), sending[1:]))
             done.append(self._at_once(burst, plan, start))
         every: list[Exchange] = [ex for case in done for ex in case.exchanges]
-        report.cases = done + [cases.judge_redirects(every), cases.judge_latency(every, self.budget * 1000),
-                               cases.judge_slow_path(every, self.budget * 1000)]
+        rules = policies.named(plan.policy)
+        report.cases = done + [cases.judge_redirects(every), cases.judge_latency(every, self.budget * 1000, rules),
+                               cases.judge_slow_path(every, self.budget * 1000, rules)]
         if plan.verify is not None:
             report.cases.append(self._verify(plan, report, start))
         report.duration_ms = (self.monotonic() - start) * 1000
@@ -155,7 +162,7 @@ class Battery:
     def _sequence(self, job: cases.Job, plan: Plan, start: float) -> Case:
         began = self.monotonic()
         exchanges = [] if job.skip else [self._send(plan, step, start, job.content_type) for step in job.steps]
-        case = cases.judge_sent(job, exchanges)
+        case = cases.judge_sent(job, exchanges, policies.named(plan.policy))
         case.duration_ms = (self.monotonic() - began) * 1000
         return case
 
@@ -170,7 +177,7 @@ class Battery:
 
         with ThreadPoolExecutor(len(job.steps), thread_name_prefix="conform-burst") as pool:
             exchanges = list(pool.map(one, job.steps))
-        case = cases.judge_sent(job, exchanges)
+        case = cases.judge_sent(job, exchanges, policies.named(plan.policy))
         case.duration_ms = (self.monotonic() - began) * 1000
         return case
 

@@ -181,7 +181,7 @@ class Client:
 
     def conform(self, url: str, types: Iterable[str] | None = None, *, headers: dict[str, str] | None = None,
                 verify: Any = None, seed: int | None = None, content_type: str | None = None,
-                redirect_headers: str | None = None, timeout: float = 600.0) -> dict:
+                redirect_headers: str | None = None, policy: str | None = None, timeout: float = 600.0) -> dict:
         """Run the conformance battery against ``url`` (``POST /api/conformance``); the report as a dict.
 
         ``verify`` is a URL the server POSTs the report to, or a Python callable given the report
@@ -192,7 +192,8 @@ class Client:
         body: dict[str, Any] = {"url": url}
         for key, value in (("types", list(types) if types is not None else None), ("headers", headers),
                            ("seed", seed), ("verify", verify if isinstance(verify, str) else None),
-                           ("content_type", content_type), ("redirect_headers", redirect_headers)):
+                           ("content_type", content_type), ("redirect_headers", redirect_headers),
+                           ("policy", policy)):
             if value is not None:
                 body[key] = value
         report = self.call("POST", "/api/conformance", body, timeout=timeout)

@@ -21,12 +21,13 @@ def _core():
     return current_app.extensions["mock_norce"]
 
 
-def run_battery(url, types=None, headers=None, verify=None, seed=None, content_type=None, redirect_headers=None):
+def run_battery(url, types=None, headers=None, verify=None, seed=None, content_type=None, redirect_headers=None,
+                policy=None):
     """Plan (the enabled subscriptions by default), run and keep a report; ConformanceError names the field."""
     c = _core()
     enabled = [s.event_type for s in c.outbox.subscriptions.all() if s.enabled]
     plan = c.battery.plan(url, types, headers, verify, seed, default_types=enabled, content_type=content_type,
-                          redirect_headers=redirect_headers)
+                          redirect_headers=redirect_headers, policy=policy)
     report = c.battery.run(plan)
     c.reports.add(report)
     return report
@@ -37,7 +38,8 @@ def run_conformance():
     data = body("ConformanceRequest", required=True)
     try:
         report = run_battery(data.get("url"), data.get("types"), data.get("headers"), data.get("verify"),
-                             data.get("seed"), data.get("content_type"), data.get("redirect_headers"))
+                             data.get("seed"), data.get("content_type"), data.get("redirect_headers"),
+                             data.get("policy"))
     except ConformanceError as exc:
         raise ApiError(422, exc.code, f"{exc.field}: {exc.message}",
                        [{"path": f"$.{exc.field}", "reason": exc.message}]) from None

@@ -172,6 +172,9 @@ REQUESTS = {
             "seed": SEED | {"description": "seed of the payloads (default: random)"},
             "content_type": choice(CONTENT_TYPE, "MOCK_NORCE_CONTENT_TYPE"),
             "redirect_headers": choice(REDIRECT_HEADERS, "MOCK_NORCE_REDIRECT_HEADERS"),
+            "policy": choice(POLICY, "MOCK_NORCE_POLICY") | {"description": "the retry policy the reasons "
+                                                                          "speak of: current or legacy; null: "
+                                                                          "MOCK_NORCE_POLICY"},
         },
     },
     "SubscriptionUpdate": {
@@ -394,6 +397,7 @@ RESPONSES = {
         content_type=CONTENT_TYPE | {"description": "the Content-Type the cases were sent with (the "
                                                     "content-type case sends the other one)"},
         redirect_headers=REDIRECT_HEADERS,
+        policy=POLICY | {"description": "the retry policy the reasons speak of"},
         cases=array(ref("ConformanceCase")), doc="a conformance report: fail if any case failed"),
     "ResetResult": exact(
         reset={"type": "boolean", "const": True},

@@ -264,3 +264,20 @@ def test_the_battery_sends_the_content_type_it_is_given_and_the_content_type_cas
     with pytest.raises(Exception) as bad:
         battery.plan(server.url, content_type="text/plain")
     assert bad.value.field == "content_type"
+
+
+def test_the_reasons_speak_of_the_policy_norce_runs(battery, serve):
+    """Under the legacy policy a 409 is not retried (the event is dead) and a 500 is retried at once:
+    the verdict is the same, the reason says what Norce would do."""
+    dup = case(run(battery, serve(ep.conflict_on_duplicates()).url + "/hook", ["OrderConfirmedEvent"],
+                   policy="legacy"), "duplicate")
+    assert dup.verdict == "fail" and "legacy policy does not retry it: the event is dead" in dup.reason, dup.reason
+    report = run(battery, serve(ep.rejects_non_ascii).url + "/hook", ["OrderConfirmedEvent"], policy="legacy")
+    assert report.policy == "legacy"
+    assert "legacy policy retries it 9 times at once" in case(report, "non-ascii").reason
+    current = case(run(battery, serve(ep.conflict_on_duplicates()).url + "/hook", ["OrderConfirmedEvent"]),
+                   "duplicate")
+    assert "16 times over about 22 hours" in current.reason
+    with pytest.raises(Exception) as bad:
+        battery.plan(serve(ep.ok).url, policy="middle")
+    assert bad.value.field == "policy"
