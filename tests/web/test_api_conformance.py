@@ -77,6 +77,7 @@ def test_ui_form_runs_the_battery_and_shows_the_report(client, serve):
     assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
     shown = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "warn" in shown and "Norce follows it with a GET" in shown and "X-Shop: nordic" in shown
+    assert "sent as <code>application/json</code>" in shown and "<code>current</code> retry policy" in shown
 
 
 def test_a_reset_forgets_the_reports_and_the_form_masks_the_default_urls_secrets(client, serve):
