@@ -22,7 +22,7 @@ from typing import Any, Callable
 from mock_norce.catalogue.payloads import EventFactory, new_seed
 from mock_norce.conformance import cases
 from mock_norce.conformance.report import Case, Exchange, Report, exchange
-from mock_norce.delivery.subscriptions import check_headers, check_url, mask_url
+from mock_norce.delivery.subscriptions import check_choice, check_headers, check_url, mask_url
 from mock_norce.errors import ConformanceError, MockNorceError
 from mock_norce.limits import SEED_MAX, SEED_MIN
 from mock_norce.delivery import policy as policies
@@ -104,12 +104,12 @@ class Battery:
             seed = new_seed()
         if not isinstance(seed, int) or isinstance(seed, bool) or not SEED_MIN <= seed <= SEED_MAX:
             raise ConformanceError(f"seed must be an integer between {SEED_MIN} and {SEED_MAX}", "seed")
-        for name, value, allowed in (("content_type", content_type, CONTENT_TYPES),
-                                     ("redirect_headers", redirect_headers, REDIRECT_HEADER_RULES),
-                                     ("policy", policy, POLICIES)):
-            if value is not None and value not in allowed:
-                raise ConformanceError(f"{name} must be one of {', '.join(allowed)} (or null: the global "
-                                       f"setting), got {value!r:.60}", name)
+        for name, value in (("content_type", content_type), ("redirect_headers", redirect_headers),
+                            ("policy", policy)):
+            try:
+                check_choice(name, value)  # the values a subscription may take
+            except MockNorceError as exc:
+                raise ConformanceError(exc.message, name) from None
         return Plan(target, list(dict.fromkeys(types)), checked, verify, seed, self.burst,
                     content_type=content_type or self.content_type,
                     redirect_headers=redirect_headers or self.redirect_headers, policy=policy or self.policy)

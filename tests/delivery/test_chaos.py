@@ -9,7 +9,6 @@ import sqlite3
 
 import pytest
 
-from mock_norce.app import build_outbox
 from mock_norce.delivery import chaos
 from mock_norce.errors import ChaosError, MockNorceError
 from mock_norce.storage.database import Database
@@ -18,28 +17,18 @@ from mock_norce.storage.log_query import LogFilter
 from mock_norce.storage.schema import SCHEMA_VERSION, TABLES, VERSION_2, VERSION_3, VERSION_3_COLUMN
 
 from ..servers import answer
-from .test_delivery import FakeClock
+from .clocked import run_out
 
 
 @pytest.fixture
-def outbox_for(settings, factory):
-    made = []
-
-    def make(url, clock=None, **changes):
-        ob = build_outbox(settings.with_(subscriber_url=url, **changes), database=":memory:",
-                          clock=clock or FakeClock(), factory=factory)
-        made.append(ob)
-        return ob
-    yield make
-    for ob in made:
-        ob.store.close()
+def outbox_for(outbox):
+    """An outbox (on a fake clock) delivering to `url`."""
+    return lambda url, **changes: outbox(subscriber_url=url, **changes)
 
 
 def drain(ob) -> None:
     """Make every attempt due, moving the fake clock to each due time in turn."""
-    while (due := ob.dispatcher.next_due()) is not None:
-        ob.clock.t = max(ob.clock.t, due)
-        ob.dispatcher.run_due()
+    run_out(ob)
 
 
 # --- the spec ----------------------------------------------------------------------------

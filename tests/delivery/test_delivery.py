@@ -15,16 +15,7 @@ from mock_norce.app import build_outbox
 
 from .. import servers
 from ..servers import answer
-
-NORCE_OFFSETS = [0, 5, 15, 30, 60, 120, 240, 540, 1140, 2040, 3840, 7440, 14640, 25440, 39840, 57840, 79440]
-
-
-class FakeClock:
-    def __init__(self, t: float = 1_800_000_000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
+from .clocked import NORCE_OFFSETS, FakeClock
 
 
 @pytest.fixture

@@ -19,44 +19,7 @@ from mock_norce.storage.schema import SCHEMA_VERSION
 
 from .. import servers
 from ..servers import answer
-
-# Seconds after the first attempt at which Norce's current policy makes the other 16.
-NORCE_OFFSETS = [0, 5, 15, 30, 60, 120, 240, 540, 1140, 2040, 3840, 7440, 14640, 25440, 39840, 57840, 79440]
-
-
-class FakeClock:
-    def __init__(self, t: float = 1_800_000_000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-def outbox(settings, factory):
-    """An outbox on a fake clock, not started: attempts are made by run_due, in this thread."""
-    made = []
-
-    def make(**changes):
-        clock = FakeClock()
-        ob = build_outbox(settings.with_(**changes), database=":memory:", clock=clock, factory=factory)
-        ob.clock_ = clock
-        made.append(ob)
-        return ob
-    yield make
-    for ob in made:
-        ob.store.close()
-
-
-def run_out(ob) -> int:
-    """Make every attempt as it falls due, moving the fake clock; how many were made."""
-    made = 0
-    while (due := ob.dispatcher.next_due()) is not None:
-        ob.clock_.t = max(ob.clock_.t, due)
-        made += ob.dispatcher.run_due()
-        assert made < 100, "a delivery that never ends"
-    return made
-
+from .clocked import NORCE_OFFSETS, FakeClock, run_out
 
 def offsets(d: dict) -> list[float]:
     first = d["attempt_log"][0]["started"]
@@ -90,11 +53,11 @@ def test_legacy_always_500_gets_10_attempts_without_delay(outbox, serve):
     server = serve(answer(500, b"down"))
     ob = outbox(subscriber_url=server.url, policy="legacy")
     _, did = ob.fire("OrderConfirmedEvent", seed=1)
-    start = ob.clock_.t
+    start = ob.clock.t
     assert run_out(ob) == 10
     d = ob.delivery(did)
     assert (d["status"], d["attempts"], d["policy"]) == ("dead", 10, "legacy")
-    assert offsets(d) == [0] * 10 and ob.clock_.t == start  # no delay: the clock never had to move
+    assert offsets(d) == [0] * 10 and ob.clock.t == start  # no delay: the clock never had to move
     assert [a["number"] for a in d["attempt_log"]] == list(range(1, 11)) and len(server.requests) == 10
     assert d["attempt_log"][-1]["error"] == "HTTP 500"  # dead because the tries ran out, not refused
 

@@ -27,19 +27,6 @@ def sender():
     s.close()
 
 
-@pytest.fixture
-def outbox(settings, factory):
-    made = []
-
-    def make(**changes):
-        ob = build_outbox(settings.with_(**changes), database=":memory:", factory=factory)
-        made.append(ob)
-        return ob
-    yield make
-    for ob in made:
-        ob.store.close()
-
-
 # --- Content-Type ------------------------------------------------------------------------------
 
 def test_the_content_type_is_application_json_by_default_or_dotnets(sender, serve):
